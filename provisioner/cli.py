@@ -1,0 +1,351 @@
+"""Command line: parse arguments, call one command, turn its result into an exit code.
+
+This is the only module that knows typer, and the one error boundary:
+- a command returns an int exit code;
+- ``ProvisionerError`` prints its message (no traceback) and exits 1;
+- a usage error (unknown flag, bad value) exits 1, never 2, because ``--detailed-exitcode``
+  gives 2 the meaning "changes or drift" and a pipeline must not mistake a typo for that;
+- anything unexpected exits 3 with "please report"; the traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from provisioner import __version__
+from provisioner.errors import ProvisionerError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 1
+EXIT_UNEXPECTED = 3
+EXIT_INTERRUPTED = 130
+
+_debug = False
+
+
+class _ExitCodeGroup(TyperGroup):
+    """Runs commands with standalone mode off so that the exit codes stay ours."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except typer.Exit as exc:
+            sys.exit(exc.exit_code)
+        except typer.TyperException as exc:  # click's usage and parameter errors derive from it
+            show = getattr(exc, "show", None)
+            if callable(show):
+                show()
+            else:
+                typer.secho(f"error: {exc.format_message()}", err=True, fg="red")
+            sys.exit(EXIT_USAGE)
+        except (typer.Abort, KeyboardInterrupt):
+            typer.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except ProvisionerError as exc:
+            typer.secho(f"error: {exc}", err=True, fg="red")
+            sys.exit(EXIT_ERROR)
+        except Exception:  # noqa: BLE001 - the one place that catches everything
+            if _debug:
+                traceback.print_exc()
+            else:
+                typer.secho(
+                    "error: an unexpected error occurred (a bug in provisioner; please report it). "
+                    "Run again with --debug to see the traceback.",
+                    err=True,
+                    fg="red",
+                )
+            sys.exit(EXIT_UNEXPECTED)
+        sys.exit(result if isinstance(result, int) else EXIT_OK)
+
+
+app = typer.Typer(
+    cls=_ExitCodeGroup,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Monitoring-as-code for Datadog, made for Istio service meshes.",
+)
+github_app = typer.Typer(cls=TyperGroup, no_args_is_help=True, help="GitHub integration for CI pipelines.")
+app.add_typer(github_app, name="github")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"provisioner {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    global _debug
+    _debug = debug
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+class ProblemFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+PathsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Definition files or folders. Default: monitors/ and dashboards/.", show_default=False),
+]
+EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Environment from provisioner.yaml.")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Project config file. Default: ./provisioner.yaml if present.")
+]
+EmulatorOpt = Annotated[
+    bool,
+    typer.Option(
+        "--emulator",
+        help="Run against the embedded Datadog emulator (org kept under .provisioner/); no account needed.",
+    ),
+]
+ApiUrlOpt = Annotated[
+    str | None,
+    typer.Option("--api-url", help="Datadog API base URL; overrides DD_SITE and the environment's site."),
+]
+
+
+@app.command()
+def validate(
+    paths: PathsArg = None,
+    env: EnvOpt = None,
+    config: ConfigOpt = None,
+    output_format: Annotated[ProblemFormat, typer.Option("--format", help="Problem format.")] = ProblemFormat.text,
+) -> int:
+    """Check definitions (YAML, JSON Schema, semantic rules) without talking to Datadog."""
+    from provisioner.commands.validate import validate as run
+
+    return run(paths or [], env=env, config_path=config, output_format=output_format.value)
+
+
+@app.command()
+def render(
+    paths: PathsArg = None,
+    env: EnvOpt = None,
+    config: ConfigOpt = None,
+) -> int:
+    """Print the compiled Datadog payloads as JSON: exactly what apply would send."""
+    from provisioner.commands.render import render as run
+
+    return run(paths or [], env=env, config_path=config)
+
+
+@app.command()
+def schema(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder to write the JSON Schemas to. Default: print one.")
+    ] = None,
+) -> int:
+    """Write the definition JSON Schemas, for editors (yaml-language-server)."""
+    from provisioner.commands.schema import schema as run
+
+    return run(out)
+
+
+@app.command()
+def emulator(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback only by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port; 0 picks a free one.")] = 8126,
+    state: Annotated[Path | None, typer.Option(help="Keep the org in this file across restarts.")] = None,
+    faults: Annotated[Path | None, typer.Option(help="Fault-injection config file (JSON or YAML).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for deterministic fault injection.")] = 0,
+    rate_limits: Annotated[
+        bool, typer.Option("--rate-limits/--no-rate-limits", help="Enforce Datadog's per-endpoint limits.")
+    ] = True,
+    api_key: Annotated[
+        list[str] | None, typer.Option("--api-key", help="Accepted DD-API-KEY value(s). Default: any.")
+    ] = None,
+    app_key: Annotated[
+        list[str] | None, typer.Option("--app-key", help="Accepted DD-APPLICATION-KEY value(s). Default: any.")
+    ] = None,
+) -> int:
+    """Serve the Datadog API emulator in the foreground."""
+    from provisioner.commands.emulator import emulator as run
+
+    return run(
+        host=host,
+        port=port,
+        state=state,
+        faults=faults,
+        seed=seed,
+        rate_limits=rate_limits,
+        api_keys=api_key or [],
+        app_keys=app_key or [],
+    )
+
+
+@app.command()
+def plan(
+    paths: PathsArg = None,
+    env: EnvOpt = None,
+    config: ConfigOpt = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="Plan format.")] = OutputFormat.text,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option("--detailed-exitcode", help="Exit 0 for no changes, 1 for an error, 2 for changes or drift."),
+    ] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the plan to this file.")] = None,
+    use_emulator: EmulatorOpt = False,
+    api_url: ApiUrlOpt = None,
+) -> int:
+    """Show what apply would change (a dry run), and any drift made by hand in Datadog."""
+    from provisioner.commands.plan import plan as run
+
+    return run(
+        paths or [],
+        env=env,
+        config_path=config,
+        output_format=output_format.value,
+        detailed_exitcode=detailed_exitcode,
+        out=out,
+        use_emulator=use_emulator,
+        api_url=api_url,
+    )
+
+
+@app.command()
+def apply(
+    paths: PathsArg = None,
+    env: EnvOpt = None,
+    config: ConfigOpt = None,
+    prune: Annotated[bool, typer.Option("--prune", help="Delete managed resources removed from code.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Allow pruning more than the safety share of managed resources.")
+    ] = False,
+    keep_drift: Annotated[
+        bool, typer.Option("--keep-drift", help="Leave hand edits made in Datadog alone; only report them.")
+    ] = False,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Parallel requests.")] = 8,
+    use_emulator: EmulatorOpt = False,
+    api_url: ApiUrlOpt = None,
+) -> int:
+    """Bring Datadog in line with the definitions: create, update, revert drift (and prune)."""
+    from provisioner.commands.apply import apply as run
+
+    return run(
+        paths or [],
+        env=env,
+        config_path=config,
+        prune=prune,
+        force=force,
+        keep_drift=keep_drift,
+        concurrency=concurrency,
+        use_emulator=use_emulator,
+        api_url=api_url,
+    )
+
+
+class FailOn(str, Enum):
+    never = "never"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+@app.command()
+def audit(
+    paths: PathsArg = None,
+    env: EnvOpt = None,
+    config: ConfigOpt = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="Report format.")] = OutputFormat.text,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Exit 1 when findings of this severity or above exist.")
+    ] = FailOn.never,
+    use_emulator: EmulatorOpt = False,
+    api_url: ApiUrlOpt = None,
+) -> int:
+    """Report on every monitor and dashboard in the org: managed, drifted, orphaned, unmanaged, unhealthy."""
+    from provisioner.commands.audit import audit as run
+
+    return run(
+        paths or [],
+        env=env,
+        config_path=config,
+        output_format=output_format.value,
+        fail_on=fail_on.value,
+        use_emulator=use_emulator,
+        api_url=api_url,
+    )
+
+
+@app.command("import")
+def import_(
+    monitor_id: Annotated[list[int] | None, typer.Option("--id", help="Datadog monitor id (repeatable).")] = None,
+    dashboard_id: Annotated[
+        list[str] | None, typer.Option("--dashboard", help="Datadog dashboard id (repeatable).")
+    ] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Import monitors with this tag.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Import monitors whose name matches this glob.")] = None,
+    all_unmanaged: Annotated[bool, typer.Option("--all-unmanaged", help="Import every unmanaged monitor.")] = False,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the monitor YAML files.")] = Path("monitors"),
+    dashboards_out: Annotated[
+        Path, typer.Option("--dashboards-out", help="Folder for the dashboard YAML files.")
+    ] = Path("dashboards"),
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace files that exist.")] = False,
+    env: EnvOpt = None,
+    config: ConfigOpt = None,
+    use_emulator: EmulatorOpt = False,
+    api_url: ApiUrlOpt = None,
+) -> int:
+    """Write YAML definitions for existing Datadog monitors and dashboards, to adopt them in place."""
+    from provisioner.commands.import_ import import_ as run
+
+    return run(
+        monitor_ids=monitor_id or [],
+        dashboard_ids=dashboard_id or [],
+        tags=tag or [],
+        name_glob=name,
+        all_unmanaged=all_unmanaged,
+        out=out,
+        dashboards_out=dashboards_out,
+        overwrite=overwrite,
+        env=env,
+        config_path=config,
+        use_emulator=use_emulator,
+        api_url=api_url,
+    )
+
+
+@github_app.command("comment")
+def github_comment(
+    body: Annotated[Path, typer.Option("--body", help="Markdown file to post (e.g. a plan made with --format markdown).")],
+    artifact_url: Annotated[
+        str | None, typer.Option("--artifact-url", help="Link to the full plan, used when the body is cut.")
+    ] = None,
+    marker: Annotated[str, typer.Option(help="Hidden marker that identifies the sticky comment.")] = "provisioner-plan",
+) -> int:
+    """Create or update the one sticky pull-request comment (reads GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH)."""
+    from provisioner.commands.github import comment as run
+
+    return run(body=body, artifact_url=artifact_url, marker=marker)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

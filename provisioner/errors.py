@@ -1,0 +1,27 @@
+"""The error hierarchy. ``cli.py`` is the one boundary that turns these into exit codes."""
+
+from __future__ import annotations
+
+
+class ProvisionerError(Exception):
+    """An expected failure, reported to the user without a traceback (exit 1)."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+class UserError(ProvisionerError):
+    """Bad input, a missing file, missing credentials: something the user can fix."""
+
+
+class DatadogError(ProvisionerError):
+    """Datadog answered with an error, or could not be reached. Never carries an API or app key."""
+
+    def __init__(self, message: str, status: int | None = None, hint: str = "") -> None:
+        super().__init__(message, hint)
+        self.status = status

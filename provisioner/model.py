@@ -1,0 +1,134 @@
+"""Typed values that cross module boundaries. Standard library only.
+
+Vocabulary: *desired* is what the definitions in git say, *live* is what Datadog holds.
+A definition's identity is ``definition_id`` (a string chosen by the team); Datadog's own
+identifier is ``datadog_id`` (an int for monitors, a string for dashboards).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Literal
+
+Json = Any  # a JSON-compatible value: dict, list, str, int, float, bool or None
+JsonObject = Mapping[str, Json]
+
+Severity = Literal["error", "warning"]
+ResourceKind = Literal["monitor", "dashboard"]
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """Where a definition (or a field of it) stands in a YAML file; line and col are 1-based."""
+
+    path: str
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, collected rather than raised."""
+
+    path: str
+    line: int
+    col: int
+    pointer: str  # RFC 6901 pointer inside the YAML document, "" for the document itself
+    code: str  # stable kebab-case rule code, e.g. "warning-above-critical"
+    severity: Severity
+    message: str
+    hint: str = ""
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.line, self.col, self.code)
+
+
+@dataclass(frozen=True)
+class MonitorSpec:
+    """A desired monitor: one compiled Datadog monitor body, without provisioner's identity marks."""
+
+    definition_id: str
+    kind: str  # "error-rate", "sidecar-injection", "config-propagation", "circuit-open" or "monitor"
+    body: JsonObject  # the Datadog API body: name, type, query, message, tags, priority, options, ...
+    source: SourceLocation
+    keep_drift: bool = False  # leave hand edits made in Datadog alone; only report them
+    signal: str | None = None  # mesh signal watched: one of MESH_SIGNALS, or None
+    services: tuple[str, ...] = ()  # mesh services this monitor watches (empty: the whole mesh)
+
+
+@dataclass(frozen=True)
+class DashboardSpec:
+    """A desired dashboard: one compiled Datadog dashboard body, without identity marks."""
+
+    definition_id: str
+    body: JsonObject  # title, description, layout_type, widgets, template_variables, ...
+    source: SourceLocation
+    keep_drift: bool = False
+
+
+@dataclass(frozen=True)
+class DefinitionSet:
+    """Everything loaded from the definition files, and every problem found on the way."""
+
+    monitors: tuple[MonitorSpec, ...] = ()
+    dashboards: tuple[DashboardSpec, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    files: tuple[str, ...] = ()  # the definition files read, in order
+    services: tuple[str, ...] = ()  # every mesh service the definitions name
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+MESH_SIGNALS: tuple[str, ...] = ("error-rate", "sidecar-injection", "config-propagation", "circuit-open")
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One target environment from the project config (provisioner.yaml)."""
+
+    name: str
+    site: str | None = None  # e.g. "datadoghq.eu"; None: DD_SITE or datadoghq.com
+    api_url: str | None = None  # explicit base URL (overrides site)
+    namespace: str = "default"  # owner namespace: two repos sharing one org use two namespaces
+    tags: tuple[str, ...] = ()  # added to every monitor
+    notify: tuple[str, ...] = ()  # notification handles ("@slack-mesh") added to every monitor message
+    variables: Mapping[str, str] = field(default_factory=dict)  # ${name} substitutions in definitions
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    path: str | None  # the config file, or None when there is none
+    environments: Mapping[str, Environment] = field(default_factory=dict)
+    default_environment: str | None = None
+    services: tuple[str, ...] = ()  # mesh services the team runs (for audit coverage)
+
+
+class Action(str, Enum):
+    """What a plan intends for one resource."""
+
+    CREATE = "create"  # new in code
+    UPDATE = "update"  # changed in code
+    DRIFT = "drift"  # changed in Datadog by hand
+    CONFLICT = "conflict"  # changed in code and by hand
+    ADOPT = "adopt"  # exists in Datadog without our mark, taken over in place
+    DELETE = "delete"  # removed from code (runs only with --prune)
+    NOOP = "noop"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    pointer: str  # RFC 6901 pointer into the canonical body, e.g. "/options/thresholds/critical"
+    old: Json  # live value (absent: None with old_present False)
+    new: Json  # desired value
+    old_present: bool = True
+    new_present: bool = True
+    origin: Literal["code", "datadog", "both", "unknown"] = "code"  # who changed this field since last apply
