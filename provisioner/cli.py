@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -95,13 +95,13 @@ def _root(
     _debug = debug
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     text = "text"
     markdown = "markdown"
     json = "json"
 
 
-class ProblemFormat(str, Enum):
+class ProblemFormat(StrEnum):
     text = "text"
     json = "json"
     github = "github"
@@ -109,7 +109,9 @@ class ProblemFormat(str, Enum):
 
 PathsArg = Annotated[
     list[Path] | None,
-    typer.Argument(help="Definition files or folders. Default: monitors/ and dashboards/.", show_default=False),
+    typer.Argument(
+        help="Definition files or folders. Default: monitors/ and dashboards/.", show_default=False
+    ),
 ]
 EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Environment from provisioner.yaml.")]
 ConfigOpt = Annotated[
@@ -133,7 +135,9 @@ def validate(
     paths: PathsArg = None,
     env: EnvOpt = None,
     config: ConfigOpt = None,
-    output_format: Annotated[ProblemFormat, typer.Option("--format", help="Problem format.")] = ProblemFormat.text,
+    output_format: Annotated[
+        ProblemFormat, typer.Option("--format", help="Problem format.")
+    ] = ProblemFormat.text,
 ) -> int:
     """Check definitions (YAML, JSON Schema, semantic rules) without talking to Datadog."""
     from provisioner.commands.validate import validate as run
@@ -179,7 +183,8 @@ def emulator(
         list[str] | None, typer.Option("--api-key", help="Accepted DD-API-KEY value(s). Default: any.")
     ] = None,
     app_key: Annotated[
-        list[str] | None, typer.Option("--app-key", help="Accepted DD-APPLICATION-KEY value(s). Default: any.")
+        list[str] | None,
+        typer.Option("--app-key", help="Accepted DD-APPLICATION-KEY value(s). Default: any."),
     ] = None,
 ) -> int:
     """Serve the Datadog API emulator in the foreground."""
@@ -205,7 +210,9 @@ def plan(
     output_format: Annotated[OutputFormat, typer.Option("--format", help="Plan format.")] = OutputFormat.text,
     detailed_exitcode: Annotated[
         bool,
-        typer.Option("--detailed-exitcode", help="Exit 0 for no changes, 1 for an error, 2 for changes or drift."),
+        typer.Option(
+            "--detailed-exitcode", help="Exit 0 for no changes, 1 for an error, 2 for changes or drift."
+        ),
     ] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Also write the plan to this file.")] = None,
     use_emulator: EmulatorOpt = False,
@@ -231,7 +238,9 @@ def apply(
     paths: PathsArg = None,
     env: EnvOpt = None,
     config: ConfigOpt = None,
-    prune: Annotated[bool, typer.Option("--prune", help="Delete managed resources removed from code.")] = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Delete managed resources removed from code.")
+    ] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Allow pruning more than the safety share of managed resources.")
     ] = False,
@@ -258,7 +267,7 @@ def apply(
     )
 
 
-class FailOn(str, Enum):
+class FailOn(StrEnum):
     never = "never"
     info = "info"
     warning = "warning"
@@ -270,7 +279,9 @@ def audit(
     paths: PathsArg = None,
     env: EnvOpt = None,
     config: ConfigOpt = None,
-    output_format: Annotated[OutputFormat, typer.Option("--format", help="Report format.")] = OutputFormat.text,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="Report format.")
+    ] = OutputFormat.text,
     fail_on: Annotated[
         FailOn, typer.Option("--fail-on", help="Exit 1 when findings of this severity or above exist.")
     ] = FailOn.never,
@@ -293,13 +304,19 @@ def audit(
 
 @app.command("import")
 def import_(
-    monitor_id: Annotated[list[int] | None, typer.Option("--id", help="Datadog monitor id (repeatable).")] = None,
+    monitor_id: Annotated[
+        list[int] | None, typer.Option("--id", help="Datadog monitor id (repeatable).")
+    ] = None,
     dashboard_id: Annotated[
         list[str] | None, typer.Option("--dashboard", help="Datadog dashboard id (repeatable).")
     ] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Import monitors with this tag.")] = None,
-    name: Annotated[str | None, typer.Option("--name", help="Import monitors whose name matches this glob.")] = None,
-    all_unmanaged: Annotated[bool, typer.Option("--all-unmanaged", help="Import every unmanaged monitor.")] = False,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Import monitors whose name matches this glob.")
+    ] = None,
+    all_unmanaged: Annotated[
+        bool, typer.Option("--all-unmanaged", help="Import every unmanaged monitor.")
+    ] = False,
     out: Annotated[Path, typer.Option("--out", help="Folder for the monitor YAML files.")] = Path("monitors"),
     dashboards_out: Annotated[
         Path, typer.Option("--dashboards-out", help="Folder for the dashboard YAML files.")
@@ -329,18 +346,68 @@ def import_(
     )
 
 
+ArtifactUrlOpt = Annotated[
+    str | None, typer.Option("--artifact-url", help="Link to the full text, shown when the body is cut.")
+]
+
+
 @github_app.command("comment")
 def github_comment(
-    body: Annotated[Path, typer.Option("--body", help="Markdown file to post (e.g. a plan made with --format markdown).")],
-    artifact_url: Annotated[
-        str | None, typer.Option("--artifact-url", help="Link to the full plan, used when the body is cut.")
+    body: Annotated[
+        Path, typer.Option("--body", help="Markdown file to post (e.g. a plan made with --format markdown).")
+    ],
+    artifact_url: ArtifactUrlOpt = None,
+    marker: Annotated[
+        str, typer.Option("--marker", help="Hidden marker that identifies the sticky comment.")
+    ] = "provisioner-plan",
+    pr: Annotated[
+        int | None, typer.Option("--pr", min=1, help="Pull request number. Default: from GITHUB_EVENT_PATH.")
     ] = None,
-    marker: Annotated[str, typer.Option(help="Hidden marker that identifies the sticky comment.")] = "provisioner-plan",
 ) -> int:
-    """Create or update the one sticky pull-request comment (reads GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH)."""
+    """Create or update the one sticky pull-request comment.
+
+    Reads GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH and GITHUB_API_URL.
+    """
     from provisioner.commands.github import comment as run
 
-    return run(body=body, artifact_url=artifact_url, marker=marker)
+    return run(body=body, artifact_url=artifact_url, marker=marker, pr=pr)
+
+
+@github_app.command("issue")
+def github_issue(
+    title: Annotated[str, typer.Option("--title", help="Issue title (updated in place on each run).")] = (
+        "provisioner: Datadog differs from the definitions"
+    ),
+    body: Annotated[
+        Path | None, typer.Option("--body", help="Markdown file for the issue body (e.g. a plan).")
+    ] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", help="Label put on a new issue, and used to find the open one.")
+    ] = None,
+    marker: Annotated[
+        str, typer.Option("--marker", help="Hidden marker that identifies the one open issue.")
+    ] = "provisioner-drift",
+    artifact_url: ArtifactUrlOpt = None,
+    close: Annotated[bool, typer.Option("--close", help="Close the open issue (back in sync).")] = False,
+    close_if_empty: Annotated[
+        bool, typer.Option("--close-if-empty", help="Close the open issue when the --body file is empty.")
+    ] = False,
+) -> int:
+    """Open or update the one issue found by its hidden marker, or close it when back in sync.
+
+    Reads GITHUB_TOKEN, GITHUB_REPOSITORY and GITHUB_API_URL.
+    """
+    from provisioner.commands.github import issue as run
+
+    return run(
+        title=title,
+        body=body,
+        label=label,
+        marker=marker,
+        artifact_url=artifact_url,
+        close=close,
+        close_if_empty=close_if_empty,
+    )
 
 
 def main() -> None:

@@ -22,6 +22,12 @@ class UserError(ProvisionerError):
 class DatadogError(ProvisionerError):
     """Datadog answered with an error, or could not be reached. Never carries an API or app key."""
 
-    def __init__(self, message: str, status: int | None = None, hint: str = "") -> None:
+    def __init__(
+        self, message: str, status: int | None = None, hint: str = "", maybe_applied: bool = False
+    ) -> None:
         super().__init__(message, hint)
         self.status = status
+        # True when a write may have taken effect although no success came back (a 5xx, a reset
+        # connection, a timeout): the caller must look before it writes again.
+        self.maybe_applied = maybe_applied
+        self.details: object = None  # the server's parsed "errors" value, when there is one

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 Json = Any  # a JSON-compatible value: dict, list, str, int, float, bool or None
@@ -57,6 +57,7 @@ class MonitorSpec:
     keep_drift: bool = False  # leave hand edits made in Datadog alone; only report them
     signal: str | None = None  # mesh signal watched: one of MESH_SIGNALS, or None
     services: tuple[str, ...] = ()  # mesh services this monitor watches (empty: the whole mesh)
+    adopt_id: int | None = None  # an existing, unmarked Datadog monitor to take over in place
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class DashboardSpec:
     body: JsonObject  # title, description, layout_type, widgets, template_variables, ...
     source: SourceLocation
     keep_drift: bool = False
+    adopt_id: str | None = None  # an existing, unmarked Datadog dashboard to take over in place
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ class ProjectConfig:
     services: tuple[str, ...] = ()  # mesh services the team runs (for audit coverage)
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     """What a plan intends for one resource."""
 
     CREATE = "create"  # new in code
@@ -132,3 +134,86 @@ class FieldChange:
     old_present: bool = True
     new_present: bool = True
     origin: Literal["code", "datadog", "both", "unknown"] = "code"  # who changed this field since last apply
+
+
+@dataclass(frozen=True)
+class LiveResource:
+    """A monitor or dashboard as Datadog returned it."""
+
+    kind: ResourceKind
+    datadog_id: int | str
+    body: JsonObject  # the API body, verbatim
+    complete: bool = True  # False for a dashboard list summary (no widgets)
+
+    @property
+    def title(self) -> str:
+        return str(self.body.get("name" if self.kind == "monitor" else "title") or "")
+
+    @property
+    def modified(self) -> str | None:
+        value = self.body.get("modified" if self.kind == "monitor" else "modified_at")
+        return str(value) if value else None
+
+
+@dataclass(frozen=True)
+class LiveOrg:
+    monitors: tuple[LiveResource, ...] = ()
+    dashboards: tuple[LiveResource, ...] = ()
+    requests: int = 0  # API requests made to read it
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    kind: ResourceKind
+    action: Action
+    definition_id: str
+    title: str
+    datadog_id: int | str | None = None
+    changes: tuple[FieldChange, ...] = ()
+    body: JsonObject | None = None  # the marked body to send (create, update, adopt, drift, conflict)
+    live_body: JsonObject | None = None  # the live body, marks stripped (for keep-drift overlays)
+    live_modified: str | None = None  # when Datadog last saw a change (drift, conflict)
+    source: SourceLocation | None = None
+    keep_drift: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    namespace: str
+    changes: tuple[PlannedChange, ...] = ()  # everything but no-ops, in a stable order
+    unchanged: int = 0
+    managed: int = 0  # live resources carrying this namespace's mark
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def count(self, action: Action) -> int:
+        return sum(1 for c in self.changes if c.action is action)
+
+
+OutcomeStatus = Literal["ok", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    change: PlannedChange
+    status: OutcomeStatus
+    datadog_id: int | str | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    outcomes: tuple[Outcome, ...] = ()
+    refused: str = ""  # set when a guard refused to run the plan at all
+
+    @property
+    def failed(self) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if o.status == "failed")
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.refused

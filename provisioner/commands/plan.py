@@ -1,0 +1,50 @@
+"""``provisioner plan``: a dry run; what apply would change, and what was changed by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from provisioner.commands._session import datadog_connection, load_project, styler, use_colour
+from provisioner.engine.plan import compute_plan
+from provisioner.engine.read import dashboards_for_plan, read_live_org
+from provisioner.model import Plan
+from provisioner.report.plan_json import render_json
+from provisioner.report.plan_markdown import render_markdown
+from provisioner.report.plan_text import render_text
+
+EXIT_CHANGES = 2
+
+
+def plan(
+    paths: list[Path],
+    env: str | None,
+    config_path: Path | None,
+    output_format: str,
+    detailed_exitcode: bool,
+    out: Path | None,
+    use_emulator: bool,
+    api_url: str | None,
+) -> int:
+    project = load_project(paths, env, config_path)
+    if not project.definitions.ok:
+        typer.echo("Nothing was sent to Datadog: fix the definitions first.", err=True)
+        return 1
+    with datadog_connection(project.environment, use_emulator, api_url) as port:
+        live = read_live_org(port, dashboards_for_plan(project.definitions, project.namespace))
+    result = compute_plan(project.definitions, live, project.namespace)
+    typer.echo(render_plan(result, output_format, colour=use_colour()), nl=False)
+    if out is not None:
+        out.write_text(render_plan(result, output_format, colour=False), encoding="utf-8")
+    if detailed_exitcode and result.has_changes:
+        return EXIT_CHANGES
+    return 0
+
+
+def render_plan(result: Plan, output_format: str, colour: bool = False) -> str:
+    if output_format == "json":
+        return render_json(result)
+    if output_format == "markdown":
+        return render_markdown(result)
+    return render_text(result, styler(colour))  # type: ignore[arg-type]

@@ -1,0 +1,103 @@
+"""Where to send requests and with which keys, read the way every Datadog tool reads them.
+
+Keys come from ``DD_API_KEY`` and ``DD_APP_KEY`` (``DD_APPLICATION_KEY`` is accepted too); the
+site from ``--api-url``, ``PROVISIONER_API_URL``, the environment's ``api_url`` or ``site`` in
+provisioner.yaml, or ``DD_SITE``. Keys never appear in a repr, a message or a log line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from provisioner.errors import UserError
+from provisioner.model import Environment
+
+DATADOG_SITES: tuple[str, ...] = (
+    "datadoghq.com",
+    "us3.datadoghq.com",
+    "us5.datadoghq.com",
+    "datadoghq.eu",
+    "ap1.datadoghq.com",
+    "ap2.datadoghq.com",
+    "uk1.datadoghq.com",
+    "ddog-gov.com",
+    "us2.ddog-gov.com",
+)
+_SITE_ALIASES: Mapping[str, str] = {
+    "us1": "datadoghq.com",
+    "us": "datadoghq.com",
+    "us3": "us3.datadoghq.com",
+    "us5": "us5.datadoghq.com",
+    "eu": "datadoghq.eu",
+    "eu1": "datadoghq.eu",
+    "ap1": "ap1.datadoghq.com",
+    "ap2": "ap2.datadoghq.com",
+    "uk1": "uk1.datadoghq.com",
+    "gov": "ddog-gov.com",
+    "us1-fed": "ddog-gov.com",
+}
+_API_KEY_VARS = ("DD_API_KEY", "DATADOG_API_KEY")
+_APP_KEY_VARS = ("DD_APP_KEY", "DD_APPLICATION_KEY", "DATADOG_APP_KEY")
+
+
+@dataclass(frozen=True)
+class Target:
+    api_url: str
+    api_key: str = field(repr=False)
+    app_key: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Target(api_url={self.api_url!r}, api_key=<redacted>, app_key=<redacted>)"
+
+
+def resolve_site(site: str) -> str:
+    site = site.strip().lower().removeprefix("https://").removeprefix("api.").rstrip("/")
+    site = _SITE_ALIASES.get(site, site)
+    if site not in DATADOG_SITES:
+        raise UserError(
+            f"unknown Datadog site {site!r}",
+            hint=f"use one of {', '.join(DATADOG_SITES)}, or --api-url for another endpoint",
+        )
+    return site
+
+
+def resolve_api_url(environment: Environment, api_url: str | None, env: Mapping[str, str]) -> str:
+    explicit = api_url or env.get("PROVISIONER_API_URL") or environment.api_url
+    if explicit:
+        return explicit.rstrip("/")
+    site = environment.site or env.get("DD_SITE") or "datadoghq.com"
+    return f"https://api.{resolve_site(site)}"
+
+
+def resolve_target(
+    environment: Environment, api_url: str | None = None, env: Mapping[str, str] | None = None
+) -> Target:
+    env = os.environ if env is None else env
+    url = resolve_api_url(environment, api_url, env)
+    api_key = _first(env, _API_KEY_VARS)
+    app_key = _first(env, _APP_KEY_VARS)
+    missing = [names[0] for names, value in ((_API_KEY_VARS, api_key), (_APP_KEY_VARS, app_key)) if not value]
+    if missing:
+        raise UserError(
+            f"missing Datadog credentials: set {' and '.join(missing)} in the environment",
+            hint="or run against the embedded emulator with --emulator (no Datadog account needed)",
+        )
+    return Target(api_url=url, api_key=api_key, app_key=app_key)
+
+
+def _first(env: Mapping[str, str], names: tuple[str, ...]) -> str:
+    for name in names:
+        value = env.get(name, "").strip()
+        if value:
+            return value
+    return ""
+
+
+def redact(text: str, *secrets: str) -> str:
+    """The text with every secret replaced, for messages built from server or library output."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "<redacted>")
+    return text

@@ -1,0 +1,259 @@
+"""The Datadog adapter: the only module that imports ``datadog_api_client``.
+
+Requests go through the official client (its configuration, auth headers, host selection,
+urllib3 pool and retry hook), but with ``preload_content`` off: we read the JSON ourselves.
+That keeps every field the server returns verbatim (fields the client's models do not know
+would be hidden or reshaped) and lists thousands of monitors without building a model object
+per field, which is what keeps a plan over 5,000 monitors within its time budget.
+
+Retries: 429 is retried for every method after ``x-ratelimit-reset`` seconds; 5xx and dropped
+connections only for GET, PUT and DELETE. A POST that fails that way may still have been stored
+(the client's own retry would then create a duplicate), so it surfaces as a ``DatadogError``
+with ``maybe_applied`` set and the sync engine looks the resource up before it tries again.
+All waits of one client share a budget, so a storm of 429s cannot stall a pipeline forever.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import urllib3
+from datadog_api_client import ApiClient, Configuration
+from datadog_api_client.exceptions import ApiException
+from datadog_api_client.rest import ClientRetry
+from datadog_api_client.v1.api.dashboards_api import DashboardsApi
+from datadog_api_client.v1.api.monitors_api import MonitorsApi
+
+from provisioner.credentials import Target, redact
+from provisioner.errors import DatadogError
+from provisioner.model import Json, JsonObject, LiveResource
+
+MONITOR_PAGE_SIZE = 1000  # the API's maximum
+DASHBOARD_PAGE_SIZE = 100
+_RETRYABLE_5XX = frozenset({408, 500, 502, 503, 504, 507, 509, 510, 511, 512})
+_IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
+_WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    concurrency: int = 8
+    max_retries: int = 6
+    max_total_wait_s: float = 120.0  # all retry waits of one run together
+    backoff_factor: float = 0.5
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 60.0
+
+
+class _WaitBudget:
+    def __init__(self, seconds: float) -> None:
+        self._left = seconds
+        self._lock = threading.Lock()
+
+    def take(self, wanted: float) -> float:
+        with self._lock:
+            granted = max(0.0, min(wanted, self._left))
+            self._left -= granted
+            return granted
+
+    @property
+    def exhausted(self) -> bool:
+        return self._left <= 0
+
+
+class _BoundedRetry(ClientRetry):
+    """The client's retry (``x-ratelimit-reset`` on 429), made safe for creates and bounded in time."""
+
+    budget: _WaitBudget = _WaitBudget(0)
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if not self.total or self.budget.exhausted:
+            return False
+        if status_code == 429:
+            return True
+        return method in _IDEMPOTENT and status_code in _RETRYABLE_5XX
+
+    def _is_method_retryable(self, method: str) -> bool:
+        return method in _IDEMPOTENT  # connection dropped mid-request: never re-send a POST blindly
+
+    def get_retry_after(self, response: Any) -> float | None:
+        if response.status != 429:
+            return None  # a 5xx waits the backoff, not the rate-limit period
+        header = response.headers.get("X-Ratelimit-Reset")
+        return None if header is None else max(0.2, self.parse_retry_after(header))
+
+    def sleep(self, response: Any = None) -> None:
+        wanted = (self.get_retry_after(response) if response is not None else None) or self.get_backoff_time()
+        granted = self.budget.take(wanted)
+        if granted:
+            time.sleep(granted)
+
+
+def _retry_policy(settings: ClientSettings) -> ClientRetry:
+    bounded = type("BoundedRetry", (_BoundedRetry,), {"budget": _WaitBudget(settings.max_total_wait_s)})
+    return bounded(
+        total=settings.max_retries,
+        backoff_factor=settings.backoff_factor,
+        backoff_max=10,
+        raise_on_status=False,
+    )
+
+
+class DatadogClient:
+    """Implements ``DatadogPort`` over HTTP through ``datadog-api-client``."""
+
+    def __init__(self, target: Target, settings: ClientSettings | None = None) -> None:
+        self._target = target
+        self._settings = settings or ClientSettings()
+        config = Configuration(host=target.api_url)
+        config.api_key["apiKeyAuth"] = target.api_key
+        config.api_key["appKeyAuth"] = target.app_key
+        config.preload_content = False
+        config.check_input_type = False
+        config.retry_policy = _retry_policy(self._settings)
+        config.request_timeout = (self._settings.connect_timeout_s, self._settings.read_timeout_s)
+        self._api_client = ApiClient(config)
+        self._api_client.connection_pool_maxsize = max(self._settings.concurrency, 4)
+        self._monitors = MonitorsApi(self._api_client)
+        self._dashboards = DashboardsApi(self._api_client)
+        self._count_lock = threading.Lock()
+        self.request_count = 0
+
+    def close(self) -> None:
+        self._api_client.close()
+
+    def __enter__(self) -> DatadogClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- monitors ---------------------------------------------------------------------------
+
+    def list_monitors(self, monitor_tags: Sequence[str] = ()) -> list[LiveResource]:
+        extra = {"monitor_tags": ",".join(monitor_tags)} if monitor_tags else {}
+        return [_monitor(body) for body in self._pages(self._monitors.list_monitors, **extra)]
+
+    def _pages(self, endpoint: Any, **params: Any) -> Iterator[JsonObject]:
+        page = 0
+        while True:
+            batch = self._call("GET", endpoint, page=page, page_size=MONITOR_PAGE_SIZE, **params)
+            yield from batch
+            if len(batch) < MONITOR_PAGE_SIZE:
+                return
+            page += 1
+
+    def get_monitor(self, datadog_id: int) -> LiveResource:
+        return _monitor(self._call("GET", self._monitors.get_monitor, datadog_id))
+
+    def create_monitor(self, body: JsonObject) -> LiveResource:
+        return _monitor(self._call("POST", self._monitors.create_monitor, dict(body)))
+
+    def update_monitor(self, datadog_id: int, body: JsonObject) -> LiveResource:
+        return _monitor(self._call("PUT", self._monitors.update_monitor, datadog_id, dict(body)))
+
+    def delete_monitor(self, datadog_id: int) -> None:
+        self._call("DELETE", self._monitors.delete_monitor, datadog_id)
+
+    def monitors_blocking_delete(self, datadog_ids: Sequence[int]) -> dict[int, str]:
+        if not datadog_ids:
+            return {}
+        try:
+            self._call("GET", self._monitors.check_can_delete_monitor, list(datadog_ids))
+        except DatadogError as exc:
+            if exc.status == 409 and isinstance(exc.details, dict):
+                return {int(k): "; ".join(map(str, v)) for k, v in exc.details.items()}
+            raise
+        return {}
+
+    # --- dashboards -------------------------------------------------------------------------
+
+    def list_dashboards(self) -> list[LiveResource]:
+        summaries: list[LiveResource] = []
+        start = 0
+        while True:
+            page = self._call("GET", self._dashboards.list_dashboards, count=DASHBOARD_PAGE_SIZE, start=start)
+            batch = page.get("dashboards") or []
+            summaries.extend(_dashboard(body, complete=False) for body in batch)
+            if len(batch) < DASHBOARD_PAGE_SIZE:
+                return summaries
+            start += DASHBOARD_PAGE_SIZE
+
+    def get_dashboard(self, datadog_id: str) -> LiveResource:
+        return _dashboard(self._call("GET", self._dashboards.get_dashboard, datadog_id))
+
+    def create_dashboard(self, body: JsonObject) -> LiveResource:
+        return _dashboard(self._call("POST", self._dashboards.create_dashboard, dict(body)))
+
+    def update_dashboard(self, datadog_id: str, body: JsonObject) -> LiveResource:
+        return _dashboard(self._call("PUT", self._dashboards.update_dashboard, datadog_id, dict(body)))
+
+    def delete_dashboard(self, datadog_id: str) -> None:
+        self._call("DELETE", self._dashboards.delete_dashboard, datadog_id)
+
+    # --- transport --------------------------------------------------------------------------
+
+    def _call(self, method: str, endpoint: Any, *args: Any, **kwargs: Any) -> Any:
+        with self._count_lock:
+            self.request_count += 1
+        try:
+            response = endpoint(*args, **kwargs)
+        except ApiException as exc:
+            raise self._api_error(method, exc) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise DatadogError(
+                self._redact(
+                    f"could not reach Datadog at {self._target.api_url}: {type(exc).__name__}: {exc}"
+                ),
+                maybe_applied=method in _WRITES,
+            ) from None
+        try:
+            data = response.data
+        finally:
+            response.release_conn()
+        return json.loads(data) if data else {}
+
+    def _api_error(self, method: str, exc: ApiException) -> DatadogError:
+        status = exc.status or None
+        body = exc.body
+        errors: Json = body.get("errors") if isinstance(body, dict) else None
+        if isinstance(errors, list) and errors:
+            detail = "; ".join(map(str, errors))
+        elif isinstance(body, str) and body.strip() and not body.lstrip().startswith("<"):
+            detail = body.strip()[:300]
+        else:
+            detail = exc.reason or "no details"
+        error = DatadogError(
+            self._redact(f"Datadog answered {status}: {detail}"),
+            status=status,
+            hint=_hint_for(status),
+            maybe_applied=method in _WRITES and (status is None or status >= 500),
+        )
+        error.details = errors
+        return error
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self._target.api_key, self._target.app_key)
+
+
+def _hint_for(status: int | None) -> str:
+    if status in (401, 403):
+        return (
+            "check DD_API_KEY and DD_APP_KEY, and that the application key may manage monitors and dashboards"
+        )
+    if status == 429:
+        return "Datadog's rate limit held for longer than the retry budget; run again later"
+    return ""
+
+
+def _monitor(body: JsonObject) -> LiveResource:
+    return LiveResource(kind="monitor", datadog_id=int(body["id"]), body=body)
+
+
+def _dashboard(body: JsonObject, complete: bool = True) -> LiveResource:
+    return LiveResource(kind="dashboard", datadog_id=str(body["id"]), body=body, complete=complete)

@@ -1,0 +1,40 @@
+"""What the sync engine needs from Datadog, in model types. ``client.py`` implements it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from provisioner.model import JsonObject, LiveResource
+
+
+class DatadogPort(Protocol):
+    """Every method raises ``provisioner.errors.DatadogError`` on failure."""
+
+    request_count: int  # requests sent so far (for reports and benchmarks)
+
+    def list_monitors(self, monitor_tags: Sequence[str] = ()) -> list[LiveResource]: ...
+
+    def get_monitor(self, datadog_id: int) -> LiveResource: ...
+
+    def create_monitor(self, body: JsonObject) -> LiveResource: ...
+
+    def update_monitor(self, datadog_id: int, body: JsonObject) -> LiveResource: ...
+
+    def delete_monitor(self, datadog_id: int) -> None: ...
+
+    def monitors_blocking_delete(self, datadog_ids: Sequence[int]) -> dict[int, str]:
+        """The monitors among these that cannot be deleted (used by an SLO or a composite), and why."""
+        ...
+
+    def list_dashboards(self) -> list[LiveResource]:
+        """Summaries (``complete=False``): no widgets."""
+        ...
+
+    def get_dashboard(self, datadog_id: str) -> LiveResource: ...
+
+    def create_dashboard(self, body: JsonObject) -> LiveResource: ...
+
+    def update_dashboard(self, datadog_id: str, body: JsonObject) -> LiveResource: ...
+
+    def delete_dashboard(self, datadog_id: str) -> None: ...

@@ -1,0 +1,218 @@
+"""The one ownership scheme: how a Datadog resource says which definition it comes from.
+
+A managed monitor carries two marks, so that either one alone still finds it after a hand edit:
+- tags ``provisioner-ns:<namespace>`` and ``provisioner-id:<definition id>``;
+- a marker line at the end of its message:
+  ``[provisioner ns=<namespace> id=<definition id> fp=<fingerprint>] Managed in git by provisioner; ...``
+
+A managed dashboard carries the marker line at the end of its description (Datadog allows only
+``team:`` tags on dashboards, so tags cannot carry it).
+
+The fingerprint records what was last applied, one short digest per field group, so that a plan
+can tell a change made in code from a change made by hand in Datadog, field group by field group.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from provisioner.model import DashboardSpec, Json, JsonObject, MonitorSpec, ResourceKind
+from provisioner.normalize import canonical_dashboard, canonical_monitor
+
+NAMESPACE_TAG = "provisioner-ns"
+DEFINITION_TAG = "provisioner-id"
+FINGERPRINT_VERSION = "1"
+_DIGEST_CHARS = 4
+
+_MARKER_RE = re.compile(
+    r"\[provisioner ns=(?P<ns>[a-z0-9._-]+) id=(?P<id>[a-z0-9._/-]+)(?: fp=(?P<fp>[0-9a-f]+))?\]"
+)
+_MARKER_LINE_RE = re.compile(r"\s*^[^\n]*\[provisioner ns=[^\]\n]*\][^\n]*$", re.MULTILINE)
+_MARKER_NOTE = "Managed in git by provisioner; edits made here are reported as drift and reverted."
+
+# Field groups the fingerprint records, as RFC 6901 pointers into the canonical body.
+# A change's group is the longest group pointer that is a prefix of the change's pointer.
+FINGERPRINT_GROUPS: Mapping[ResourceKind, tuple[str, ...]] = {
+    "monitor": (
+        "/name",
+        "/type",
+        "/query",
+        "/message",
+        "/tags",
+        "/priority",
+        "/options/thresholds",
+        "/options",
+        "/restricted_roles",
+    ),
+    "dashboard": (
+        "/title",
+        "/description",
+        "/layout_type",
+        "/reflow_type",
+        "/widgets",
+        "/template_variables",
+        "/template_variable_presets",
+        "/notify_list",
+        "/tags",
+        "/restricted_roles",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Mark:
+    """What a live resource says about its owner. Either source may be missing after a hand edit."""
+
+    namespace: str
+    definition_id: str
+    fingerprint: str | None  # None when the marker line is gone
+    has_tags: bool
+    has_marker: bool
+
+
+# --- marking desired bodies ----------------------------------------------------------------
+
+
+def marked_monitor_body(spec: MonitorSpec, namespace: str) -> dict[str, Json]:
+    """The body apply sends: the compiled definition plus both identity marks."""
+    body = dict(spec.body)
+    fingerprint = fingerprint_of("monitor", canonical_monitor(spec.body).body)
+    body["message"] = _with_marker(body.get("message") or "", namespace, spec.definition_id, fingerprint)
+    body["tags"] = sorted(set(body.get("tags") or ()) | set(identity_tags(namespace, spec.definition_id)))
+    return body
+
+
+def marked_dashboard_body(spec: DashboardSpec, namespace: str) -> dict[str, Json]:
+    body = dict(spec.body)
+    fingerprint = fingerprint_of("dashboard", canonical_dashboard(spec.body).body)
+    body["description"] = _with_marker(
+        body.get("description") or "", namespace, spec.definition_id, fingerprint
+    )
+    return body
+
+
+def identity_tags(namespace: str, definition_id: str) -> tuple[str, str]:
+    return (f"{NAMESPACE_TAG}:{namespace}", f"{DEFINITION_TAG}:{definition_id}")
+
+
+def definition_tag(definition_id: str) -> str:
+    return f"{DEFINITION_TAG}:{definition_id}"
+
+
+def _with_marker(text: str, namespace: str, definition_id: str, fingerprint: str) -> str:
+    marker = f"[provisioner ns={namespace} id={definition_id} fp={fingerprint}] {_MARKER_NOTE}"
+    text = strip_marker(text)
+    return f"{text}\n\n{marker}" if text else marker
+
+
+# --- reading live bodies --------------------------------------------------------------------
+
+
+def read_monitor_mark(body: JsonObject) -> Mark | None:
+    return _read_mark(body.get("message"), _tag_values(body.get("tags")))
+
+
+def read_dashboard_mark(body: JsonObject) -> Mark | None:
+    return _read_mark(body.get("description"), {})
+
+
+def _read_mark(text: Json, tags: Mapping[str, str]) -> Mark | None:
+    match = _MARKER_RE.search(text) if isinstance(text, str) else None
+    tag_ns, tag_id = tags.get(NAMESPACE_TAG), tags.get(DEFINITION_TAG)
+    has_tags = bool(tag_ns and tag_id)
+    if match is None and not has_tags:
+        return None
+    if has_tags:
+        namespace, definition_id = str(tag_ns), str(tag_id)
+    else:
+        assert match is not None
+        namespace, definition_id = match["ns"], match["id"]
+    has_marker = match is not None and (match["ns"], match["id"]) == (namespace, definition_id)
+    fingerprint = match["fp"] if has_marker and match is not None else None
+    return Mark(namespace, definition_id, fingerprint, has_tags, has_marker)
+
+
+def _tag_values(tags: Json) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for tag in tags or ():
+        key, _, value = str(tag).partition(":")
+        if key in (NAMESPACE_TAG, DEFINITION_TAG) and value:
+            values.setdefault(key, value)
+    return values
+
+
+def strip_monitor_marks(body: JsonObject) -> dict[str, Json]:
+    """The live body as a definition would have produced it: marker line and identity tags removed."""
+    out = dict(body)
+    if isinstance(out.get("message"), str):
+        out["message"] = strip_marker(out["message"])
+    if isinstance(out.get("tags"), list):
+        out["tags"] = [
+            t for t in out["tags"] if str(t).partition(":")[0] not in (NAMESPACE_TAG, DEFINITION_TAG)
+        ]
+    return out
+
+
+def strip_dashboard_marks(body: JsonObject) -> dict[str, Json]:
+    out = dict(body)
+    if isinstance(out.get("description"), str):
+        out["description"] = strip_marker(out["description"])
+    return out
+
+
+def strip_marker(text: str) -> str:
+    return _MARKER_LINE_RE.sub("", text).strip()
+
+
+# --- fingerprints ---------------------------------------------------------------------------
+
+
+def fingerprint_of(kind: ResourceKind, canonical: JsonObject) -> str:
+    digests = (_digest(group_value(kind, canonical, g)) for g in FINGERPRINT_GROUPS[kind])
+    return FINGERPRINT_VERSION + "".join(digests)
+
+
+def fingerprint_digests(kind: ResourceKind, fingerprint: str | None) -> dict[str, str] | None:
+    """The recorded digest of each field group, or None when the fingerprint is missing or foreign."""
+    groups = FINGERPRINT_GROUPS[kind]
+    if not fingerprint or not fingerprint.startswith(FINGERPRINT_VERSION):
+        return None
+    body = fingerprint[len(FINGERPRINT_VERSION) :]
+    if len(body) != _DIGEST_CHARS * len(groups):
+        return None
+    return {g: body[i * _DIGEST_CHARS : (i + 1) * _DIGEST_CHARS] for i, g in enumerate(groups)}
+
+
+def group_digest(kind: ResourceKind, canonical: JsonObject, group: str) -> str:
+    return _digest(group_value(kind, canonical, group))
+
+
+def group_of(kind: ResourceKind, pointer: str) -> str:
+    matches = [g for g in FINGERPRINT_GROUPS[kind] if pointer == g or pointer.startswith(g + "/")]
+    return max(matches, key=len) if matches else pointer
+
+
+def finer_group_keys(kind: ResourceKind, group: str) -> frozenset[str]:
+    """Keys under a group's value that finer groups cover (for "/options": {"thresholds"})."""
+    return frozenset(g[len(group) + 1 :] for g in FINGERPRINT_GROUPS[kind] if g.startswith(group + "/"))
+
+
+def group_value(kind: ResourceKind, canonical: JsonObject, group: str) -> Json:
+    """The value a group covers: the value at its pointer, minus the parts finer groups cover."""
+    parts = group.strip("/").split("/")
+    value: Json = canonical
+    for part in parts:
+        value = value.get(part) if isinstance(value, Mapping) else None
+    finer = finer_group_keys(kind, group)
+    if isinstance(value, Mapping) and finer:
+        value = {k: v for k, v in value.items() if k not in finer}
+    return value
+
+
+def _digest(value: Json) -> str:
+    encoded = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()[:_DIGEST_CHARS]

@@ -1,0 +1,38 @@
+"""What apply did, one line per resource, and a closing summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from provisioner.model import ApplyResult, Outcome
+
+_MARK = {"ok": "✓", "failed": "✗", "skipped": "·"}
+
+
+def outcome_line(outcome: Outcome) -> str:
+    change = outcome.change
+    ident = f"{change.kind} {change.definition_id}"
+    if outcome.datadog_id is not None:
+        ident += f" ({outcome.datadog_id})"
+    return f"{_MARK[outcome.status]} {change.action.value:<8} {ident}: {outcome.message}"
+
+
+def failures_block(outcomes: Sequence[Outcome]) -> str:
+    failed = [o for o in outcomes if o.status == "failed"]
+    if not failed:
+        return ""
+    return "Failed:\n" + "\n".join(f"  {outcome_line(o)}" for o in failed) + "\n"
+
+
+def apply_summary(result: ApplyResult) -> str:
+    counts = Counter(o.status for o in result.outcomes)
+    if not result.outcomes:
+        text = "Apply: nothing to do."
+    else:
+        text = f"Apply: {counts['ok']} done, {counts['failed']} failed, {counts['skipped']} skipped."
+    if result.failed:
+        text += " Run apply again after fixing the failures; it picks up where this one stopped."
+    if result.refused:
+        text += f"\nPrune refused: {result.refused}"
+    return text
