@@ -186,8 +186,19 @@ def emulator(
         list[str] | None,
         typer.Option("--app-key", help="Accepted DD-APPLICATION-KEY value(s). Default: any."),
     ] = None,
+    rate_limit: Annotated[
+        list[str] | None,
+        typer.Option("--rate-limit", help="Override a rate-limit bucket: BUCKET=LIMIT/PERIOD_S."),
+    ] = None,
+    rate_limit_body: Annotated[
+        str, typer.Option("--rate-limit-body", help="Body of 429 answers: empty (as recorded), json or html.")
+    ] = "empty",
+    duplicate_window: Annotated[
+        float | None,
+        typer.Option("--duplicate-window", help="Seconds in which a repeated monitor create gets 400."),
+    ] = None,
 ) -> int:
-    """Serve the Datadog API emulator in the foreground."""
+    """Serve the Datadog API emulator in the foreground (prints its base URL first)."""
     from provisioner.commands.emulator import emulator as run
 
     return run(
@@ -199,6 +210,9 @@ def emulator(
         rate_limits=rate_limits,
         api_keys=api_key or [],
         app_keys=app_key or [],
+        rate_limit_specs=rate_limit or [],
+        rate_limit_body=rate_limit_body,
+        duplicate_window_s=duplicate_window,
     )
 
 
@@ -382,7 +396,7 @@ def github_issue(
         Path | None, typer.Option("--body", help="Markdown file for the issue body (e.g. a plan).")
     ] = None,
     label: Annotated[
-        str | None, typer.Option("--label", help="Label put on a new issue, and used to find the open one.")
+        str | None, typer.Option("--label", help="Label for a new issue (found by marker, not label).")
     ] = None,
     marker: Annotated[
         str, typer.Option("--marker", help="Hidden marker that identifies the one open issue.")
