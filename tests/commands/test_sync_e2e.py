@@ -39,7 +39,11 @@ def write_monitor(folder: Path, definition_id: str, critical: float = 2, service
     path = folder / f"{definition_id}.yaml"
     path.write_text(
         MONITOR_YAML.format(
-            id=definition_id, name=f"{service} latency", service=service, critical=critical, warning=critical / 2
+            id=definition_id,
+            name=f"{service} latency",
+            service=service,
+            critical=critical,
+            warning=critical / 2,
         )
     )
     return path
@@ -155,7 +159,9 @@ def test_code_change_and_hand_edit_of_another_field_is_a_conflict_and_keep_drift
 def test_unmanaged_monitor_is_never_touched(project: Path, dd_env: RunningEmulator) -> None:
     api = monitors_api(dd_env)
     mine = api.create_monitor(
-        Monitor(name="hand made", type=MonitorType.METRIC_ALERT, query="avg(last_5m):avg:system.load.1{*} > 4")
+        Monitor(
+            name="hand made", type=MonitorType.METRIC_ALERT, query="avg(last_5m):avg:system.load.1{*} > 4"
+        )
     )
     write_monitor(project / "monitors", "checkout-latency")
     assert cli("apply", "monitors", "--prune", "--force")[0] == 0
@@ -190,9 +196,13 @@ def test_removed_definition_is_deleted_only_with_prune_and_the_guard_holds(
 
 
 @pytest.mark.parametrize("fault", ["commit_then_error", "commit_then_reset"])
-def test_lost_create_response_leaves_exactly_one_monitor(project: Path, dd_env: RunningEmulator, fault: str) -> None:
+def test_lost_create_response_leaves_exactly_one_monitor(
+    project: Path, dd_env: RunningEmulator, fault: str
+) -> None:
     write_monitor(project / "monitors", "checkout-latency")
-    dd_env.admin.set_faults(rules=[FaultRule(fault, method="POST", path="/api/v1/monitor", count=1, status=500)])
+    dd_env.admin.set_faults(
+        rules=[FaultRule(fault, method="POST", path="/api/v1/monitor", count=1, status=500)]
+    )
     code, output = cli("apply", "monitors")
     assert code == 0, output
     assert len(monitors_of(monitors_api(dd_env), "checkout-latency")) == 1

@@ -8,14 +8,22 @@ from provisioner.model import MonitorSpec, SourceLocation
 SPEC = MonitorSpec(
     definition_id="mesh-error-rate/checkout",
     kind="error-rate",
-    body={"name": "Errors", "type": "query alert", "query": "q > 1", "message": "Page @pagerduty-mesh", "tags": ["a:b"]},
+    body={
+        "name": "Errors",
+        "type": "query alert",
+        "query": "q > 1",
+        "message": "Page @pagerduty-mesh",
+        "tags": ["a:b"],
+    },
     source=SourceLocation("monitors/mesh.yaml", 1, 1),
 )
 
 
 def test_marked_body_carries_both_marks() -> None:
     body = identity.marked_monitor_body(SPEC, "team-a")
-    assert "provisioner-ns:team-a" in body["tags"] and "provisioner-id:mesh-error-rate/checkout" in body["tags"]
+    assert (
+        "provisioner-ns:team-a" in body["tags"] and "provisioner-id:mesh-error-rate/checkout" in body["tags"]
+    )
     mark = identity.read_monitor_mark(body)
     assert mark is not None
     assert (mark.namespace, mark.definition_id, mark.has_tags, mark.has_marker) == (

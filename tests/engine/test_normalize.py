@@ -113,6 +113,11 @@ options = st.dictionaries(
     tags=st.lists(st.sampled_from(["a:1", "b:2", "c"]), max_size=4),
 )
 def test_canonical_form_is_idempotent(options: dict, thresholds: dict, tags: list) -> None:
-    body = {"name": " n ", "type": "query alert", "tags": tags, "options": {**options, "thresholds": thresholds}}
+    body = {
+        "name": " n ",
+        "type": "query alert",
+        "tags": tags,
+        "options": {**options, "thresholds": thresholds},
+    }
     once = canonical_monitor(body).body
     assert canonical_monitor(once).body == once

@@ -37,7 +37,9 @@ words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=3, max_size=8)
 def monitor_documents(draw: st.DrawFn, index: int) -> dict:
     critical = draw(st.integers(1, 50) | st.floats(0.5, 50, allow_nan=False).map(lambda f: round(f, 2)))
     comparator = draw(st.sampled_from([">", ">="]))
-    metric = draw(st.sampled_from(["trace.envoy.proxy.errors", "istio.mesh.request.count.total", "system.load.1"]))
+    metric = draw(
+        st.sampled_from(["trace.envoy.proxy.errors", "istio.mesh.request.count.total", "system.load.1"])
+    )
     group = draw(st.sampled_from(["", " by {service}", " by {envoy_cluster}"]))
     window = draw(st.sampled_from(["last_5m", "last_15m"]))
     options: dict = {"thresholds": {"critical": critical}}
@@ -64,7 +66,9 @@ def monitor_documents(draw: st.DrawFn, index: int) -> dict:
         "name": f"{draw(words)} {draw(words)} ",
         "type": draw(st.sampled_from(["metric alert", "query alert"])),
         "query": f"avg({window}):avg:{metric}{{env:prod}}{group} {comparator} {critical}",
-        "message": draw(st.sampled_from(["Page @slack-mesh", "Page @pagerduty-mesh\n", "Look @team-mesh  \n"])),
+        "message": draw(
+            st.sampled_from(["Page @slack-mesh", "Page @pagerduty-mesh\n", "Look @team-mesh  \n"])
+        ),
         "tags": draw(st.lists(st.sampled_from(["team:mesh", "env:prod", "tier:1", "team:mesh"]), max_size=4)),
         "options": options,
     }
@@ -93,7 +97,9 @@ def sync(definitions: DefinitionSet, client: DatadogClient) -> None:
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(first=definition_sets, second=definition_sets)
-def test_apply_then_plan_is_empty(org: RunningEmulator, first: tuple[dict, ...], second: tuple[dict, ...]) -> None:
+def test_apply_then_plan_is_empty(
+    org: RunningEmulator, first: tuple[dict, ...], second: tuple[dict, ...]
+) -> None:
     org.admin.wipe()
     with DatadogClient(Target(org.base_url, "k", "k")) as client:
         for documents in (first, second):  # a fresh apply, then a change on top of it
