@@ -172,8 +172,7 @@ def strip_marker(text: str) -> str:
 
 
 def fingerprint_of(kind: ResourceKind, canonical: JsonObject) -> str:
-    digests = (_digest(group_value(kind, canonical, g)) for g in FINGERPRINT_GROUPS[kind])
-    return FINGERPRINT_VERSION + "".join(digests)
+    return FINGERPRINT_VERSION + "".join(_digest(_value_of(canonical, g)) for g in _GROUPS[kind])
 
 
 def fingerprint_digests(kind: ResourceKind, fingerprint: str | None) -> dict[str, str] | None:
@@ -201,18 +200,35 @@ def finer_group_keys(kind: ResourceKind, group: str) -> frozenset[str]:
     return frozenset(g[len(group) + 1 :] for g in FINGERPRINT_GROUPS[kind] if g.startswith(group + "/"))
 
 
+@dataclass(frozen=True)
+class _Group:
+    parts: tuple[str, ...]  # the pointer's path
+    finer: frozenset[str]  # keys left to finer groups
+
+
+_GROUPS: Mapping[ResourceKind, tuple[_Group, ...]] = {
+    kind: tuple(_Group(tuple(g.strip("/").split("/")), finer_group_keys(kind, g)) for g in groups)
+    for kind, groups in FINGERPRINT_GROUPS.items()
+}
+
+
 def group_value(kind: ResourceKind, canonical: JsonObject, group: str) -> Json:
     """The value a group covers: the value at its pointer, minus the parts finer groups cover."""
-    parts = group.strip("/").split("/")
+    return _value_of(canonical, _Group(tuple(group.strip("/").split("/")), finer_group_keys(kind, group)))
+
+
+def _value_of(canonical: JsonObject, group: _Group) -> Json:
     value: Json = canonical
-    for part in parts:
+    for part in group.parts:
         value = value.get(part) if isinstance(value, Mapping) else None
-    finer = finer_group_keys(kind, group)
-    if isinstance(value, Mapping) and finer:
-        value = {k: v for k, v in value.items() if k not in finer}
+    if group.finer and isinstance(value, Mapping):
+        value = {k: v for k, v in value.items() if k not in group.finer}
     return value
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)  # built once: plans digest a lot
+
+
 def _digest(value: Json) -> str:
-    encoded = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
-    return hashlib.sha256(encoded).hexdigest()[:_DIGEST_CHARS]
+    encoded = _ENCODER.encode(value).encode()
+    return hashlib.blake2b(encoded, digest_size=4).hexdigest()[:_DIGEST_CHARS]

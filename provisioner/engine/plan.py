@@ -103,7 +103,7 @@ class _KindPlanner:
         live = self.rules.live_canonical(resource.body, desired)
         fingerprint = identity.fingerprint_of(self.rules.kind, desired)
         mark = self.rules.read_mark(resource.body)
-        fields = diff_bodies(live.body, desired)
+        fields = () if live.body == desired else diff_bodies(live.body, desired)
         if not fields:
             if self.rules.marks_complete(mark, fingerprint):
                 self.unchanged += 1

@@ -1,0 +1,183 @@
+"""Sync engine benchmarks against the emulator (a child process, real HTTP on 127.0.0.1).
+
+Prints, for each scenario, wall time and requests; the targets come from issue 4:
+1. a no-change plan over 5,000 managed monitors: at most 6 requests, under 2 s including start-up;
+2. applying 1,000 creates with 20 ms added latency per request: under 5 s;
+3. applying 1,000 creates under Datadog's real write limit (500 per 10 s): no failed resource, and
+   a total time within 20 % of what the limit allows.
+
+Run: python benchmarks/bench_sync.py [--monitors 5000] [--creates 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from provisioner.definitions import load_definitions
+from provisioner.emulator import EmulatorAdmin
+from provisioner.emulator.process import emulator_process
+from provisioner.identity import marked_monitor_body
+from provisioner.model import Environment
+
+WRITE_LIMIT, WRITE_PERIOD_S = 500, 10
+
+
+def write_definitions(folder: Path, count: int, per_file: int = 100) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for start in range(0, count, per_file):
+        documents = [_definition(i) for i in range(start, min(start + per_file, count))]
+        (folder / f"generated-{start // per_file:04d}.yaml").write_text(
+            yaml.safe_dump_all(documents, sort_keys=False)
+        )
+    return folder
+
+
+def _definition(index: int) -> dict:
+    service = f"svc-{index:05d}"
+    kinds = [
+        {
+            "kind": "error-rate",
+            "id": f"errors-{service}",
+            "name": f"[mesh] {service} error rate",
+            "message": f"{service} fails @slack-mesh-oncall",
+            "scope": ["env:prod", f"service:{service}"],
+            "thresholds": {"critical": "5%", "warning": "2%"},
+        },
+        {
+            "kind": "monitor",
+            "id": f"latency-{service}",
+            "name": f"[mesh] {service} latency",
+            "type": "query alert",
+            "query": f"avg(last_5m):avg:trace.envoy.proxy.duration{{service:{service}}} > 2",
+            "message": f"{service} is slow @slack-mesh-oncall",
+            "options": {"thresholds": {"critical": 2, "warning": 1}},
+        },
+    ]
+    return kinds[index % 2]
+
+
+def cli(*args: str, base_url: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+    """The real command in a fresh process, run from a folder without a provisioner.yaml."""
+    env = {**os.environ, "PROVISIONER_API_URL": base_url, "DD_API_KEY": "bench", "DD_APP_KEY": "bench"}
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "provisioner", *args],
+        env=env,
+        cwd=tempfile.gettempdir(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return time.perf_counter() - started, done
+
+
+def writes(counts: dict[str, int]) -> int:
+    return sum(v for k, v in counts.items() if not k.startswith("GET"))
+
+
+def bench_no_change_plan(workdir: Path, monitors: int) -> None:
+    folder = write_definitions(workdir / "plan", monitors)
+    definitions = load_definitions([folder], Environment(name="default"))
+    assert definitions.ok, definitions.errors[:3]
+    bodies = [marked_monitor_body(spec, "default") for spec in definitions.monitors]
+    with emulator_process("--no-rate-limits") as base_url:
+        admin = EmulatorAdmin(base_url)
+        admin.seed_monitors(bodies)
+        admin.reset_log()
+        seconds, done = cli("plan", str(folder), "--detailed-exitcode", base_url=base_url)
+        counts = admin.request_counts()
+    requests = sum(counts.values())
+    print(
+        f"[plan] no-change plan over {len(bodies)} managed monitors: {seconds:.2f} s wall "
+        f"(whole process, start-up included), {requests} requests {counts}, exit {done.returncode}"
+    )
+    _verdict(done.returncode == 0 and requests <= 6 and seconds < 2.0, "target: exit 0, <= 6 requests, < 2 s")
+    if done.returncode != 0:
+        print(done.stdout[-2000:], done.stderr[-2000:])
+
+
+def bench_creates_with_latency(workdir: Path, creates: int) -> float:
+    folder = write_definitions(workdir / "latency", creates)
+    with emulator_process("--no-rate-limits") as base_url:
+        admin = EmulatorAdmin(base_url)
+        admin.set_faults(latency_ms=20)
+        seconds, done = cli("apply", str(folder), base_url=base_url)
+        counts = admin.request_counts()
+    print(
+        f"[apply] {creates} creates, 20 ms added latency, concurrency 8: {seconds:.2f} s wall, "
+        f"{writes(counts)} writes, exit {done.returncode}"
+    )
+    _verdict(done.returncode == 0 and seconds < 5.0, "target: exit 0, < 5 s")
+    return seconds
+
+
+def bench_creates_under_write_limit(workdir: Path, creates: int) -> None:
+    folder = write_definitions(workdir / "limit", creates)
+    with emulator_process() as base_url:  # the recorded limits: post_monitors 500 per 10 s
+        admin = EmulatorAdmin(base_url)
+        _, unlimited = _unlimited_rate(workdir, creates)
+        started_at = time.time()
+        seconds, done = cli("apply", str(folder), base_url=base_url)
+        counts = admin.request_counts()
+        throttled = sum(1 for e in admin.request_log() if e.status == 429)
+    allowed = _time_the_limit_allows(started_at, creates, unlimited)
+    ratio = seconds / allowed
+    print(
+        f"[apply] {creates} creates under {WRITE_LIMIT} writes per {WRITE_PERIOD_S} s: {seconds:.2f} s wall, "
+        f"{throttled} answered 429 and retried, exit {done.returncode}; the limit allows {allowed:.2f} s "
+        f"from this start ({ratio:.2f}x)"
+    )
+    failed = done.returncode != 0 or "0 failed" not in done.stdout
+    _verdict(not failed and ratio <= 1.2, "target: no failed resource, within 20 % of what the limit allows")
+    del counts
+
+
+def _unlimited_rate(workdir: Path, creates: int) -> tuple[float, float]:
+    """Creates per second with no limit and no added latency (the engine's own pace)."""
+    folder = write_definitions(workdir / "pace", creates)
+    with emulator_process("--no-rate-limits") as base_url:
+        seconds, _ = cli("apply", str(folder), base_url=base_url)
+    return seconds, creates / seconds
+
+
+def _time_the_limit_allows(started_at: float, creates: int, rate: float) -> float:
+    """Fastest finish from ``started_at`` at ``rate`` requests/s under calendar-aligned windows."""
+    clock, left = started_at, creates
+    while True:
+        window_end = (math.floor(clock / WRITE_PERIOD_S) + 1) * WRITE_PERIOD_S
+        batch = min(left, WRITE_LIMIT, int((window_end - clock) * rate))
+        left -= batch
+        if left == 0:
+            return clock + batch / rate - started_at
+        clock = window_end
+
+
+def _verdict(ok: bool, target: str) -> None:
+    print(f"        {'OK' if ok else 'MISSED'} ({target})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--monitors", type=int, default=5000)
+    parser.add_argument("--creates", type=int, default=1000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="provisioner-bench-") as tmp:
+        workdir = Path(tmp)
+        bench_no_change_plan(workdir, args.monitors)
+        bench_creates_with_latency(workdir, args.creates)
+        bench_creates_under_write_limit(workdir, args.creates)
+
+
+if __name__ == "__main__":
+    main()
