@@ -1,0 +1,86 @@
+"""How an emulator is set up when it starts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from provisioner.emulator.faults import FaultConfig
+from provisioner.emulator.identity import OrgIdentity
+
+RATE_LIMIT_BODIES = ("empty", "json", "html")
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    api_keys: tuple[str, ...] = ()  # accepted DD-API-KEY values; () = any non-empty key
+    app_keys: tuple[str, ...] = ()  # accepted DD-APPLICATION-KEY values; () = any non-empty key
+    rate_limits: bool = True
+    rate_limit_overrides: Mapping[str, tuple[int, int]] = field(
+        default_factory=dict
+    )  # bucket -> (limit, period_s)
+    rate_limit_body: str = "empty"  # 429 body: "empty" (recorded), "json" or "html"
+    faults: FaultConfig | None = None
+    seed: int = 0
+    state_path: Path | None = None
+    state_coalesce_s: float = 0.05  # the durability window of --state (see state.py)
+    duplicate_window_s: float | None = None  # answer an identical create within this window with 400
+    identity: OrgIdentity = field(default_factory=OrgIdentity)
+
+    def __post_init__(self) -> None:
+        if self.rate_limit_body not in RATE_LIMIT_BODIES:
+            raise ValueError(f"rate_limit_body must be one of {', '.join(RATE_LIMIT_BODIES)}")
+
+
+class EmulatorOptionError(ValueError):
+    """A command-line option or a file it names cannot be used; the message says which and why."""
+
+
+def parse_rate_limit(text: str) -> tuple[str, tuple[int, int]]:
+    """``post_monitors=5/10`` -> ("post_monitors", (5, 10))."""
+    name, _, rest = text.partition("=")
+    limit, _, period = rest.partition("/")
+    if not (name and limit.isdigit() and period.isdigit() and int(period) > 0):
+        raise EmulatorOptionError(
+            f"--rate-limit {text!r}: expected BUCKET=LIMIT/PERIOD_S, e.g. post_monitors=5/10"
+        )
+    return name, (int(limit), int(period))
+
+
+def build_config(
+    *,
+    state: Path | None = None,
+    faults: Path | None = None,
+    seed: int = 0,
+    rate_limits: bool = True,
+    api_keys: tuple[str, ...] = (),
+    app_keys: tuple[str, ...] = (),
+    rate_limit_specs: tuple[str, ...] = (),
+    rate_limit_body: str = "empty",
+    duplicate_window_s: float | None = None,
+) -> EmulatorConfig:
+    """The config for the command line (``provisioner emulator`` and ``python -m provisioner.emulator``)."""
+    from provisioner.emulator.faults import FaultConfigError, load_fault_config
+    from provisioner.emulator.ratelimit import effective_limits
+
+    try:
+        fault_config = None if faults is None else load_fault_config(faults)
+    except FaultConfigError as exc:
+        raise EmulatorOptionError(str(exc)) from None
+    overrides = dict(parse_rate_limit(spec) for spec in rate_limit_specs)
+    try:
+        effective_limits(overrides)
+        return EmulatorConfig(
+            api_keys=tuple(api_keys),
+            app_keys=tuple(app_keys),
+            rate_limits=rate_limits,
+            rate_limit_overrides=overrides,
+            rate_limit_body=rate_limit_body,
+            faults=fault_config,
+            seed=seed,
+            state_path=state,
+            duplicate_window_s=duplicate_window_s,
+        )
+    except ValueError as exc:
+        raise EmulatorOptionError(str(exc)) from None

@@ -1,0 +1,181 @@
+"""Decide whether a monitor query is acceptable for its type, and what the server derives from it.
+
+Metric queries get a real parser (``metric_query``). Other types get permissive shape checks: enough to
+accept the queries real tools send and to reject the nonsense the recordings show being rejected.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from provisioner.emulator.metric_query import QuerySyntaxError, parse_metric_query
+
+MONITOR_TYPES = frozenset(
+    {
+        "composite",
+        "event alert",
+        "log alert",
+        "metric alert",
+        "process alert",
+        "query alert",
+        "rum alert",
+        "service check",
+        "synthetics alert",
+        "trace-analytics alert",
+        "slo alert",
+        "event-v2 alert",
+        "audit alert",
+        "ci-pipelines alert",
+        "ci-tests alert",
+        "error-tracking alert",
+        "database-monitoring alert",
+        "network-performance alert",
+        "cost alert",
+        "data-quality alert",
+        "network-path alert",
+        "data-jobs alert",
+        "llm-observability alert",
+    }
+)
+METRIC_TYPES = frozenset({"metric alert", "query alert"})
+# Types whose options get ``groupby_simple_monitor: false`` (recorded for these only).
+LOG_BASED_TYPES = frozenset(
+    {
+        "log alert",
+        "ci-pipelines alert",
+        "ci-tests alert",
+        "rum alert",
+        "error-tracking alert",
+        "llm-observability alert",
+    }
+)
+INVALID_QUERY = "The value provided for parameter 'query' is invalid"
+
+_TAIL = re.compile(r"(>=|<=|==|!=|>|<)\s*(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*$")
+_CHAIN_HEAD = re.compile(r"\s*[A-Za-z][\w-]*\(")
+_BY = re.compile(r"\.by\(\s*(['\"])(?!\*\1)[^'\"]+\1")
+_SERVICE_CHECK = re.compile(
+    r"\s*\"[^\"]+\"\.over\([^)]*\)(?:\.exclude\([^)]*\))?(?:\.by\([^)]*\))?\.last\(\d+\)"
+    r"\.count_by_status\(\)\s*$"
+)
+_COMPOSITE_TOKEN = re.compile(r"\s*(\d+|&&|\|\||!|\(|\))")
+
+
+class InvalidQueryError(ValueError):
+    """The query is rejected; ``message`` is the exact error text Datadog answers with."""
+
+    def __init__(self, detail: str | None = None) -> None:
+        self.message = INVALID_QUERY if detail is None else f"{INVALID_QUERY}: {detail}"
+        super().__init__(self.message)
+
+
+@dataclass(frozen=True)
+class QueryFacts:
+    """What the server derives from an accepted query."""
+
+    multi: bool
+    comparator: str | None = None
+    threshold: float | None = None
+    aggregator: str | None = None
+    timeframe: str | None = None
+    metrics: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()
+    monitor_ids: tuple[int, ...] = ()
+    is_formula: bool = False
+
+    @property
+    def calendar_aligned(self) -> bool:
+        return self.timeframe is not None and self.timeframe.startswith("current_")
+
+
+def analyse_query(monitor_type: str, query: str) -> QueryFacts:
+    """Accept the query for this monitor type and describe it, or raise ``InvalidQueryError``."""
+    if monitor_type == "composite":
+        return QueryFacts(multi=False, monitor_ids=_composite_ids(query))
+    if monitor_type == "service check":
+        return _service_check(query)
+    if monitor_type in METRIC_TYPES and not query.lstrip().startswith("formula("):
+        return _metric(query)
+    return _chain(query)
+
+
+def _metric(query: str) -> QueryFacts:
+    try:
+        facts = parse_metric_query(query)
+    except QuerySyntaxError:
+        raise InvalidQueryError() from None
+    return QueryFacts(
+        multi=bool(facts.group_by),
+        comparator=facts.comparator,
+        threshold=facts.threshold,
+        aggregator=facts.aggregator,
+        timeframe=facts.timeframe,
+        metrics=tuple(facts.metrics),
+        scopes=tuple(facts.scopes),
+    )
+
+
+def _chain(query: str) -> QueryFacts:
+    """``logs("…").index("*").rollup("count").last("5m") > 10`` and the other ``source(…)…`` queries."""
+    tail = _TAIL.search(query)
+    if tail is None:
+        raise InvalidQueryError("invalid operator specified: ")
+    head = query[: tail.start()]
+    if not _CHAIN_HEAD.match(head) or not _balanced(head) or not head.rstrip().endswith(")"):
+        raise InvalidQueryError()
+    return QueryFacts(
+        multi=_BY.search(head) is not None,
+        comparator=tail.group(1),
+        threshold=float(tail.group(2)),
+        is_formula=head.lstrip().startswith("formula("),
+    )
+
+
+def _service_check(query: str) -> QueryFacts:
+    if not _SERVICE_CHECK.match(query):
+        raise InvalidQueryError()
+    return QueryFacts(multi=_BY.search(query) is not None)
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in re.sub(r"'[^']*'|\"[^\"]*\"", "", text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0 and text.count('"') % 2 == 0 and text.count("'") % 2 == 0
+
+
+def _composite_ids(query: str) -> tuple[int, ...]:
+    """``123 && (456 || !789)``: operands alternate with ``&&``/``||``; ids are returned in order."""
+    tokens = _composite_tokens(query)
+    ids: list[int] = []
+    expect_operand, depth = True, 0
+    for token in tokens:
+        if expect_operand and token in ("!", "("):
+            depth += token == "("
+        elif expect_operand and token.isdigit():
+            ids.append(int(token))
+            expect_operand = False
+        elif not expect_operand and token in ("&&", "||"):
+            expect_operand = True
+        elif not expect_operand and token == ")" and depth > 0:
+            depth -= 1
+        else:
+            raise InvalidQueryError()
+    if expect_operand or depth != 0 or not ids:
+        raise InvalidQueryError()
+    return tuple(ids)
+
+
+def _composite_tokens(query: str) -> list[str]:
+    tokens: list[str] = []
+    position = 0
+    while query[position:].strip():
+        found = _COMPOSITE_TOKEN.match(query, position)
+        if found is None:
+            raise InvalidQueryError()
+        tokens.append(found.group(1))
+        position = found.end()
+    return tokens

@@ -1,0 +1,71 @@
+"""The API route table: method, path template, handler, rate-limit bucket and key requirement."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from provisioner.emulator import api_dashboards as dashboards
+from provisioner.emulator import api_monitors as monitors
+from provisioner.emulator.auth import AuthRequirement
+from provisioner.emulator.http_types import ApiRequest, ApiResponse
+from provisioner.emulator.org import Org
+
+Handler = Callable[[Org, ApiRequest], ApiResponse]
+UNMATCHED = "<unmatched>"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    handler: Handler
+    bucket: str | None = None
+    auth: AuthRequirement = AuthRequirement.API_AND_APP_KEY
+    pattern: re.Pattern[str] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.template))
+        object.__setattr__(self, "pattern", re.compile(f"{regex}$"))
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.method} {self.template}"
+
+
+# Fixed paths before the {id} templates they would otherwise match.
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/api/v1/validate", dashboards.validate_api_key, auth=AuthRequirement.API_KEY),
+    Route("GET", "/api/v1/monitor", monitors.list_monitors, "get_all_monitors"),
+    Route("POST", "/api/v1/monitor", monitors.create_monitor, "post_monitors"),
+    Route("GET", "/api/v1/monitor/can_delete", monitors.can_delete, "can_delete"),
+    Route("GET", "/api/v1/monitor/search", monitors.search, "search_monitors"),
+    Route("POST", "/api/v1/monitor/validate", monitors.validate_monitor),
+    Route("GET", "/api/v1/monitor/{id}", monitors.get_monitor, "get_monitors"),
+    Route("PUT", "/api/v1/monitor/{id}", monitors.update_monitor, "put_monitors"),
+    Route("DELETE", "/api/v1/monitor/{id}", monitors.delete_monitor),
+    Route("POST", "/api/v1/monitor/{id}/validate", monitors.validate_existing_monitor),
+    Route("GET", "/api/v1/dashboard", dashboards.list_dashboards, "get_all_dashboards"),
+    Route("POST", "/api/v1/dashboard", dashboards.create_dashboard, "post_dashboards"),
+    Route("GET", "/api/v1/dashboard/{id}", dashboards.get_dashboard, "get_dashboards"),
+    Route("PUT", "/api/v1/dashboard/{id}", dashboards.update_dashboard, "put_dashboards"),
+    Route("DELETE", "/api/v1/dashboard/{id}", dashboards.delete_dashboard),
+)
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    route: Route
+    path_params: Mapping[str, str]
+
+
+def resolve(method: str, path: str) -> RouteMatch | None:
+    path = path.rstrip("/") or "/"
+    for route in ROUTES:
+        if route.method != method:
+            continue
+        found = route.pattern.match(path)
+        if found is not None:
+            return RouteMatch(route, found.groupdict())
+    return None
