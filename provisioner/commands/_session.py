@@ -52,16 +52,37 @@ def datadog_connection(
         with DatadogClient(resolve_target(environment, api_url), settings) as client:
             yield client
         return
-    from provisioner.emulator import EmulatorConfig, start_emulator
+    with (
+        _embedded_emulator() as base_url,
+        DatadogClient(Target(base_url, "emulator", "emulator"), settings) as client,
+    ):
+        yield client
 
+
+@contextmanager
+def _embedded_emulator() -> Iterator[str]:
+    """The emulator serving .provisioner/'s org: the one already running (``provisioner emulator
+    --state .provisioner/emulator-state.json``), or one started in this process for this command."""
+    from provisioner.emulator import EmulatorAdmin, EmulatorConfig, start_emulator
+    from provisioner.emulator.serve import url_file_for
+
+    url_file = url_file_for(EMULATOR_STATE)
+    if url_file.exists():
+        base_url = url_file.read_text(encoding="utf-8").strip()
+        try:
+            EmulatorAdmin(base_url, timeout_s=2).health()
+        except OSError:
+            pass  # a stale file left by an emulator that was killed
+        else:
+            typer.echo(
+                f"Using the Datadog emulator serving at {base_url} (org in {EMULATOR_STATE}).", err=True
+            )
+            yield base_url
+            return
     EMULATOR_STATE.parent.mkdir(parents=True, exist_ok=True)
-    running = start_emulator(EmulatorConfig(state_path=EMULATOR_STATE))
-    try:
+    with start_emulator(EmulatorConfig(state_path=EMULATOR_STATE)) as running:
         typer.echo(f"Using the embedded Datadog emulator (org kept in {EMULATOR_STATE}).", err=True)
-        with DatadogClient(Target(running.base_url, "emulator", "emulator"), settings) as client:
-            yield client
-    finally:
-        running.stop()
+        yield running.base_url
 
 
 def use_colour() -> bool:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TextIO
 
 from provisioner.emulator.config import EmulatorConfig
@@ -18,7 +21,7 @@ def serve(
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with start_emulator(config, host, port) as running:
+        with start_emulator(config, host, port) as running, _advertised(config, running.base_url):
             out.write(running.base_url + "\n")
             out.flush()
             where = f"; org kept in {config.state_path}" if config.state_path else ""
@@ -31,3 +34,22 @@ def serve(
             signal.signal(sig, handler)
     err.write("emulator stopped\n")
     return 0
+
+
+def url_file_for(state_path: Path) -> Path:
+    """Where a serving emulator writes its base URL, next to its state file, so that other programs
+    working on the same org (``provisioner plan --emulator``) talk to it instead of opening the file."""
+    return state_path.with_name(state_path.name + ".url")
+
+
+@contextmanager
+def _advertised(config: EmulatorConfig, base_url: str) -> Iterator[None]:
+    if config.state_path is None:
+        yield
+        return
+    url_file = url_file_for(config.state_path)
+    url_file.write_text(base_url + "\n", encoding="utf-8")
+    try:
+        yield
+    finally:
+        url_file.unlink(missing_ok=True)
