@@ -300,10 +300,12 @@ def audit(
         FailOn, typer.Option("--fail-on", help="Exit 1 when findings of this severity or above exist.")
     ] = FailOn.never,
     mute_limit: Annotated[
-        str | None, typer.Option("--mute-limit", help="Report mutes longer than this (30m, 36h, 7d, 2w). [default: 7d]")
+        str | None,
+        typer.Option("--mute-limit", help="Report mutes longer than this (30m, 36h, 7d, 2w); default 7d."),
     ] = None,
     stuck_limit: Annotated[
-        str | None, typer.Option("--stuck-limit", help="Report Alert or No Data states older than this. [default: 7d]")
+        str | None,
+        typer.Option("--stuck-limit", help="Report Alert or No Data states older than this; default 7d."),
     ] = None,
     use_emulator: EmulatorOpt = False,
     api_url: ApiUrlOpt = None,

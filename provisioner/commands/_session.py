@@ -33,12 +33,23 @@ class Project:
         return self.environment.namespace
 
 
-def load_project(paths: Sequence[Path], env: str | None, config_path: Path | None) -> Project:
-    """Config, environment and definitions; problems are printed to stderr (callers check ``ok``)."""
+NO_DEFINITIONS = "no-definitions"  # the loader's problem code when no definition folder exists
+
+
+def load_project(
+    paths: Sequence[Path], env: str | None, config_path: Path | None, allow_no_definitions: bool = False
+) -> Project:
+    """Config, environment and definitions; problems are printed to stderr (callers check ``ok``).
+
+    With ``allow_no_definitions`` (audit, import), a team that has no definitions yet can still
+    read its org: nothing is managed then, everything is unmanaged."""
     config = load_config(config_path)
     environment = select_environment(config, env)
-    definitions = load_definitions(list(paths), environment)
-    if definitions.problems:
+    definitions = load_definitions(list(paths), environment, config)
+    if allow_no_definitions and not paths and {p.code for p in definitions.problems} == {NO_DEFINITIONS}:
+        typer.echo("No definitions found (no monitors/ or dashboards/ folder): nothing is managed yet.", err=True)
+        definitions = DefinitionSet(services=config.services)
+    elif definitions.problems:
         typer.echo(format_problems(definitions.problems, "text"), err=True)
     return Project(config, environment, definitions)
 

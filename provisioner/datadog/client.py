@@ -138,7 +138,7 @@ class DatadogClient:
         """Every monitor in one request: without ``page`` the API returns the whole org (kennel does
         the same), so a plan costs one call whatever the org's size, not one per 1,000 monitors."""
         extra = {"monitor_tags": ",".join(monitor_tags)} if monitor_tags else {}
-        bodies = self._call("GET", self._monitors.list_monitors, with_downtimes=False, **extra)
+        bodies = self._call("GET", self._monitors.list_monitors, **extra)
         return [_monitor(body) for body in bodies]
 
     def get_monitor(self, datadog_id: int) -> LiveResource:

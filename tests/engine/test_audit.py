@@ -216,7 +216,9 @@ def test_an_unmarked_monitor_is_unmanaged_with_an_import_fix() -> None:
     audited = by_id(run([unmanaged(7, CPU_Q)]), 7)
     assert audited.ownership is Ownership.UNMANAGED and audited.definition_id is None
     (finding,) = audited.findings
-    assert finding.severity is FindingSeverity.INFO and finding.fix.endswith("provisioner import --id 7`")
+    assert finding.severity is FindingSeverity.INFO and finding.fix.startswith(
+        "bring it under code with `provisioner import --id 7`"
+    )
 
 
 def test_an_adoption_target_is_unmanaged_until_apply_adopts_it() -> None:

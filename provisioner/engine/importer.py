@@ -1,0 +1,113 @@
+"""Turn live Datadog resources into YAML definition documents that adopt them in place.
+
+Server-set fields and server defaults are left out (``normalize`` decides which, as for plans),
+so an imported definition holds only what somebody chose. Each document carries ``adopt: <id>``:
+the next plan takes the existing resource over (marks added, same Datadog id) instead of
+creating a copy, which keeps its URL, history and links.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from provisioner.identity import strip_dashboard_marks, strip_monitor_marks
+from provisioner.model import Json, JsonObject, LiveResource
+from provisioner.normalize import canonical_dashboard, canonical_monitor
+
+_MAX_ID_LENGTH = 60
+
+# A recogniser turns a raw monitor document into a mesh-kind document that compiles to the same
+# monitor, or returns None.
+Recogniser = Callable[[dict[str, Json]], dict[str, Json] | None]
+
+
+@dataclass(frozen=True)
+class ImportedDefinition:
+    definition_id: str
+    kind: str  # the definition kind written ("monitor", "error-rate", ..., "dashboard")
+    datadog_id: int | str
+    title: str
+    document: dict[str, Json]
+
+
+def import_monitor(live: LiveResource, definition_id: str, recognise: Recogniser | None = None) -> ImportedDefinition:
+    raw = monitor_document(live, definition_id)
+    document = (recognise(raw) if recognise else None) or raw
+    return ImportedDefinition(definition_id, str(document["kind"]), live.datadog_id, live.title, document)
+
+
+def monitor_document(live: LiveResource, definition_id: str) -> dict[str, Json]:
+    body = strip_monitor_marks(live.body)
+    canonical = canonical_monitor(body).body
+    document: dict[str, Json] = {"kind": "monitor", "id": definition_id, "adopt": live.datadog_id}
+    document["name"] = canonical.get("name", "")
+    document["type"] = body.get("type")  # as Datadog shows it, not the canonical alias
+    for key in ("query", "message", "tags", "priority", "options", "restricted_roles"):
+        if key in canonical:
+            document[key] = _tidy(canonical[key])
+    return document
+
+
+def import_dashboard(live: LiveResource, definition_id: str) -> ImportedDefinition:
+    canonical = canonical_dashboard(strip_dashboard_marks(live.body)).body
+    document: dict[str, Json] = {"kind": "dashboard", "id": definition_id, "adopt": live.datadog_id}
+    document["title"] = canonical.get("title", "")
+    renames = {"layout_type": "layout", "reflow_type": "reflow"}
+    for key in ("description", "layout_type", "reflow_type", "tags", "notify_list", "template_variables"):
+        if key in canonical:
+            document[renames.get(key, key)] = canonical[key]
+    document["widgets"] = canonical.get("widgets", [])
+    return ImportedDefinition(definition_id, "dashboard", live.datadog_id, live.title, document)
+
+
+def _tidy(value: Json) -> Json:
+    """Whole floats back to ints (Datadog turns thresholds into floats), for readable YAML."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: _tidy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_tidy(v) for v in value]
+    return value
+
+
+def definition_id_for(title: str, taken: set[str]) -> str:
+    """A definition id derived from a title: lowercase, tag-safe, unique among ``taken`` (updated)."""
+    base = re.sub(r"[^a-z0-9._-]+", "-", title.lower()).strip("-._")[:_MAX_ID_LENGTH].strip("-._") or "imported"
+    candidate, suffix = base, 2
+    while candidate in taken:
+        candidate = f"{base}-{suffix}"
+        suffix += 1
+    taken.add(candidate)
+    return candidate
+
+
+def select_monitors(
+    monitors: Iterable[LiveResource],
+    ids: Iterable[int],
+    tags: Iterable[str],
+    name_glob: str | None,
+    all_unmanaged: bool,
+) -> list[LiveResource]:
+    """The monitors an import names, by id, tag, name pattern or all; order of the org."""
+    import fnmatch
+
+    wanted_ids = {int(i) for i in ids}
+    wanted_tags = set(tags)
+    chosen = []
+    for monitor in monitors:
+        body_tags = set(monitor.body.get("tags") or ())
+        if (
+            all_unmanaged
+            or monitor.datadog_id in wanted_ids
+            or (wanted_tags and wanted_tags <= body_tags)
+            or (name_glob and fnmatch.fnmatch(monitor.title.lower(), name_glob.lower()))
+        ):
+            chosen.append(monitor)
+    return chosen
+
+
+def body_of(document: JsonObject) -> JsonObject:
+    return document

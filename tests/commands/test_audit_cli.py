@@ -1,0 +1,314 @@
+"""``provisioner audit`` end to end: a realistic org in the emulator (applied definitions, hand edits,
+an orphan, unmanaged monitors with and without handles, duplicates, a mute, another team's monitor),
+the real CLI, real HTTP. Every monitor's class and findings are asserted."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from provisioner.cli import app
+from provisioner.credentials import Target
+from provisioner.datadog.client import DatadogClient
+from provisioner.emulator import RunningEmulator
+from tests.conftest import TEST_API_KEY, TEST_APP_KEY
+
+REPO = Path(__file__).resolve().parents[2]
+
+CONFIG = """\
+namespace: mesh-sre
+default_environment: prod
+services: [cart, checkout, payments]
+environments:
+  prod:
+    tags: ["env:prod"]
+    notify: ["@slack-mesh"]
+    variables: {cluster: mesh-prod, runbooks: https://runbooks.example.com}
+"""
+
+MESH = """\
+- id: checkout-errors
+  kind: error-rate
+  name: "[mesh] ${service} 5xx ratio"
+  source: istio
+  services: [cart, checkout]
+  thresholds: {critical: 2%, warning: 1%}
+  message: "5xx ratio of ${service} is high."
+  options: {notify_no_data: true, no_data_timeframe: 30}
+- id: sidecar-injection
+  kind: sidecar-injection
+  name: "[mesh] sidecar injection failing"
+  thresholds: {critical: 5, warning: 1}
+  message: "istiod cannot inject sidecars."
+  options: {notify_no_data: true, no_data_timeframe: 30}
+"""
+
+PLAIN = """\
+id: {id}
+kind: monitor
+name: "{name}"
+type: metric alert
+query: "avg(last_5m):avg:trace.envoy.proxy.duration{{service:{service}}} > 2"
+message: "Latency of {service} is high."
+options:
+  thresholds: {{critical: 2, warning: 1}}
+"""
+
+CPU_QUERY = "avg(last_5m):avg:system.cpu.user{env:prod,team:mesh} by {host} > 90"
+
+
+def cli(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def client(dd_env: RunningEmulator) -> Iterator[DatadogClient]:
+    """Our adapter, standing in for people clicking in the Datadog UI."""
+    with DatadogClient(Target(dd_env.base_url, TEST_API_KEY, TEST_APP_KEY)) as opened:
+        yield opened
+
+
+@pytest.fixture
+def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client: DatadogClient) -> dict[str, int]:
+    """The seeded org; returns monitor ids by name."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "provisioner.yaml").write_text(CONFIG)
+    monitors = tmp_path / "monitors"
+    monitors.mkdir()
+    (monitors / "mesh.yaml").write_text(MESH)
+    (monitors / "latency.yaml").write_text(
+        PLAIN.format(id="cart-latency", name="cart latency", service="cart")
+    )
+    (monitors / "legacy.yaml").write_text(PLAIN.format(id="legacy", name="legacy latency", service="legacy"))
+    shutil.copytree(REPO / "dashboards", tmp_path / "dashboards")
+    code, output = cli("apply")
+    assert code == 0, output
+
+    (monitors / "legacy.yaml").unlink()  # its monitor stays in Datadog: an orphan
+    ids = {m.title: int(m.datadog_id) for m in client.list_monitors()}
+    client.update_monitor(ids["cart latency"], {"name": "cart latency (raised during incident)"})
+    ids["cart latency (raised during incident)"] = ids.pop("cart latency")
+    for body in _hand_made():
+        ids[body["name"]] = int(client.create_monitor(body).datadog_id)
+    client.create_dashboard({"title": "Clicked together", "layout_type": "ordered", "widgets": []})
+    return ids
+
+
+def _hand_made() -> list[dict[str, Any]]:
+    def monitor(name: str, query: str, message: str, **options: Any) -> dict[str, Any]:
+        thresholds = options.pop("thresholds", {"critical": 90, "warning": 80})
+        return {
+            "name": name,
+            "type": options.pop("type", "metric alert"),
+            "query": query,
+            "message": message,
+            "tags": options.pop("tags", ["team:mesh"]),
+            "options": {"thresholds": thresholds, **options},
+        }
+
+    return [
+        monitor("cpu high", CPU_QUERY, "CPU is high. @pagerduty-infra"),
+        monitor(
+            "cpu high (copy)",
+            "avg(last_5m):avg:system.cpu.user{team:mesh, env:prod} by {host} > 90",
+            "CPU! @slack-infra",
+            type="query alert",
+        ),
+        monitor(
+            "disk full",
+            "avg(last_5m):avg:system.disk.in_use{*} by {host} > 0.9",
+            "Disk is full.",
+            thresholds={"critical": 0.9, "warning": 0.8},
+        ),
+        monitor(
+            "load (muted)",
+            "avg(last_5m):avg:system.load.1{*} by {host} > 4",
+            "Load. @slack-infra",
+            thresholds={"critical": 4, "warning": 3},
+            silenced={"*": None},
+        ),
+        monitor(
+            "payments ejections",
+            "max(last_5m):max:envoy.cluster.outlier_detection.ejections_active"
+            "{envoy_cluster:outbound|80||payments.shop.svc.cluster.local} > 0",
+            "Ejecting payments hosts. @slack-payments",
+            thresholds={"critical": 0},
+        ),
+        monitor(
+            "their thing",
+            "avg(last_5m):avg:system.mem.used{team:other} > 100",
+            "Theirs. @slack-other\n\n[provisioner ns=other-team id=their-thing]",
+            thresholds={"critical": 100, "warning": 50},
+            tags=["provisioner-ns:other-team", "provisioner-id:their-thing"],
+        ),
+    ]
+
+
+EXPECTED = {
+    "[mesh] cart 5xx ratio": ("in-sync", []),
+    "[mesh] checkout 5xx ratio": ("in-sync", []),
+    "[mesh] sidecar injection failing": ("in-sync", []),
+    "cart latency (raised during incident)": ("drifted", ["drift"]),
+    "legacy latency": ("orphaned", ["orphaned"]),
+    "cpu high": ("unmanaged", ["duplicate", "unmanaged"]),
+    "cpu high (copy)": ("unmanaged", ["duplicate", "unmanaged"]),
+    "disk full": ("unmanaged", ["no-notification-handle", "unmanaged"]),
+    "load (muted)": ("unmanaged", ["muted-forever", "unmanaged"]),
+    "payments ejections": ("unmanaged", ["no-data-notification-off", "no-warning-threshold", "unmanaged"]),
+    "their thing": ("foreign", []),
+}
+
+
+def audit_json(*args: str) -> tuple[int, dict[str, Any]]:
+    code, output = cli("audit", "--format", "json", *args)
+    return code, json.loads(output[output.index("{") :])
+
+
+def test_every_monitor_is_classified_with_its_findings(org: dict[str, int]) -> None:
+    code, report = audit_json()
+    assert code == 0
+    assert report["format_version"] == 1 and report["namespace"] == "mesh-sre"
+    actual = {m["title"]: (m["class"], sorted(f["code"] for f in m["findings"])) for m in report["monitors"]}
+    assert actual == EXPECTED
+    assert {m["title"]: m["id"] for m in report["monitors"]} == org
+
+    by_title = {m["title"]: m for m in report["monitors"]}
+    drifted = by_title["cart latency (raised during incident)"]
+    assert drifted["definition_id"] == "cart-latency" and drifted["source"]["path"] == "monitors/latency.yaml"
+    assert [(f["pointer"], f["changed_by"]) for f in drifted["drift"]["fields"]] == [("/name", "datadog")]
+    assert by_title["their thing"]["namespace"] == "other-team"
+    assert by_title["[mesh] cart 5xx ratio"]["signals"] == ["error-rate"]
+    assert by_title["[mesh] cart 5xx ratio"]["services"] == ["cart"]
+    assert report["summary"]["monitors"] == {
+        "total": 11,
+        "in-sync": 3,
+        "drifted": 1,
+        "orphaned": 1,
+        "unmanaged": 5,
+        "foreign": 1,
+    }
+
+
+def test_dashboards_are_classified(org: dict[str, int]) -> None:
+    _, report = audit_json()
+    assert sorted((d["class"], d["definition_id"]) for d in report["dashboards"]) == [
+        ("in-sync", "istio-mesh"),
+        ("unmanaged", None),
+    ]
+
+
+def test_coverage_names_each_missing_signal(org: dict[str, int]) -> None:
+    _, report = audit_json()
+    missing = {s["service"]: s["missing"] for s in report["coverage"]["services"]}
+    assert missing == {
+        "cart": ["config-propagation", "circuit-open"],
+        "checkout": ["config-propagation", "circuit-open"],
+        "payments": ["error-rate", "config-propagation"],
+    }
+    payments = next(s for s in report["coverage"]["services"] if s["service"] == "payments")
+    assert payments["signals"]["circuit-open"]["monitors"] == [org["payments ejections"]]
+    assert payments["signals"]["sidecar-injection"]["monitors"] == [org["[mesh] sidecar injection failing"]]
+    assert sorted(f["message"] for f in report["coverage"]["findings"]) == [
+        "no monitor watches config-propagation (a control-plane signal) anywhere in the mesh",
+        "service cart: no monitor watches circuit-open",
+        "service checkout: no monitor watches circuit-open",
+        "service payments: no monitor watches error-rate",
+    ]
+
+
+def test_fail_on_gives_ci_an_exit_code(org: dict[str, int]) -> None:
+    assert cli("audit", "--fail-on", "error")[0] == 1  # the monitor muted forever
+    assert cli("audit", "--fail-on", "never")[0] == 0
+    assert cli("audit")[0] == 0
+
+
+def test_fail_on_error_passes_when_nothing_is_that_bad(org: dict[str, int], client: DatadogClient) -> None:
+    client.update_monitor(org["load (muted)"], {"options": {"thresholds": {"critical": 4, "warning": 3}}})
+    assert cli("audit", "--fail-on", "error")[0] == 0
+    assert cli("audit", "--fail-on", "warning")[0] == 1
+
+
+def test_audit_reads_with_list_calls_only(org: dict[str, int], dd_env: RunningEmulator) -> None:
+    dd_env.admin.reset_log()
+    code, report = audit_json()
+    counts = dd_env.admin.request_counts()
+    assert counts == {"GET /api/v1/monitor": 1, "GET /api/v1/dashboard": 1, "GET /api/v1/dashboard/{id}": 1}
+    assert report["summary"]["requests"] == 3
+
+
+def test_text_and_markdown_reports(org: dict[str, int]) -> None:
+    code, text = cli("audit")
+    assert code == 0
+    lines = text.splitlines()
+    assert (
+        "Monitors    11: 3 in sync, 1 drifted, 1 orphaned, 5 unmanaged, 1 owned by other namespaces" in lines
+    )
+    assert "Findings    1 error, 9 warnings, 8 info" in lines
+    assert '    muted-forever: muted with no end (options.silenced {"*": null}): it never notifies' in lines
+    assert '        /name: "cart latency (raised during incident)" → "cart latency"  [by hand]' in lines
+    payments = next(line for line in lines if line.startswith("  payments "))
+    assert payments.split() == [
+        "payments",
+        "✗",
+        "✓",
+        str(org["[mesh] sidecar injection failing"]),
+        "✗",
+        "✓",
+        str(org["payments ejections"]),
+    ]
+    code, markdown = cli("audit", "--format", "markdown")
+    assert code == 0
+    assert markdown.startswith("### provisioner audit · namespace `mesh-sre`")
+    assert "**Findings**: 🔴 1 error · 🟠 9 warnings · 🔵 8 info" in markdown
+    assert (
+        f"| `payments` | ❌ | ✅ {org['[mesh] sidecar injection failing']} | ❌ | ✅ {org['payments ejections']} |"
+        in markdown
+    )
+
+
+def test_stuck_limit_is_configurable(org: dict[str, int]) -> None:
+    _, report = audit_json("--stuck-limit", "0s")
+    stuck = {
+        m["title"] for m in report["monitors"] if any(f["code"] == "stuck-in-no-data" for f in m["findings"])
+    }
+    assert stuck == set(EXPECTED)  # every monitor was created a moment ago and never had data
+
+
+def test_a_bad_duration_is_a_clear_error(org: dict[str, int]) -> None:
+    code, output = cli("audit", "--mute-limit", "seven days")
+    assert code == 1
+    assert "--mute-limit: 'seven days' is not a duration" in output
+
+
+def test_json_follows_the_documented_schema(org: dict[str, int]) -> None:
+    _, report = audit_json()
+    assert list(report) == [
+        "format_version", "namespace", "generated_at", "settings", "summary", "monitors", "dashboards",
+        "coverage", "undeployed", "warnings",
+    ]  # fmt: skip
+    assert set(report["summary"]) == {"monitors", "dashboards", "findings", "coverage", "requests"}
+    assert set(report["monitors"][0]) == {
+        "id", "title", "class", "namespace", "definition_id", "source", "note", "drift", "findings", "type",
+        "overall_state", "signals", "services",
+    }  # fmt: skip
+    assert set(report["coverage"]) == {"services", "mesh_wide", "findings"}
+    assert report["settings"] == {"mute_limit_hours": 168.0, "stuck_limit_hours": 168.0}
+
+
+def test_a_team_without_definitions_can_audit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client: DatadogClient
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    created = client.create_monitor(_hand_made()[0])
+    code, output = cli("audit", "--format", "json")
+    assert code == 0, output
+    assert "No definitions found" in output
+    report = json.loads(output[output.index("{") :])
+    assert [(m["id"], m["class"]) for m in report["monitors"]] == [(created.datadog_id, "unmanaged")]
