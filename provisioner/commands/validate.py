@@ -1,0 +1,24 @@
+"""``provisioner validate``: check definitions (YAML, JSON Schema, semantic rules) without Datadog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from provisioner.config import load_config, select_environment
+from provisioner.definitions import load_definitions
+from provisioner.report.problems import format_problems, format_summary
+
+
+def validate(paths: list[Path], env: str | None, config_path: Path | None, output_format: str) -> int:
+    """Print every problem (sorted) and a summary; 1 when there is an error, 0 otherwise."""
+    config = load_config(config_path)
+    environment = select_environment(config, env)
+    definitions = load_definitions(paths, environment, config)
+    report = format_problems(definitions.problems, output_format)
+    if report:  # json prints "[]" when there is nothing, so stdout always parses
+        typer.echo(report)
+    summary = format_summary(definitions.problems, len(definitions.files))
+    typer.echo(summary, err=output_format == "json")
+    return 0 if definitions.ok else 1

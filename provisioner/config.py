@@ -1,0 +1,141 @@
+"""The project config (provisioner.yaml): environments, their defaults, and the team's mesh services.
+
+Credentials are not read here: they come from the environment, and the lead's code owns them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from provisioner.definitions.schema import CONFIG_SCHEMA, check_schema, did_you_mean
+from provisioner.definitions.source import SourceDocument, join_pointer, read_documents
+from provisioner.errors import UserError
+from provisioner.model import Environment, Json, Problem, ProjectConfig
+from provisioner.report.problems import format_problems
+
+DEFAULT_CONFIG_FILE = Path("provisioner.yaml")
+IMPLICIT_ENVIRONMENT = "default"
+DEFAULT_NAMESPACE = "default"
+
+
+def load_config(path: Path | None) -> ProjectConfig:
+    """The config at ``path``.
+
+    None: ./provisioner.yaml if it exists, else a config with one implicit environment named "default".
+    """
+    if path is None:
+        if not DEFAULT_CONFIG_FILE.is_file():
+            return _implicit_config()
+        path = DEFAULT_CONFIG_FILE
+    if not path.is_file():
+        raise UserError(f"config file {path} not found", "pass an existing file with --config")
+    document, problems = _read_single_document(path)
+    if document is not None and not problems:
+        problems = _config_problems(document)
+    if problems:
+        raise UserError(f"invalid config file {path}:\n{format_problems(problems, 'text')}")
+    data = document.data if document is not None else {}
+    return _build_config(str(path), data)
+
+
+def select_environment(config: ProjectConfig, name: str | None) -> Environment:
+    """The environment named by --env; None: the config's default (or its only one)."""
+    if name is None:
+        name = config.default_environment
+        if name is None and len(config.environments) == 1:
+            name = next(iter(config.environments))
+        if name is None:
+            raise UserError(
+                f"{config.path} defines several environments and no default_environment",
+                f"pass --env with one of: {', '.join(sorted(config.environments))}",
+            )
+    if name not in config.environments:
+        known = sorted(config.environments)
+        where = config.path or "the project (no provisioner.yaml)"
+        raise UserError(f"unknown environment '{name}' in {where}", did_you_mean(name, known))
+    return config.environments[name]
+
+
+def _implicit_config() -> ProjectConfig:
+    implicit = Environment(name=IMPLICIT_ENVIRONMENT, namespace=DEFAULT_NAMESPACE)
+    return ProjectConfig(path=None, environments={IMPLICIT_ENVIRONMENT: implicit}, default_environment=None)
+
+
+def _read_single_document(path: Path) -> tuple[SourceDocument | None, list[Problem]]:
+    documents, problems = read_documents(path, str(path))
+    if len(documents) > 1:
+        second = documents[1].problem("", "config-documents", "the config file must hold one YAML document")
+        return None, [*problems, second]
+    return (documents[0] if documents else None), problems
+
+
+def _config_problems(document: SourceDocument) -> list[Problem]:
+    if not isinstance(document.data, dict):
+        return [document.problem("", "wrong-type", "the config file must be a mapping")]
+    problems = [
+        document.problem(f.pointer, f.code, f.message, f.hint, f.severity, key=f.at_key)
+        for f in check_schema(CONFIG_SCHEMA, document.data)
+    ]
+    if problems:
+        return problems
+    problems.extend(_site_problems(document))
+    default = document.data.get("default_environment")
+    environments = document.data.get("environments") or {}
+    if default is not None and default not in environments:
+        message = f"default_environment '{default}' is not one of the environments"
+        hint = did_you_mean(default, environments) or "add it under environments:"
+        problems.append(document.problem("/default_environment", "unknown-environment", message, hint))
+    return problems
+
+
+def _site_problems(document: SourceDocument) -> list[Problem]:
+    """Sites are checked by the one place that resolves them (credentials.resolve_site)."""
+    from provisioner.credentials import resolve_site
+
+    problems = []
+    for name, settings in (document.data.get("environments") or {}).items():
+        site = (settings or {}).get("site")
+        if not isinstance(site, str):
+            continue
+        try:
+            resolve_site(site)
+        except UserError as exc:
+            pointer = join_pointer("/environments", name, "site")
+            problems.append(document.problem(pointer, "unknown-site", exc.message, exc.hint))
+    return problems
+
+
+def _build_config(path: str, data: Mapping[str, Any]) -> ProjectConfig:
+    namespace = data.get("namespace") or DEFAULT_NAMESPACE
+    environments = {
+        name: _environment(name, settings or {}, namespace)
+        for name, settings in (data.get("environments") or {}).items()
+    }
+    if not environments:
+        environments = {IMPLICIT_ENVIRONMENT: Environment(name=IMPLICIT_ENVIRONMENT, namespace=namespace)}
+    return ProjectConfig(
+        path=path,
+        environments=environments,
+        default_environment=data.get("default_environment"),
+        services=tuple(data.get("services") or ()),
+    )
+
+
+def _environment(name: str, settings: Mapping[str, Any], namespace: str) -> Environment:
+    return Environment(
+        name=name,
+        site=settings.get("site"),
+        api_url=settings.get("api_url"),
+        namespace=settings.get("namespace") or namespace,
+        tags=tuple(settings.get("tags") or ()),
+        notify=tuple(settings.get("notify") or ()),
+        variables={key: _variable_text(value) for key, value in (settings.get("variables") or {}).items()},
+    )
+
+
+def _variable_text(value: Json) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

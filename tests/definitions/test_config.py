@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from provisioner.config import load_config, select_environment
+from provisioner.errors import UserError
+
+CONFIG = """\
+namespace: mesh-sre
+default_environment: staging
+services: [checkout, cart]
+environments:
+  staging:
+    site: datadoghq.eu
+    tags: [env:staging]
+    notify: ["@slack-staging"]
+    variables: {cluster: stg, replicas: 3, canary: true}
+  production:
+    namespace: mesh-prod
+    api_url: https://api.example.test
+"""
+
+
+def test_a_full_config(tmp_path: Path) -> None:
+    path = tmp_path / "provisioner.yaml"
+    path.write_text(CONFIG)
+    config = load_config(path)
+    assert (config.path, config.default_environment, config.services) == (
+        str(path),
+        "staging",
+        ("checkout", "cart"),
+    )
+    staging = select_environment(config, None)
+    assert (staging.name, staging.site, staging.namespace, staging.tags, staging.notify) == (
+        "staging", "datadoghq.eu", "mesh-sre", ("env:staging",), ("@slack-staging",)
+    )  # fmt: skip
+    assert staging.variables == {"cluster": "stg", "replicas": "3", "canary": "true"}
+    production = select_environment(config, "production")
+    assert (production.namespace, production.api_url, production.tags) == (
+        "mesh-prod",
+        "https://api.example.test",
+        (),
+    )
+
+
+def test_no_config_file_means_one_implicit_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = load_config(None)
+    assert config.path is None
+    assert select_environment(config, None).name == "default"
+    with pytest.raises(UserError, match="unknown environment 'production'"):
+        select_environment(config, "production")
+
+
+def test_the_default_file_is_found_in_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "provisioner.yaml").write_text(CONFIG)
+    assert load_config(None).path == "provisioner.yaml"
+
+
+def test_unknown_environment_suggests_the_closest(tmp_path: Path) -> None:
+    path = tmp_path / "provisioner.yaml"
+    path.write_text(CONFIG)
+    with pytest.raises(UserError) as raised:
+        select_environment(load_config(path), "prodution")
+    assert raised.value.hint == "did you mean 'production'?"
+
+
+def test_several_environments_and_no_default_need_env(tmp_path: Path) -> None:
+    path = tmp_path / "provisioner.yaml"
+    path.write_text("environments: {a: {}, b: {}}\n")
+    with pytest.raises(UserError, match="several environments") as raised:
+        select_environment(load_config(path), None)
+    assert "a, b" in raised.value.hint
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "environments:\n  prod:\n    notify: slack\n",
+            "provisioner.yaml:3:13: error [wrong-type] /environments/prod/notify",
+        ),
+        (
+            "environments:\n  prod:\n    sit: eu\n",
+            "provisioner.yaml:3:5: error [unknown-key] /environments/prod/sit: unknown key 'sit'",
+        ),
+        (
+            "environments:\n  prod: {site: moon.example}\n",
+            "provisioner.yaml:2:16: error [unknown-site] /environments/prod/site",
+        ),
+        (
+            "default_environment: prod\nenvironments: {production: {}}\n",
+            "provisioner.yaml:1:22: error [unknown-environment]",
+        ),
+        (
+            "environments: {prod: {variables: {env: x}}}\n",
+            "provisioner.yaml:1:35: error [key-not-allowed] /environments/prod/variables/env",
+        ),
+        ("a: [1\n", "provisioner.yaml:2:1: error [yaml-syntax]"),
+    ],
+)
+def test_config_errors_name_file_line_and_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, expected: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("provisioner.yaml").write_text(text)
+    with pytest.raises(UserError) as raised:
+        load_config(None)
+    assert expected in str(raised.value)
+
+
+def test_a_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="not found"):
+        load_config(tmp_path / "nope.yaml")

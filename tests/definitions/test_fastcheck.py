@@ -1,0 +1,126 @@
+"""The fast schema check must agree with jsonschema: when it says valid, jsonschema must too."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+
+from provisioner.definitions import load_definitions
+from provisioner.definitions.fastcheck import SchemaCompiler, UnsupportedSchema, json_equal
+from provisioner.definitions.schema import KIND_SCHEMAS, _validator, schema_documents
+from provisioner.model import Environment
+
+VALID = {
+    "error-rate": {
+        "id": "mesh", "kind": "error-rate", "name": "n", "thresholds": {"critical": "5%", "warning": 0.02},
+        "scope": ["env:prod"], "group_by": ["service"], "services": ["a", {"service": "b", "min_requests": 5}],
+        "overrides": {"prod": {"priority": 1, "options": {"renotify_interval": 5}}},
+    },
+    "sidecar-injection": {"id": "s", "kind": "sidecar-injection", "name": "n", "window": "5m"},
+    "config-propagation": {"id": "c", "kind": "config-propagation", "name": "n", "push_errors": True},
+    "circuit-open": {"id": "o", "kind": "circuit-open", "name": "n", "signal": "circuit-breaker", "breakers": ["rq_open"]},
+    "monitor": {"id": "m", "kind": "monitor", "name": "n", "type": "query alert", "query": "q > 1",
+                "options": {"thresholds": {"critical": 1}, "notify_by": ["*"], "renotify_statuses": ["alert"]}},
+    "dashboard": {"id": "d", "kind": "dashboard", "title": "t", "widgets": [
+        {"type": "toplist", "query": "q", "limit": 5}, {"definition": {"type": "note"}},
+        {"type": "timeseries", "queries": {"a": "x"}, "formula": ["a"]}]},
+}  # fmt: skip
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(-2, 2, allow_nan=False) | st.sampled_from(
+        ["", "5%", "5m", "env:prod", "x", "rq_open", "query alert", "timeseries", "a", "prod", "Bad Id", "show_no_data"]
+    ),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(["a", "critical", "type", "service", "query"]), children, max_size=3),
+    max_leaves=6,
+)  # fmt: skip
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    paths = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            paths.extend(_paths(item, (*prefix, key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            paths.extend(_paths(item, (*prefix, index)))
+    return paths
+
+
+@st.composite
+def mutated_definitions(draw: st.DrawFn) -> tuple[str, Any]:
+    kind = draw(st.sampled_from(sorted(VALID)))
+    instance = copy.deepcopy(VALID[kind])
+    for _ in range(draw(st.integers(0, 3))):
+        path = draw(st.sampled_from(_paths(instance)))
+        if not path:
+            continue
+        parent = instance
+        for token in path[:-1]:
+            parent = parent[token]
+        if draw(st.booleans()) and isinstance(parent, dict):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = draw(json_values)
+    if draw(st.booleans()) and isinstance(instance, dict):
+        instance[draw(st.sampled_from(["extra", "priority", "options", "thresholds", "layout"]))] = draw(
+            json_values
+        )
+    return kind, instance
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_definitions())
+def test_fast_check_agrees_with_jsonschema(case: tuple[str, Any]) -> None:
+    kind, instance = case
+    fast = SchemaCompiler(schema_documents()).compile_document(KIND_SCHEMAS[kind])
+    assert fast(instance) == _validator(KIND_SCHEMAS[kind]).is_valid(instance)
+
+
+@pytest.mark.parametrize("kind", sorted(VALID))
+def test_valid_examples_pass_both(kind: str) -> None:
+    fast = SchemaCompiler(schema_documents()).compile_document(KIND_SCHEMAS[kind])
+    assert fast(VALID[kind]) and _validator(KIND_SCHEMAS[kind]).is_valid(VALID[kind])
+
+
+def test_every_shipped_schema_is_valid_draft_2020_12_and_compiles() -> None:
+    for name, schema in schema_documents().items():
+        Draft202012Validator.check_schema(schema)
+        SchemaCompiler(schema_documents()).compile_document(name)
+
+
+def test_an_unknown_keyword_is_refused_rather_than_ignored() -> None:
+    with pytest.raises(UnsupportedSchema):
+        SchemaCompiler({"s.json": {"type": "object", "dependentRequired": {"a": ["b"]}}}).compile_document(
+            "s.json"
+        )
+
+
+def test_json_equality_keeps_booleans_apart_from_numbers() -> None:
+    assert (
+        json_equal(1, 1.0) and not json_equal(True, 1) and json_equal([1, {"a": False}], [1.0, {"a": False}])
+    )
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(mutated_definitions())
+def test_loading_never_raises_on_bad_definitions(tmp_path: Path, case: tuple[str, Any]) -> None:
+    _, instance = case
+    path = tmp_path / "fuzz.yaml"
+    path.write_text(yaml.safe_dump(instance), encoding="utf-8")
+    definitions = load_definitions([path], Environment(name="prod", variables={"cluster": "c"}))
+    assert definitions.ok == (not definitions.errors)
+    for problem in definitions.problems:
+        assert problem.path == str(path) and problem.line >= 1 and problem.code
+    if definitions.ok:
+        assert len(definitions.monitors) + len(definitions.dashboards) >= 1

@@ -1,0 +1,119 @@
+"""Each semantic rule on compiled monitor bodies: it fires on the bad case and stays quiet on the good one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from provisioner.definitions.rules import check_monitor
+
+
+def body(query: str = "avg(last_5m):avg:m{*} by {service} > 2", monitor_type: str = "query alert",
+         message: str = "{{service.name}} is slow @slack-mesh", **options: Any) -> dict[str, Any]:  # fmt: skip
+    return {"name": "n", "type": monitor_type, "query": query, "message": message, "options": options}
+
+
+def codes(monitor: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(f.code, f.pointer) for f in check_monitor(monitor)]
+
+
+def test_a_clean_body_has_no_findings() -> None:
+    assert (
+        codes(body(thresholds={"critical": 2, "warning": 1, "critical_recovery": 1.5}, notify_by=["service"]))
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "thresholds", "expected"),
+    [
+        ("avg(last_5m):avg:m{*} > 2", {"critical": 2, "warning": 3}, "warning-above-critical"),
+        ("avg(last_5m):avg:m{*} >= 2", {"critical": 2, "warning": 2}, "warning-above-critical"),
+        ("avg(last_5m):avg:m{*} < 2", {"critical": 2, "warning": 1}, "warning-below-critical"),
+        ("avg(last_5m):avg:m{*} > 2", {"critical": 2, "critical_recovery": 2}, "recovery-threshold-order"),
+        ("avg(last_5m):avg:m{*} < 2", {"critical": 2, "critical_recovery": 1}, "recovery-threshold-order"),
+        ("avg(last_5m):avg:m{*} > 2", {"critical": 3}, "threshold-mismatch"),
+        (
+            "avg(last_5m):avg:m{*} > 2",
+            {"critical": 2, "warning_recovery": 1},
+            "warning-recovery-without-warning",
+        ),
+        ("avg(last_5m):avg:m{*} > 2", {"critical": 2, "ok": 0}, "option-not-for-type"),
+    ],
+)
+def test_threshold_rules(query: str, thresholds: dict[str, float], expected: str) -> None:
+    found = codes(body(query=query, message="@slack-mesh", thresholds=thresholds))
+    assert [code for code, _ in found] == [expected]
+
+
+def test_thresholds_compare_numerically() -> None:
+    assert codes(body(query="avg(last_5m):avg:m{*} > 2", message="@x", thresholds={"critical": 2.0})) == []
+
+
+def test_option_conflicts_point_at_the_second_option() -> None:
+    found = codes(
+        body(new_host_delay=300, new_group_delay=60, on_missing_data="resolve", notify_no_data=False)
+    )
+    assert found == [
+        ("conflicting-options", "/options/new_host_delay"),
+        ("conflicting-options", "/options/notify_no_data"),
+    ]
+
+
+def test_null_options_do_not_conflict() -> None:
+    assert codes(body(new_host_delay=None, new_group_delay=60)) == []
+
+
+def test_type_specific_options() -> None:
+    log = body(query='logs("x").index("*").rollup("count").last("5m") > 1', monitor_type="log alert",
+               message="@x", no_data_timeframe=10)  # fmt: skip
+    composite = body(query="1 && 2", monitor_type="composite", message="@x", on_missing_data="resolve")
+    service_check = body(query='"http.can_connect".over("*").last(2).count_by_status()', monitor_type="service check",
+                         message="@x", thresholds={"ok": 1, "critical": 1})  # fmt: skip
+    assert codes(log) == [("option-not-for-type", "/options/no_data_timeframe")]
+    assert codes(composite) == [("option-not-for-type", "/options/on_missing_data")]
+    assert codes(service_check) == []
+
+
+def test_custom_schedule_and_full_window() -> None:
+    schedule = {"custom_schedule": {"recurrences": [{"rrule": "FREQ=DAILY"}]}}
+    assert codes(body(require_full_window=False, scheduling_options=schedule)) == [
+        ("conflicting-options", "/options/require_full_window")
+    ]
+
+
+def test_notify_by() -> None:
+    ungrouped = "avg(last_5m):avg:m{*} > 2"
+    assert codes(body(query=ungrouped, message="@x", notify_by=["*"])) == [
+        ("notify-by-ungrouped", "/options/notify_by")
+    ]
+    assert codes(body(notify_by=["*"])) == []
+    assert codes(body(notify_by=["host"])) == [("notify-by-not-grouped", "/options/notify_by")]
+
+
+@pytest.mark.parametrize(
+    ("query", "message", "bad"),
+    [
+        ("avg(last_5m):avg:m{*} > 2", "{{service.name}} @x", True),
+        (
+            "avg(last_5m):avg:m{*} by {service} > 2",
+            "{{service.name}} {{value}} {{#is_alert}}a{{/is_alert}} @x",
+            False,
+        ),
+        ("avg(last_5m):avg:m{*} by {http.status_code} > 2", "{{http.status_code.name}} @x", False),
+        ('logs("x").index("*").rollup("count").by("service").last("5m") > 1', "{{service.name}} @x", False),
+        ("avg(last_5m):avg:m{*} > 2", '{{#is_match "host.name" "a"}}x{{/is_match}} @x', True),
+        ("avg(last_5m):avg:m{*} by {host} > 2", "{{host}} @x", True),
+        ("avg(last_5m):avg:m{*} > 2", '{{log.message}} {{event.title}} {{eval "value*2"}} @x', False),
+    ],
+)
+def test_template_variables_need_the_group_by(query: str, message: str, bad: bool) -> None:
+    found = [code for code, _ in codes(body(query=query, message=message))]
+    assert found == (["unknown-template-variable"] if bad else [])
+
+
+def test_a_message_without_handle_is_a_warning() -> None:
+    (finding,) = check_monitor(body(message="{{service.name}} is slow, see the runbook"))
+    assert (finding.code, finding.severity) == ("no-notification-handle", "warning")
+    assert check_monitor(body(message="{{service.name}}: mail @mesh-team@example.com")) == []
