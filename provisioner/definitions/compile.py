@@ -47,6 +47,7 @@ def _monitor(definition: ResolvedDefinition, environment: Environment) -> tuple[
         body=compiled.body,
         source=_source(definition),
         keep_drift=bool(definition.fields.get("keep_drift", False)),
+        adopt_id=definition.fields.get("adopt"),
         signal=compiled.signal,
         services=compiled.services,
     )
@@ -65,6 +66,7 @@ def _dashboard(definition: ResolvedDefinition) -> tuple[DashboardSpec, list[Prob
         body=compiled.body,
         source=_source(definition),
         keep_drift=bool(definition.fields.get("keep_drift", False)),
+        adopt_id=definition.fields.get("adopt"),
     )
     return spec, [definition.problem(f) for f in compiled.findings]
 

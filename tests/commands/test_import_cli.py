@@ -1,0 +1,107 @@
+"""import: existing monitors become definitions that the next plan adopts in place."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from provisioner.cli import app
+from provisioner.emulator import RunningEmulator
+
+
+def cli(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def unmanaged_bodies(count: int) -> list[dict]:
+    bodies = []
+    for index in range(count):
+        service = f"svc{index % 40}"
+        bodies.append(
+            {
+                "name": f"{service} latency #{index}" + ("  " if index % 7 == 0 else ""),
+                "type": "metric alert" if index % 2 else "query alert",
+                "query": f"avg(last_5m):avg:trace.envoy.proxy.duration{{service:{service}}} by {{resource_name}} > {index % 9 + 1}",
+                "message": f"Slow {{{{resource_name.name}}}} @slack-{service}\n\nsecond line" if index % 3 else "",
+                "tags": ["team:mesh", f"service:{service}"] if index % 4 else [],
+                "priority": index % 5 + 1 if index % 2 else None,
+                "options": {
+                    "thresholds": {"critical": index % 9 + 1, "warning": None},
+                    "notify_no_data": index % 2 == 0,
+                    "renotify_interval": 0 if index % 3 else 60,
+                    "include_tags": index % 5 != 0,
+                },
+            }
+        )
+    return bodies
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dd_env: RunningEmulator) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def live_ids(emulator: RunningEmulator) -> dict[int, str]:
+    from provisioner.credentials import Target
+    from provisioner.datadog.client import DatadogClient
+
+    with DatadogClient(Target(emulator.base_url, "k", "k")) as client:
+        return {m.datadog_id: m.title for m in client.list_monitors()}
+
+
+def test_import_all_unmanaged_then_plan_adopts_every_one_in_place(project: Path, dd_env: RunningEmulator) -> None:
+    ids = dd_env.admin.seed_monitors(unmanaged_bodies(200))
+    before = live_ids(dd_env)
+
+    code, output = cli("import", "--all-unmanaged")
+    assert code == 0, output
+    files = sorted((project / "monitors").glob("*.yaml"))
+    assert len(files) == 200
+    assert cli("validate")[0] == 0
+
+    code, output = cli("plan", "--format", "json", "--detailed-exitcode")
+    assert code == 2
+    plan = json.loads(output)
+    assert plan["summary"]["adopt"] == 200 and plan["summary"]["create"] == 0
+    assert sorted(c["datadog_id"] for c in plan["changes"]) == sorted(ids)
+
+    code, output = cli("apply")
+    assert code == 0, output
+    assert cli("plan", "--detailed-exitcode")[0] == 0
+    assert live_ids(dd_env) == {i: title.strip() for i, title in before.items()}  # same ids, no copies
+
+
+def test_import_by_id_and_refuse_to_overwrite(project: Path, dd_env: RunningEmulator) -> None:
+    first, second = dd_env.admin.seed_monitors(unmanaged_bodies(2))
+    code, output = cli("import", "--id", str(first))
+    assert code == 0, output
+    (written,) = (project / "monitors").glob("*.yaml")
+    text = written.read_text()
+    assert f"adopt: {first}" in text
+
+    written.write_text(text + "# my own notes\n")
+    code, output = cli("import", "--id", str(first))
+    assert code == 1 and "not overwritten" in output
+    assert written.read_text().endswith("# my own notes\n")
+
+    code, output = cli("import", "--id", "999999")
+    assert code == 1 and "999999 does not exist" in output
+
+
+def test_import_needs_a_selector(project: Path) -> None:
+    code, output = cli("import")
+    assert code == 1 and "--all-unmanaged" in output
+
+
+def test_managed_monitors_are_not_imported_again(project: Path, dd_env: RunningEmulator) -> None:
+    dd_env.admin.seed_monitors(unmanaged_bodies(3))
+    assert cli("import", "--all-unmanaged")[0] == 0
+    assert cli("apply")[0] == 0
+    code, output = cli("import", "--all-unmanaged")
+    assert code == 0
+    assert "Imported 0 definition(s)" in output
