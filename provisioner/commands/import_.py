@@ -20,8 +20,10 @@ from provisioner.engine.importer import (
 from provisioner.engine.read import SKIPPED_MONITOR_TYPES
 from provisioner.errors import DatadogError, UserError
 from provisioner.identity import read_dashboard_mark, read_monitor_mark
-from provisioner.model import LiveResource
+from provisioner.model import DashboardSpec, LiveResource, MonitorSpec
 from provisioner.recognise import recognise_mesh_kind
+
+Spec = MonitorSpec | DashboardSpec
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,9 @@ def import_(
             "say what to import", hint="use --id N, --dashboard ID, --tag TAG, --name 'PATTERN' or --all-unmanaged"
         )
     project = load_project([], env, config_path, allow_no_definitions=True)
-    taken = {s.definition_id.split("/")[0] for s in (*project.definitions.monitors, *project.definitions.dashboards)}
+    specs = (*project.definitions.monitors, *project.definitions.dashboards)
+    taken = {s.definition_id.split("/")[0] for s in specs}
+    adopted = {str(s.adopt_id): s for s in specs if s.adopt_id is not None}  # re-imports keep their id
     problems: list[str] = []
     imported: list[ImportedDefinition] = []
     with datadog_connection(project.environment, use_emulator, api_url) as port:
@@ -57,11 +61,16 @@ def import_(
             monitors = [m for m in port.list_monitors() if m.body.get("type") not in SKIPPED_MONITOR_TYPES]
             chosen = select_monitors(monitors, monitor_ids, tags, name_glob, all_unmanaged)
             problems += _missing_ids(monitor_ids, monitors)
+            managed = [m for m in chosen if read_monitor_mark(m.body) is not None]
+            named = [m for m in managed if m.datadog_id in monitor_ids]
+            problems += [f"monitor {m.datadog_id} is already managed by provisioner; skipped" for m in named]
+            if len(managed) > len(named):
+                typer.echo(f"{len(managed) - len(named)} selected monitor(s) already managed: skipped.", err=True)
             for monitor in chosen:
-                if read_monitor_mark(monitor.body) is not None:
-                    problems.append(f"monitor {monitor.datadog_id} is already managed by provisioner; skipped")
+                if monitor in managed:
                     continue
-                imported.append(import_monitor(monitor, definition_id_for(monitor.title, taken), recognise_mesh_kind))
+                definition_id = _definition_id(monitor, adopted, taken)
+                imported.append(import_monitor(monitor, definition_id, recognise_mesh_kind))
         for dashboard_id in dashboard_ids:
             dashboard = _get_dashboard(port, dashboard_id, problems)
             if dashboard is None:
@@ -69,8 +78,8 @@ def import_(
             if read_dashboard_mark(dashboard.body) is not None:
                 problems.append(f"dashboard {dashboard_id} is already managed by provisioner; skipped")
                 continue
-            imported.append(import_dashboard(dashboard, definition_id_for(dashboard.title, taken)))
-    written = _write_all(imported, out, dashboards_out, overwrite, problems)
+            imported.append(import_dashboard(dashboard, _definition_id(dashboard, adopted, taken)))
+    written = _write_all(imported, out, dashboards_out, overwrite, adopted, problems)
     for item in written:
         typer.echo(
             f"✓ {item.imported.kind:<18} {item.path}  ← {item.imported.datadog_id} {item.imported.title!r}"
@@ -82,6 +91,11 @@ def import_(
         "(same Datadog ids); `provisioner apply` takes them over."
     )
     return 1 if problems else 0
+
+
+def _definition_id(live: LiveResource, adopted: dict[str, Spec], taken: set[str]) -> str:
+    existing = adopted.get(str(live.datadog_id))
+    return existing.definition_id if existing else definition_id_for(live.title, taken)
 
 
 def _missing_ids(wanted: list[int], monitors: list[LiveResource]) -> list[str]:
@@ -98,12 +112,22 @@ def _get_dashboard(port: object, dashboard_id: str, problems: list[str]) -> Live
 
 
 def _write_all(
-    imported: list[ImportedDefinition], out: Path, dashboards_out: Path, overwrite: bool, problems: list[str]
+    imported: list[ImportedDefinition],
+    out: Path,
+    dashboards_out: Path,
+    overwrite: bool,
+    adopted: dict[str, Spec],
+    problems: list[str],
 ) -> list[_Written]:
     written = []
     for item in imported:
         folder = dashboards_out if item.kind == "dashboard" else out
         path = folder / f"{item.definition_id}.yaml"
+        existing = adopted.get(str(item.datadog_id))
+        if existing and Path(existing.source.path).resolve() != path.resolve():
+            where = f"{existing.source.path}:{existing.source.line}"
+            problems.append(f"{item.datadog_id} is already imported as {item.definition_id} in {where}; skipped")
+            continue
         if path.exists() and not overwrite:
             problems.append(f"{path} exists; not overwritten (use --overwrite to replace it)")
             continue

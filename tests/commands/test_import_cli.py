@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,15 @@ from provisioner.emulator import RunningEmulator
 
 
 def cli(*args: str) -> tuple[int, str]:
+    """Exit code and everything printed (stdout and stderr)."""
     result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.output
+
+
+def cli_json(*args: str) -> tuple[int, dict]:
+    """Exit code and the JSON document printed on stdout."""
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, json.loads(result.stdout)
 
 
 def unmanaged_bodies(count: int) -> list[dict]:
@@ -50,7 +58,7 @@ def live_ids(emulator: RunningEmulator) -> dict[int, str]:
     from provisioner.credentials import Target
     from provisioner.datadog.client import DatadogClient
 
-    with DatadogClient(Target(emulator.base_url, "k", "k")) as client:
+    with DatadogClient(Target(emulator.base_url, os.environ["DD_API_KEY"], os.environ["DD_APP_KEY"])) as client:
         return {m.datadog_id: m.title for m in client.list_monitors()}
 
 
@@ -64,9 +72,8 @@ def test_import_all_unmanaged_then_plan_adopts_every_one_in_place(project: Path,
     assert len(files) == 200
     assert cli("validate")[0] == 0
 
-    code, output = cli("plan", "--format", "json", "--detailed-exitcode")
+    code, plan = cli_json("plan", "--format", "json", "--detailed-exitcode")
     assert code == 2
-    plan = json.loads(output)
     assert plan["summary"]["adopt"] == 200 and plan["summary"]["create"] == 0
     assert sorted(c["datadog_id"] for c in plan["changes"]) == sorted(ids)
 

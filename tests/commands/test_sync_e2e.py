@@ -50,8 +50,15 @@ def write_monitor(folder: Path, definition_id: str, critical: float = 2, service
 
 
 def cli(*args: str) -> tuple[int, str]:
+    """Exit code and everything printed (stdout and stderr)."""
     result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.output
+
+
+def cli_json(*args: str) -> tuple[int, dict]:
+    """Exit code and the JSON document printed on stdout."""
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, json.loads(result.stdout)
 
 
 def monitors_api(emulator: RunningEmulator) -> MonitorsApi:
@@ -104,9 +111,9 @@ def test_hand_edit_is_drift_and_apply_reverts_it(project: Path, dd_env: RunningE
     (live,) = monitors_of(api, "checkout-latency")
     api.update_monitor(live.id, MonitorUpdateRequest(name="renamed in the UI during an incident"))
 
-    code, output = cli("plan", "monitors", "--detailed-exitcode", "--format", "json")
-    assert code == 2, output
-    (change,) = json.loads(output)["changes"]
+    code, plan = cli_json("plan", "monitors", "--detailed-exitcode", "--format", "json")
+    assert code == 2, plan
+    (change,) = plan["changes"]
     assert change["action"] == "drift"
     assert change["datadog_id"] == live.id
     assert change["live_modified"]
@@ -124,9 +131,9 @@ def test_code_change_is_an_update_not_drift(project: Path, dd_env: RunningEmulat
     write_monitor(project / "monitors", "checkout-latency", critical=2)
     assert cli("apply", "monitors")[0] == 0
     write_monitor(project / "monitors", "checkout-latency", critical=4)
-    code, output = cli("plan", "monitors", "--detailed-exitcode", "--format", "json")
+    code, plan = cli_json("plan", "monitors", "--detailed-exitcode", "--format", "json")
     assert code == 2
-    (change,) = json.loads(output)["changes"]
+    (change,) = plan["changes"]
     assert change["action"] == "update"
     assert {f["changed_by"] for f in change["fields"]} == {"code"}
 
@@ -141,8 +148,8 @@ def test_code_change_and_hand_edit_of_another_field_is_a_conflict_and_keep_drift
     api.update_monitor(live.id, MonitorUpdateRequest(name="edited by hand"))
     write_monitor(project / "monitors", "checkout-latency", critical=4)
 
-    code, output = cli("plan", "monitors", "--format", "json")
-    (change,) = json.loads(output)["changes"]
+    code, plan = cli_json("plan", "monitors", "--format", "json")
+    (change,) = plan["changes"]
     assert change["action"] == "conflict"
     origins = {f["pointer"].split("/")[1]: f["changed_by"] for f in change["fields"]}
     assert origins == {"name": "datadog", "query": "code", "options": "code"}
@@ -151,8 +158,8 @@ def test_code_change_and_hand_edit_of_another_field_is_a_conflict_and_keep_drift
     after = api.get_monitor(live.id)
     assert after.name == "edited by hand"
     assert after.options.thresholds.critical == 4.0
-    code, output = cli("plan", "monitors", "--format", "json")
-    (change,) = json.loads(output)["changes"]
+    code, plan = cli_json("plan", "monitors", "--format", "json")
+    (change,) = plan["changes"]
     assert change["action"] == "drift"
 
 
