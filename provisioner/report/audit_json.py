@@ -16,7 +16,8 @@ from provisioner.engine.audit_types import (
     Ownership,
     SignalCoverage,
 )
-from provisioner.model import FieldChange, Json, SourceLocation
+from provisioner.model import Json, SourceLocation
+from provisioner.report.plan_json import field_json
 
 FORMAT_VERSION = 1
 
@@ -88,18 +89,7 @@ def _resource(resource: AuditedResource) -> dict[str, Json]:
 def _drift(drift: Drift | None) -> Json:
     if drift is None:
         return None
-    return {"action": drift.action.value, "note": drift.note, "fields": [_field(f) for f in drift.fields]}
-
-
-def _field(change: FieldChange) -> dict[str, Json]:
-    return {
-        "pointer": change.pointer,
-        "live": change.old if change.old_present else None,
-        "live_present": change.old_present,
-        "desired": change.new if change.new_present else None,
-        "desired_present": change.new_present,
-        "changed_by": change.origin,
-    }
+    return {"action": drift.action.value, "note": drift.note, "fields": [field_json(f) for f in drift.fields]}
 
 
 def _finding(finding: Finding) -> dict[str, Json]:

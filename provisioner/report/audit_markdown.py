@@ -6,7 +6,6 @@ Rows stop before GitHub's comment limit and the report says how many it left out
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 from provisioner.engine.audit_types import AuditedResource, AuditReport, Finding, FindingSeverity, Ownership
@@ -22,7 +21,7 @@ from provisioner.report.audit_text import (
     verdict,
     with_severity,
 )
-from provisioner.report.plan_markdown import GITHUB_COMMENT_LIMIT
+from provisioner.report.plan_markdown import GITHUB_COMMENT_LIMIT, code_cell
 from provisioner.report.plan_text import ORIGIN
 
 _RESERVED = 2_000  # room for the closing note and a sticky-comment marker
@@ -120,17 +119,9 @@ def _finding_cell(finding: Finding) -> str:
 
 
 def _field(change: FieldChange) -> str:
-    live = _value(change.old, change.old_present)
-    desired = _value(change.new, change.new_present)
+    live = code_cell(change.old, change.old_present, limit=80)
+    desired = code_cell(change.new, change.new_present, limit=80)
     return f"`{change.pointer}` {live} → {desired} ({ORIGIN[change.origin]})"
-
-
-def _value(value: object, present: bool) -> str:
-    if not present:
-        return "_absent_"
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    text = text if len(text) <= 80 else text[:77] + "..."
-    return "`" + text.replace("|", "\\|").replace("`", "'") + "`"
 
 
 def _info_table(report: AuditReport, budget: _Budget) -> str:

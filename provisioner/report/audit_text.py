@@ -16,9 +16,7 @@ from provisioner.engine.audit_types import (
     Ownership,
 )
 from provisioner.model import MESH_SIGNALS
-from provisioner.report.plan_text import field_lines
-
-Style = Callable[[str, str], str]  # (text, colour) -> text
+from provisioner.report.plan_text import Style, field_lines
 
 OWNERSHIP_LABEL = {
     Ownership.IN_SYNC: "in sync",

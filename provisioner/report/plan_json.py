@@ -34,12 +34,13 @@ def _change(change: PlannedChange) -> dict[str, Json]:
         "note": change.note,
         "keep_drift": change.keep_drift,
         "live_modified": change.live_modified,
-        "fields": [_field(f) for f in change.changes],
+        "fields": [field_json(f) for f in change.changes],
         "body": change.body if change.action is Action.CREATE else None,
     }
 
 
-def _field(change: FieldChange) -> dict[str, Json]:
+def field_json(change: FieldChange) -> dict[str, Json]:
+    """One field difference, as plan and audit JSON both show it."""
     return {
         "pointer": change.pointer,
         "live": change.old if change.old_present else None,

@@ -28,9 +28,7 @@ def render_markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
     head = [f"### provisioner plan · namespace `{plan.namespace}`", "", summary_line(plan), ""]
     if plan.changes:
         head += ["| | action | resources |", "|---|---|---|"]
-        head += [
-            f"| {_EMOJI[a]} | {HEADING[a]} | {plan.count(a)} |" for a in HEADING if plan.count(a)
-        ]
+        head += [f"| {_EMOJI[a]} | {HEADING[a]} | {plan.count(a)} |" for a in HEADING if plan.count(a)]
         head.append("")
     head += [f"> ⚠️ {w}" for w in plan.warnings]
     text = "\n".join(head) + "\n"
@@ -75,17 +73,18 @@ def _section(change: PlannedChange) -> str:
 
 
 def _row(field: FieldChange) -> str:
-    live = _cell(field.old, field.old_present)
-    desired = _cell(field.new, field.new_present)
+    live = code_cell(field.old, field.old_present)
+    desired = code_cell(field.new, field.new_present)
     return f"| `{field.pointer}` | {live} | {desired} | {ORIGIN[field.origin]} |"
 
 
-def _cell(value: object, present: bool) -> str:
+def code_cell(value: object, present: bool, limit: int = 300) -> str:
+    """A JSON value as inline code that is safe inside a markdown table cell."""
     if not present:
         return "_absent_"
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    if len(text) > 300:
-        text = text[:297] + "..."
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
     return "`" + text.replace("|", "\\|").replace("`", "'").replace("\n", " ") + "`"
 
 

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from typer.testing import CliRunner
 
-from provisioner.cli import app
+if TYPE_CHECKING:
+    from conftest import Cli
+
 from provisioner.emulator import RunningEmulator
-
-
-def cli(*args: str) -> tuple[int, str]:
-    """Exit code and everything printed (stdout and stderr)."""
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.output
-
-
-def cli_json(*args: str) -> tuple[int, dict]:
-    """Exit code and the JSON document printed on stdout."""
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, json.loads(result.stdout)
 
 
 def unmanaged_bodies(count: int) -> list[dict]:
@@ -34,7 +23,9 @@ def unmanaged_bodies(count: int) -> list[dict]:
                 "name": f"{service} latency #{index}" + ("  " if index % 7 == 0 else ""),
                 "type": "metric alert" if index % 2 else "query alert",
                 "query": f"avg(last_5m):avg:trace.envoy.proxy.duration{{service:{service}}} by {{resource_name}} > {index % 9 + 1}",
-                "message": f"Slow {{{{resource_name.name}}}} @slack-{service}\n\nsecond line" if index % 3 else "",
+                "message": f"Slow {{{{resource_name.name}}}} @slack-{service}\n\nsecond line"
+                if index % 3
+                else "",
                 "tags": ["team:mesh", f"service:{service}"] if index % 4 else [],
                 "priority": index % 5 + 1 if index % 2 else None,
                 "options": {
@@ -58,11 +49,15 @@ def live_ids(emulator: RunningEmulator) -> dict[int, str]:
     from provisioner.credentials import Target
     from provisioner.datadog.client import DatadogClient
 
-    with DatadogClient(Target(emulator.base_url, os.environ["DD_API_KEY"], os.environ["DD_APP_KEY"])) as client:
+    with DatadogClient(
+        Target(emulator.base_url, os.environ["DD_API_KEY"], os.environ["DD_APP_KEY"])
+    ) as client:
         return {m.datadog_id: m.title for m in client.list_monitors()}
 
 
-def test_import_all_unmanaged_then_plan_adopts_every_one_in_place(project: Path, dd_env: RunningEmulator) -> None:
+def test_import_all_unmanaged_then_plan_adopts_every_one_in_place(
+    cli: Cli, project: Path, dd_env: RunningEmulator
+) -> None:
     ids = dd_env.admin.seed_monitors(unmanaged_bodies(200))
     before = live_ids(dd_env)
 
@@ -72,7 +67,7 @@ def test_import_all_unmanaged_then_plan_adopts_every_one_in_place(project: Path,
     assert len(files) == 200
     assert cli("validate")[0] == 0
 
-    code, plan = cli_json("plan", "--format", "json", "--detailed-exitcode")
+    code, plan = cli.json("plan", "--format", "json", "--detailed-exitcode")
     assert code == 2
     assert plan["summary"]["adopt"] == 200 and plan["summary"]["create"] == 0
     assert sorted(c["datadog_id"] for c in plan["changes"]) == sorted(ids)
@@ -83,7 +78,7 @@ def test_import_all_unmanaged_then_plan_adopts_every_one_in_place(project: Path,
     assert live_ids(dd_env) == {i: title.strip() for i, title in before.items()}  # same ids, no copies
 
 
-def test_import_by_id_and_refuse_to_overwrite(project: Path, dd_env: RunningEmulator) -> None:
+def test_import_by_id_and_refuse_to_overwrite(cli: Cli, project: Path, dd_env: RunningEmulator) -> None:
     first, second = dd_env.admin.seed_monitors(unmanaged_bodies(2))
     code, output = cli("import", "--id", str(first))
     assert code == 0, output
@@ -100,12 +95,12 @@ def test_import_by_id_and_refuse_to_overwrite(project: Path, dd_env: RunningEmul
     assert code == 1 and "999999 does not exist" in output
 
 
-def test_import_needs_a_selector(project: Path) -> None:
+def test_import_needs_a_selector(cli: Cli, project: Path) -> None:
     code, output = cli("import")
     assert code == 1 and "--all-unmanaged" in output
 
 
-def test_managed_monitors_are_not_imported_again(project: Path, dd_env: RunningEmulator) -> None:
+def test_managed_monitors_are_not_imported_again(cli: Cli, project: Path, dd_env: RunningEmulator) -> None:
     dd_env.admin.seed_monitors(unmanaged_bodies(3))
     assert cli("import", "--all-unmanaged")[0] == 0
     assert cli("apply")[0] == 0

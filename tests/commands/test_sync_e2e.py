@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from datadog_api_client import ApiClient, Configuration
@@ -13,9 +13,10 @@ from datadog_api_client.v1.api.monitors_api import MonitorsApi
 from datadog_api_client.v1.model.monitor import Monitor
 from datadog_api_client.v1.model.monitor_type import MonitorType
 from datadog_api_client.v1.model.monitor_update_request import MonitorUpdateRequest
-from typer.testing import CliRunner
 
-from provisioner.cli import app
+if TYPE_CHECKING:
+    from conftest import Cli
+
 from provisioner.emulator import FaultRule, RunningEmulator
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,18 +50,6 @@ def write_monitor(folder: Path, definition_id: str, critical: float = 2, service
     return path
 
 
-def cli(*args: str) -> tuple[int, str]:
-    """Exit code and everything printed (stdout and stderr)."""
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.output
-
-
-def cli_json(*args: str) -> tuple[int, dict]:
-    """Exit code and the JSON document printed on stdout."""
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, json.loads(result.stdout)
-
-
 def monitors_api(emulator: RunningEmulator) -> MonitorsApi:
     """Datadog's own client, standing in for a person editing monitors in the Datadog UI."""
     config = Configuration(host=emulator.base_url)
@@ -88,7 +77,7 @@ def shipped(project: Path) -> Path:
 
 
 def test_apply_shipped_definitions_then_plan_is_empty_and_second_apply_writes_nothing(
-    shipped: Path, dd_env: RunningEmulator
+    cli: Cli, shipped: Path, dd_env: RunningEmulator
 ) -> None:
     code, output = cli("apply")
     assert code == 0, output
@@ -104,14 +93,14 @@ def test_apply_shipped_definitions_then_plan_is_empty_and_second_apply_writes_no
     assert writes == {}
 
 
-def test_hand_edit_is_drift_and_apply_reverts_it(project: Path, dd_env: RunningEmulator) -> None:
+def test_hand_edit_is_drift_and_apply_reverts_it(cli: Cli, project: Path, dd_env: RunningEmulator) -> None:
     write_monitor(project / "monitors", "checkout-latency")
     assert cli("apply", "monitors")[0] == 0
     api = monitors_api(dd_env)
     (live,) = monitors_of(api, "checkout-latency")
     api.update_monitor(live.id, MonitorUpdateRequest(name="renamed in the UI during an incident"))
 
-    code, plan = cli_json("plan", "monitors", "--detailed-exitcode", "--format", "json")
+    code, plan = cli.json("plan", "monitors", "--detailed-exitcode", "--format", "json")
     assert code == 2, plan
     (change,) = plan["changes"]
     assert change["action"] == "drift"
@@ -127,11 +116,11 @@ def test_hand_edit_is_drift_and_apply_reverts_it(project: Path, dd_env: RunningE
     assert cli("plan", "monitors", "--detailed-exitcode")[0] == 0
 
 
-def test_code_change_is_an_update_not_drift(project: Path, dd_env: RunningEmulator) -> None:
+def test_code_change_is_an_update_not_drift(cli: Cli, project: Path, dd_env: RunningEmulator) -> None:
     write_monitor(project / "monitors", "checkout-latency", critical=2)
     assert cli("apply", "monitors")[0] == 0
     write_monitor(project / "monitors", "checkout-latency", critical=4)
-    code, plan = cli_json("plan", "monitors", "--detailed-exitcode", "--format", "json")
+    code, plan = cli.json("plan", "monitors", "--detailed-exitcode", "--format", "json")
     assert code == 2
     (change,) = plan["changes"]
     assert change["action"] == "update"
@@ -139,7 +128,7 @@ def test_code_change_is_an_update_not_drift(project: Path, dd_env: RunningEmulat
 
 
 def test_code_change_and_hand_edit_of_another_field_is_a_conflict_and_keep_drift_keeps_the_edit(
-    project: Path, dd_env: RunningEmulator
+    cli: Cli, project: Path, dd_env: RunningEmulator
 ) -> None:
     write_monitor(project / "monitors", "checkout-latency", critical=2)
     assert cli("apply", "monitors")[0] == 0
@@ -148,7 +137,7 @@ def test_code_change_and_hand_edit_of_another_field_is_a_conflict_and_keep_drift
     api.update_monitor(live.id, MonitorUpdateRequest(name="edited by hand"))
     write_monitor(project / "monitors", "checkout-latency", critical=4)
 
-    code, plan = cli_json("plan", "monitors", "--format", "json")
+    code, plan = cli.json("plan", "monitors", "--format", "json")
     (change,) = plan["changes"]
     assert change["action"] == "conflict"
     origins = {f["pointer"].split("/")[1]: f["changed_by"] for f in change["fields"]}
@@ -158,12 +147,12 @@ def test_code_change_and_hand_edit_of_another_field_is_a_conflict_and_keep_drift
     after = api.get_monitor(live.id)
     assert after.name == "edited by hand"
     assert after.options.thresholds.critical == 4.0
-    code, plan = cli_json("plan", "monitors", "--format", "json")
+    code, plan = cli.json("plan", "monitors", "--format", "json")
     (change,) = plan["changes"]
     assert change["action"] == "drift"
 
 
-def test_unmanaged_monitor_is_never_touched(project: Path, dd_env: RunningEmulator) -> None:
+def test_unmanaged_monitor_is_never_touched(cli: Cli, project: Path, dd_env: RunningEmulator) -> None:
     api = monitors_api(dd_env)
     mine = api.create_monitor(
         Monitor(
@@ -178,7 +167,7 @@ def test_unmanaged_monitor_is_never_touched(project: Path, dd_env: RunningEmulat
 
 
 def test_removed_definition_is_deleted_only_with_prune_and_the_guard_holds(
-    project: Path, dd_env: RunningEmulator
+    cli: Cli, project: Path, dd_env: RunningEmulator
 ) -> None:
     for name in ("a-latency", "b-latency"):
         write_monitor(project / "monitors", name, service=name[0])
@@ -204,7 +193,7 @@ def test_removed_definition_is_deleted_only_with_prune_and_the_guard_holds(
 
 @pytest.mark.parametrize("fault", ["commit_then_error", "commit_then_reset"])
 def test_lost_create_response_leaves_exactly_one_monitor(
-    project: Path, dd_env: RunningEmulator, fault: str
+    cli: Cli, project: Path, dd_env: RunningEmulator, fault: str
 ) -> None:
     write_monitor(project / "monitors", "checkout-latency")
     dd_env.admin.set_faults(
@@ -218,7 +207,7 @@ def test_lost_create_response_leaves_exactly_one_monitor(
     assert cli("plan", "monitors", "--detailed-exitcode")[0] == 0
 
 
-def test_bursts_of_429_and_5xx_still_converge(project: Path, dd_env: RunningEmulator) -> None:
+def test_bursts_of_429_and_5xx_still_converge(cli: Cli, project: Path, dd_env: RunningEmulator) -> None:
     for index in range(12):
         write_monitor(project / "monitors", f"svc{index}-latency", service=f"svc{index}")
     dd_env.admin.set_faults(
@@ -235,7 +224,7 @@ def test_bursts_of_429_and_5xx_still_converge(project: Path, dd_env: RunningEmul
     assert all(len(monitors_of(api, f"svc{i}-latency")) == 1 for i in range(12))
 
 
-def test_invalid_definitions_send_nothing(project: Path, dd_env: RunningEmulator) -> None:
+def test_invalid_definitions_send_nothing(cli: Cli, project: Path, dd_env: RunningEmulator) -> None:
     path = write_monitor(project / "monitors", "checkout-latency")
     path.write_text(path.read_text().replace("critical: 2", "critical: high"))
     dd_env.admin.reset_log()
@@ -246,7 +235,7 @@ def test_invalid_definitions_send_nothing(project: Path, dd_env: RunningEmulator
 
 
 def test_missing_credentials_name_the_variables(
-    project: Path, dd_env: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, project: Path, dd_env: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DD_API_KEY")
     write_monitor(project / "monitors", "checkout-latency")
@@ -256,7 +245,7 @@ def test_missing_credentials_name_the_variables(
 
 
 def test_keys_never_appear_in_output_even_on_auth_errors(
-    project: Path, dd_env: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, project: Path, dd_env: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     secret_api, secret_app = "wrong-api-key-5ecr3t", "wrong-app-key-5ecr3t"
     monkeypatch.setenv("DD_API_KEY", secret_api)
@@ -269,6 +258,6 @@ def test_keys_never_appear_in_output_even_on_auth_errors(
         assert secret_api not in output and secret_app not in output
 
 
-def test_usage_error_never_exits_2(project: Path) -> None:
+def test_usage_error_never_exits_2(cli: Cli, project: Path) -> None:
     code, _ = cli("plan", "--detailed-exitcode", "--no-such-flag")
     assert code == 1
