@@ -8,12 +8,13 @@ creating a copy, which keeps its URL, history and links.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from provisioner.identity import strip_dashboard_marks, strip_monitor_marks
-from provisioner.model import Json, JsonObject, LiveResource
+from provisioner.model import Json, LiveResource
 from provisioner.normalize import canonical_dashboard, canonical_monitor
 
 _MAX_ID_LENGTH = 60
@@ -42,7 +43,7 @@ def monitor_document(live: LiveResource, definition_id: str) -> dict[str, Json]:
     body = strip_monitor_marks(live.body)
     canonical = canonical_monitor(body).body
     document: dict[str, Json] = {"kind": "monitor", "id": definition_id, "adopt": live.datadog_id}
-    document["name"] = canonical.get("name", "")
+    document["name"] = _tidy(canonical.get("name", ""))
     document["type"] = body.get("type")  # as Datadog shows it, not the canonical alias
     for key in ("query", "message", "tags", "priority", "options", "restricted_roles"):
         if key in canonical:
@@ -53,19 +54,22 @@ def monitor_document(live: LiveResource, definition_id: str) -> dict[str, Json]:
 def import_dashboard(live: LiveResource, definition_id: str) -> ImportedDefinition:
     canonical = canonical_dashboard(strip_dashboard_marks(live.body)).body
     document: dict[str, Json] = {"kind": "dashboard", "id": definition_id, "adopt": live.datadog_id}
-    document["title"] = canonical.get("title", "")
+    document["title"] = _tidy(canonical.get("title", ""))
     renames = {"layout_type": "layout", "reflow_type": "reflow"}
     for key in ("description", "layout_type", "reflow_type", "tags", "notify_list", "template_variables"):
         if key in canonical:
-            document[renames.get(key, key)] = canonical[key]
-    document["widgets"] = canonical.get("widgets", [])
+            document[renames.get(key, key)] = _tidy(canonical[key])
+    document["widgets"] = _tidy(canonical.get("widgets", []))
     return ImportedDefinition(definition_id, "dashboard", live.datadog_id, live.title, document)
 
 
 def _tidy(value: Json) -> Json:
-    """Whole floats back to ints (Datadog turns thresholds into floats), for readable YAML."""
+    """Whole floats back to ints (Datadog turns thresholds into floats), for readable YAML; a literal
+    ``${`` escaped as ``$${`` so that definitions' variable substitution gives the text back unchanged."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    if isinstance(value, str):
+        return value.replace("${", "$${")
     if isinstance(value, Mapping):
         return {k: _tidy(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -92,8 +96,6 @@ def select_monitors(
     all_unmanaged: bool,
 ) -> list[LiveResource]:
     """The monitors an import names, by id, tag, name pattern or all; order of the org."""
-    import fnmatch
-
     wanted_ids = {int(i) for i in ids}
     wanted_tags = set(tags)
     chosen = []
@@ -107,7 +109,3 @@ def select_monitors(
         ):
             chosen.append(monitor)
     return chosen
-
-
-def body_of(document: JsonObject) -> JsonObject:
-    return document

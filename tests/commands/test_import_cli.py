@@ -33,6 +33,7 @@ def unmanaged_bodies(count: int) -> list[dict]:
                     "notify_no_data": index % 2 == 0,
                     "renotify_interval": 0 if index % 3 else 60,
                     "include_tags": index % 5 != 0,
+                    "escalation_message": "still ${not_a_variable} @pagerduty-mesh" if index % 11 == 0 else "",
                 },
             }
         )

@@ -1,0 +1,524 @@
+"""recognise_mesh_kind: an imported monitor becomes the mesh-kind definition it was compiled from, only
+when that definition compiles back to the very same monitor.
+
+Each monitor is compiled from a real definition file, created in the emulator over HTTP (so server
+defaults, float thresholds and the type rewrites are real), shaped by the importer, recognised, written
+to a YAML file and loaded again.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from provisioner.cli import app
+from provisioner.config import load_config, select_environment
+from provisioner.credentials import Target
+from provisioner.datadog.client import DatadogClient
+from provisioner.definitions import load_definitions
+from provisioner.emulator import RunningEmulator
+from provisioner.engine.importer import monitor_document
+from provisioner.identity import strip_monitor_marks
+from provisioner.model import MESH_SIGNALS, Environment, Json, LiveResource, MonitorSpec
+from provisioner.normalize import canonical_monitor
+from provisioner.recognise import recognise_mesh_kind, templates
+from tests.conftest import TEST_API_KEY, TEST_APP_KEY
+
+BARE = Environment(name="default")
+
+
+@pytest.fixture
+def client(emulator: RunningEmulator) -> Iterator[DatadogClient]:
+    with DatadogClient(Target(emulator.base_url, TEST_API_KEY, TEST_APP_KEY)) as opened:
+        yield opened
+
+
+def compile_text(folder: Path, text: str) -> MonitorSpec:
+    """The one monitor a definition file compiles to, for the bare environment."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "definition.yaml").write_text(text, encoding="utf-8")
+    loaded = load_definitions([folder], BARE)
+    assert loaded.ok, [p.message for p in loaded.errors]
+    assert len(loaded.monitors) == 1
+    return loaded.monitors[0]
+
+
+def written_body(folder: Path, document: dict[str, Json]) -> dict[str, Json]:
+    """The canonical body of ``document`` once written to a file and loaded like any definition."""
+    spec = compile_text(folder, yaml.safe_dump(document))
+    assert spec.adopt_id == document["adopt"]
+    return canonical_monitor(spec.body).body
+
+
+def imported(client: DatadogClient, spec: MonitorSpec) -> tuple[LiveResource, dict[str, Json]]:
+    live = client.create_monitor(spec.body)
+    return live, monitor_document(live, "imported")
+
+
+def live_body(live: LiveResource) -> dict[str, Json]:
+    return canonical_monitor(strip_monitor_marks(live.body)).body
+
+
+COMMON = """\
+    id: source-definition
+    name: "[mesh] something is wrong"
+    message: |
+      Something is wrong. Runbook: https://runbooks.example.com/mesh
+      @slack-mesh-alerts
+    tags: ["team:mesh-sre", "signal:any"]
+    priority: 2
+"""
+
+DEFINITIONS = {
+    "error-rate apm, grouped, guarded, percent thresholds": """
+        kind: error-rate
+        source: apm
+        scope: ["env:prod", "!kube_namespace:test"]
+        group_by: [service]
+        window: 5m
+        min_requests: 100
+        thresholds: {critical: 5%, warning: 2%}
+        options: {renotify_interval: 60, new_group_delay: 300, notify_no_data: true, no_data_timeframe: 20}
+        """,
+    "error-rate istio, one service, ratio thresholds": """
+        kind: error-rate
+        source: istio
+        scope: ["kube_cluster_name:prod-eu1", "destination_service_name:checkout"]
+        window: 10m
+        min_requests: 50
+        thresholds: {critical: 0.005, warning: 0.002, critical_recovery: 0.001}
+        """,
+    "error-rate apm, mesh-wide, no guard": """
+        kind: error-rate
+        min_requests: 0
+        group_by: [service, env]
+        thresholds: {critical: 12.5%}
+        """,
+    "error-rate istio, no scope, defaults": """
+        kind: error-rate
+        source: istio
+        group_by: [destination_service_name]
+        thresholds: {critical: 1%}
+        """,
+    "error-rate istio, per-service expansion": """
+        kind: error-rate
+        source: istio
+        scope: ["kube_cluster_name:prod-eu1"]
+        thresholds: {critical: 2%}
+        services:
+          - service: payments
+            thresholds: {critical: 0.5%, warning: 0.2%}
+        """,
+    "sidecar-injection, scoped": """
+        kind: sidecar-injection
+        scope: ["kube_cluster_name:prod-eu1"]
+        window: 10m
+        thresholds: {critical: 0}
+        options: {renotify_interval: 120}
+        """,
+    "sidecar-injection, all defaults": """
+        kind: sidecar-injection
+        """,
+    "sidecar-injection, grouped, warning": """
+        kind: sidecar-injection
+        group_by: [kube_namespace]
+        window: 1h
+        thresholds: {critical: 3, warning: 1}
+        """,
+    "config-propagation, validation only": """
+        kind: config-propagation
+        scope: ["kube_cluster_name:prod-eu1"]
+        thresholds: {critical: 2}
+        """,
+    "config-propagation, push errors": """
+        kind: config-propagation
+        push_errors: true
+        window: 15m
+        """,
+    "config-propagation, proxy rejects": """
+        kind: config-propagation
+        proxy_rejects: true
+        scope: ["env:prod"]
+        """,
+    "config-propagation, everything, grouped": """
+        kind: config-propagation
+        push_errors: true
+        proxy_rejects: true
+        scope: ["kube_cluster_name:prod-eu1", "env:prod"]
+        group_by: [kube_cluster_name]
+        window: 30m
+        thresholds: {critical: 5, warning: 0}
+        """,
+    "circuit-open outlier ejection, default group-by": """
+        kind: circuit-open
+        scope: ["kube_cluster_name:prod-eu1"]
+        """,
+    "circuit-open outlier ejection, not grouped": """
+        kind: circuit-open
+        signal: outlier-ejection
+        group_by: []
+        window: 15m
+        thresholds: {critical: 2}
+        """,
+    "circuit-open circuit breakers, default breakers": """
+        kind: circuit-open
+        signal: circuit-breaker
+        scope: ["env:prod"]
+        """,
+    "circuit-open one breaker, two clusters": """
+        kind: circuit-open
+        signal: circuit-breaker
+        breakers: [cx_pool_open]
+        clusters: ["outbound|80||reviews.default.svc.cluster.local", "outbound|80||cart.default.svc.cluster.local"]
+        """,
+    "circuit-open all five breakers": """
+        kind: circuit-open
+        signal: circuit-breaker
+        breakers: [rq_retry_open, rq_open, cx_open, rq_pending_open, cx_pool_open]
+        group_by: [envoy_cluster, kube_namespace]
+        """,
+    "circuit-open overflow of 503s only (a scope that names another signal)": """
+        kind: circuit-open
+        signal: overflow
+        scope: ["response_code:503"]
+        group_by: []
+        """,
+    "circuit-open overflow, one cluster": """
+        kind: circuit-open
+        signal: overflow
+        scope: ["kube_cluster_name:prod-eu1", "reporter:source"]
+        clusters: [payments.default.svc.cluster.local]
+        thresholds: {critical: 10, warning: 0}
+        """,
+}
+
+
+def definition_text(kind_fields: str) -> str:
+    return textwrap.dedent(COMMON) + textwrap.dedent(kind_fields).strip() + "\n"
+
+
+@pytest.mark.parametrize("fields", DEFINITIONS.values(), ids=DEFINITIONS.keys())
+def test_an_imported_mesh_monitor_becomes_its_kind_and_loads_back_to_the_same_monitor(
+    tmp_path: Path, client: DatadogClient, fields: str
+) -> None:
+    spec = compile_text(tmp_path / "source", definition_text(fields))
+    live, raw = imported(client, spec)
+
+    document = recognise_mesh_kind(raw)
+
+    assert document is not None
+    assert document["kind"] == spec.kind
+    assert (document["id"], document["adopt"], document["name"]) == ("imported", live.datadog_id, raw["name"])
+    assert "query" not in document and "type" not in document
+    assert written_body(tmp_path / "written", document) == live_body(live)
+    assert live_body(live) == canonical_monitor(spec.body).body
+
+
+def test_the_recognised_document_reads_as_the_definition_was_written(
+    tmp_path: Path, client: DatadogClient
+) -> None:
+    spec = compile_text(
+        tmp_path / "source", definition_text(DEFINITIONS["circuit-open overflow, one cluster"])
+    )
+    live, raw = imported(client, spec)
+
+    document = recognise_mesh_kind(raw)
+
+    assert document == {
+        "kind": "circuit-open",
+        "id": "imported",
+        "adopt": live.datadog_id,
+        "name": "[mesh] something is wrong",
+        "signal": "overflow",
+        "clusters": ["payments.default.svc.cluster.local"],
+        "scope": ["kube_cluster_name:prod-eu1", "reporter:source"],
+        "group_by": ["destination_service"],
+        "window": "5m",
+        "thresholds": {"critical": 10, "warning": 0},
+        "message": "Something is wrong. Runbook: https://runbooks.example.com/mesh\n@slack-mesh-alerts",
+        "tags": ["signal:any", "team:mesh-sre"],
+        "priority": 2,
+    }
+
+
+def test_error_rate_thresholds_come_back_as_percents_and_the_guard_as_min_requests(
+    tmp_path: Path, client: DatadogClient
+) -> None:
+    spec = compile_text(
+        tmp_path, definition_text(DEFINITIONS["error-rate apm, grouped, guarded, percent thresholds"])
+    )
+    _, raw = imported(client, spec)
+
+    document = recognise_mesh_kind(raw)
+
+    assert document is not None
+    assert document["thresholds"] == {"critical": "5%", "warning": "2%"}
+    assert (document["source"], document["min_requests"], document["window"]) == ("apm", 100, "5m")
+    assert document["scope"] == ["env:prod", "!kube_namespace:test"]
+    assert document["options"] == {
+        "new_group_delay": 300,
+        "no_data_timeframe": 20,
+        "notify_no_data": True,
+        "renotify_interval": 60,
+    }
+
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def test_every_shipped_mesh_example_deployed_to_production_is_recognised(
+    tmp_path: Path, client: DatadogClient
+) -> None:
+    production = select_environment(load_config(REPOSITORY / "provisioner.yaml"), "production")
+    shipped = load_definitions([REPOSITORY / "monitors"], production)
+    mesh = [spec for spec in shipped.monitors if spec.kind in MESH_SIGNALS]
+    assert len(mesh) >= 6
+
+    for spec in mesh:
+        live, raw = imported(client, spec)
+        document = recognise_mesh_kind(raw)
+
+        assert document is not None and document["kind"] == spec.kind, spec.definition_id
+        folder = tmp_path / spec.definition_id.replace("/", "-")
+        assert written_body(folder, document) == live_body(live) == canonical_monitor(spec.body).body
+
+
+@pytest.fixture
+def error_rate_raw(tmp_path: Path, client: DatadogClient) -> dict[str, Json]:
+    spec = compile_text(
+        tmp_path, definition_text(DEFINITIONS["error-rate apm, grouped, guarded, percent thresholds"])
+    )
+    return imported(client, spec)[1]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (" / clamp_min(", " /  clamp_min("),  # different spacing
+        (" / clamp_min(", "/clamp_min("),
+        ("{env:prod,", "{env:prod, "),  # in the errors term only
+        (" by {service}.as_count() /", " by {service}.as_count().rollup(sum, 60) /"),  # an extra function
+        ("sum:trace.envoy.proxy.errors", "avg:trace.envoy.proxy.errors"),  # another space aggregation
+        ("sum(last_5m)", "avg(last_5m)"),  # another time aggregation
+        (", 100) > 0.05", ", 100) >= 0.05"),  # another comparator
+        (", 100) > 0.05", ", 100) > 0.06"),  # query and critical threshold disagree
+        ("hits{env:prod,!kube_namespace:test}", "hits{env:prod}"),  # errors and requests scoped apart
+        ("hits{env:prod,!kube_namespace:test} by {service}", "hits{env:prod,!kube_namespace:test}"),
+        (", 100)", ", 0)"),  # a guard of 0 is not what error-rate writes
+        ("last_5m", "last_90s"),
+    ],
+)
+def test_a_query_that_merely_resembles_error_rate_stays_a_raw_monitor(
+    error_rate_raw: dict[str, Json], old: str, new: str
+) -> None:
+    assert old in error_rate_raw["query"]
+    changed = {**error_rate_raw, "query": error_rate_raw["query"].replace(old, new, 1)}
+
+    assert recognise_mesh_kind(changed) is None
+    assert recognise_mesh_kind(error_rate_raw) is not None
+
+
+def test_a_scope_that_is_not_a_list_of_scope_items_stays_raw(error_rate_raw: dict[str, Json]) -> None:
+    """``env IN (prod,staging)`` holds a comma, which no scope item of a definition can."""
+    query = error_rate_raw["query"].replace("{env:prod,!kube_namespace:test}", "{env IN (prod,staging)}")
+    assert query.count("env IN (prod,staging)") == 2
+
+    assert recognise_mesh_kind({**error_rate_raw, "query": query}) is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"type": "service check"},
+        {
+            "options": {
+                "thresholds": {"critical": 0.05, "warning": 0.02},
+                "threshold_windows": {"trigger_window": "last_5m"},
+            }
+        },
+        {"options": {"thresholds": {"critical": 0.05, "critical_query": "x"}}},
+        {"options": {"thresholds": {"warning": 0.02}}},
+    ],
+)
+def test_a_monitor_a_kind_cannot_express_stays_raw(
+    error_rate_raw: dict[str, Json], change: dict[str, Json]
+) -> None:
+    assert recognise_mesh_kind({**error_rate_raw, **change}) is None
+
+
+def test_monitors_of_no_mesh_kind_stay_raw() -> None:
+    raws = [
+        "max(last_10m):avg:envoy.control_plane.connected_state{kube_cluster_name:c} by {host} <= 0",
+        "sum(last_5m):sum:trace.envoy.proxy.errors{*}.as_count() > 3",  # errors, not a ratio
+        "sum(last_5m):sum:istio.sidecar_injection.failure_total{*}.as_count() + "
+        "sum:envoy.cluster.outlier_detection.ejections_active{*} > 0",  # two kinds at once
+        "",
+    ]
+    for query in raws:
+        raw = {"kind": "monitor", "id": "x", "name": "n", "type": "query alert", "query": query,
+               "options": {"thresholds": {"critical": 0}}}  # fmt: skip
+        assert recognise_mesh_kind(raw) is None, query
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {},
+        {"query": None},
+        {"query": 5},
+        {"query": "sum(last_5m):sum:istio.sidecar_injection.failure_total{*}.as_count() > 0", "options": "x"},
+        {"query": "sum(last_5m):sum:istio.sidecar_injection.failure_total{*}.as_count() > 0", "tags": 5},
+        {
+            "query": "sum(last_5m):sum:istio.sidecar_injection.failure_total{*}.as_count() > 0",
+            "priority": "high",
+        },
+        {"query": "sum(last_5m):sum:istio.sidecar_injection.failure_total{*}.as_count() > 0", "name": ["x"]},
+        {"query": "sum(last_5m):sum:istio.sidecar_injection.failure_total{\x00scope\x00}.as_count() > 0"},
+    ],
+)
+def test_odd_input_never_raises(raw: dict[str, Json]) -> None:
+    assert recognise_mesh_kind({"kind": "monitor", "id": "x", **raw}) is None
+
+
+def test_every_mesh_kind_has_templates_built_from_its_compiler() -> None:
+    for kind in MESH_SIGNALS:
+        assert templates(kind), kind
+
+
+# --- properties -----------------------------------------------------------------------------
+
+tag_keys = st.sampled_from(["env", "kube_cluster_name", "kube_namespace", "service", "team", "region"])
+tag_values = st.from_regex(r"[a-z][a-z0-9_.-]{0,12}", fullmatch=True)
+scope_items = st.builds(
+    lambda negated, key, value: f"{'!' if negated else ''}{key}:{value}", st.booleans(), tag_keys, tag_values
+)
+windows = st.builds(lambda n, unit: f"{n}{unit}", st.integers(1, 59), st.sampled_from("mhdw"))
+counts = st.one_of(st.integers(0, 10_000), st.floats(0, 10_000, allow_nan=False).map(lambda f: round(f, 2)))
+percents = st.decimals(min_value="0.01", max_value="100", places=2).map(lambda d: f"{d.normalize():f}%")
+ratios = st.floats(0.0001, 1, allow_nan=False)
+cluster_names = st.from_regex(
+    r"outbound\|[0-9]{2,4}\|\|[a-z]{1,8}\.default\.svc\.cluster\.local", fullmatch=True
+)
+
+
+@st.composite
+def definitions(draw: st.DrawFn) -> dict[str, Json]:
+    kind = draw(st.sampled_from(MESH_SIGNALS))
+    fields: dict[str, Json] = {"id": "generated", "kind": kind, "name": "[mesh] generated @slack-x"}
+    fields["message"] = "@slack-mesh"
+    if draw(st.booleans()):
+        fields["scope"] = draw(st.lists(scope_items, max_size=3))
+    if draw(st.booleans()):
+        fields["group_by"] = draw(st.lists(tag_keys, max_size=2, unique=True))
+    if draw(st.booleans()):
+        fields["window"] = draw(windows)
+    fields.update(draw(_kind_fields(kind)))
+    return fields
+
+
+@st.composite
+def _kind_fields(draw: st.DrawFn, kind: str) -> dict[str, Json]:
+    if kind == "error-rate":
+        critical = draw(st.one_of(percents, ratios))
+        fields: dict[str, Json] = {
+            "source": draw(st.sampled_from(["apm", "istio"])),
+            "thresholds": {"critical": critical},
+        }
+        if draw(st.booleans()):
+            fields["min_requests"] = draw(st.integers(0, 5000))
+        return fields
+    fields = {"thresholds": {"critical": draw(counts)}} if draw(st.booleans()) else {}
+    if kind == "config-propagation":
+        fields.update({"push_errors": draw(st.booleans()), "proxy_rejects": draw(st.booleans())})
+    if kind == "circuit-open":
+        signal = draw(st.sampled_from(["outlier-ejection", "circuit-breaker", "overflow"]))
+        fields["signal"] = signal
+        if signal == "circuit-breaker" and draw(st.booleans()):
+            breakers = ["rq_open", "cx_open", "rq_pending_open", "cx_pool_open", "rq_retry_open"]
+            fields["breakers"] = draw(st.lists(st.sampled_from(breakers), min_size=1, unique=True))
+        if draw(st.booleans()):
+            fields["clusters"] = draw(st.lists(cluster_names, min_size=1, max_size=3))
+    return fields
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(definition=definitions())
+def test_every_generated_mesh_definition_is_recognised_after_a_trip_through_datadog(
+    client: DatadogClient, definition: dict[str, Json]
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        spec = compile_text(Path(folder) / "source", yaml.safe_dump(definition))
+        live, raw = imported(client, spec)
+
+        document = recognise_mesh_kind(raw)
+
+        assert document is not None, raw["query"]
+        assert document["kind"] == definition["kind"]
+        assert written_body(Path(folder) / "written", document) == live_body(live)
+
+
+@settings(max_examples=150, deadline=None)
+@given(definition=definitions(), data=st.data())
+def test_whatever_is_recognised_from_a_changed_query_compiles_to_that_query(
+    definition: dict[str, Json], data: st.DataObject
+) -> None:
+    """Invariant: the result is None or a document that loads back to exactly the raw monitor."""
+    with tempfile.TemporaryDirectory() as folder:
+        spec = compile_text(Path(folder) / "source", yaml.safe_dump(definition))
+        raw = monitor_document(LiveResource("monitor", 7, spec.body), "changed")
+        query = str(raw["query"])
+        at = data.draw(st.integers(0, len(query)))
+        cut = data.draw(st.integers(0, 2))
+        raw["query"] = (
+            query[:at] + data.draw(st.sampled_from(["", " ", ",", "x", "{", "}", "0"])) + query[at + cut :]
+        )
+
+        document = recognise_mesh_kind(raw)
+
+        if document is not None:
+            expected = canonical_monitor(
+                {k: v for k, v in raw.items() if k not in ("kind", "id", "adopt")}
+            ).body
+            assert written_body(Path(folder) / "written", document) == expected
+
+
+def test_import_writes_mesh_monitors_as_their_kinds_and_apply_only_adopts_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dd_env: RunningEmulator
+) -> None:
+    names = ["error-rate istio, per-service expansion", "sidecar-injection, scoped",
+             "config-propagation, everything, grouped", "circuit-open one breaker, two clusters"]  # fmt: skip
+    specs = [
+        compile_text(tmp_path / "sources" / str(i), definition_text(DEFINITIONS[n]))
+        for i, n in enumerate(names)
+    ]
+    with DatadogClient(Target(dd_env.base_url, TEST_API_KEY, TEST_APP_KEY)) as client:
+        ids = sorted(client.create_monitor(spec.body).datadog_id for spec in specs)
+    monkeypatch.chdir(tmp_path)
+
+    code, output = run_cli("import", "--all-unmanaged")
+
+    assert code == 0, output
+    written = [yaml.safe_load(path.read_text()) for path in (tmp_path / "monitors").glob("*.yaml")]
+    assert sorted(d["kind"] for d in written) == sorted(spec.kind for spec in specs)
+    assert sorted(d["adopt"] for d in written) == ids
+    code, output = run_cli("plan", "--format", "json", "--detailed-exitcode")
+    assert code == 2, output
+    plan = json.loads(output)
+    assert plan["summary"]["adopt"] == len(specs) and plan["summary"]["create"] == 0
+    assert all(change["fields"] == [] for change in plan["changes"])  # adopted as they are, nothing to change
+    assert run_cli("apply")[0] == 0
+    assert run_cli("plan", "--detailed-exitcode")[0] == 0
+
+
+def run_cli(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
