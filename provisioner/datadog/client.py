@@ -37,6 +37,7 @@ DASHBOARD_PAGE_SIZE = 100
 _RETRYABLE_5XX = frozenset({408, 500, 502, 503, 504, 507, 509, 510, 511, 512})
 _IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
 _WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+_MONITOR_PUT_CLEARS: JsonObject = {"message": "", "tags": [], "priority": None, "restricted_roles": None, "options": {}}
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,10 @@ class DatadogClient:
         return _monitor(self._call("POST", self._monitors.create_monitor, dict(body)))
 
     def update_monitor(self, datadog_id: int, body: JsonObject) -> LiveResource:
-        return _monitor(self._call("PUT", self._monitors.update_monitor, datadog_id, dict(body)))
+        """A full replacement. Datadog's PUT keeps top-level fields the body leaves out (only
+        ``options`` is replaced whole), so fields the definition does not set are sent as empty."""
+        replacement = {**_MONITOR_PUT_CLEARS, **body}
+        return _monitor(self._call("PUT", self._monitors.update_monitor, datadog_id, replacement))
 
     def delete_monitor(self, datadog_id: int) -> None:
         self._call("DELETE", self._monitors.delete_monitor, datadog_id)

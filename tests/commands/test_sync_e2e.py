@@ -261,3 +261,19 @@ def test_keys_never_appear_in_output_even_on_auth_errors(
 def test_usage_error_never_exits_2(cli: Cli, project: Path) -> None:
     code, _ = cli("plan", "--detailed-exitcode", "--no-such-flag")
     assert code == 1
+
+
+def test_a_field_the_definition_leaves_unset_is_cleared_when_set_by_hand(
+    cli: Cli, project: Path, dd_env: RunningEmulator
+) -> None:
+    write_monitor(project / "monitors", "checkout-latency")
+    assert cli("apply", "monitors")[0] == 0
+    api = monitors_api(dd_env)
+    (live,) = monitors_of(api, "checkout-latency")
+    api.update_monitor(live.id, MonitorUpdateRequest(restricted_roles=["00000000-0000-1000-8000-000000000001"]))
+    code, plan = cli.json("plan", "monitors", "--format", "json")
+    (change,) = plan["changes"]
+    assert [(f["pointer"], f["live"], f["desired_present"]) for f in change["fields"]] == [("/restricted_roles", ["00000000-0000-1000-8000-000000000001"], False)]
+    assert cli("apply", "monitors")[0] == 0
+    assert api.get_monitor(live.id).restricted_roles is None
+    assert cli("plan", "monitors", "--detailed-exitcode")[0] == 0
