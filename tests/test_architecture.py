@@ -1,0 +1,75 @@
+"""The dependency direction reads top-down, and every module imports on its own."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "provisioner"
+
+# layer -> layers it must never import (CLI → commands → engine → definitions/normalisation → adapter)
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "engine": ("provisioner.cli", "provisioner.commands", "provisioner.report", "provisioner.github"),
+    "definitions": ("provisioner.cli", "provisioner.commands", "provisioner.engine", "provisioner.datadog"),
+    "datadog": ("provisioner.cli", "provisioner.commands", "provisioner.engine", "provisioner.definitions"),
+    "report": ("provisioner.cli", "provisioner.commands", "provisioner.datadog"),
+    "normalize": ("provisioner.",),
+    "model": ("provisioner.",),
+    "identity": ("provisioner.cli", "provisioner.commands", "provisioner.engine", "provisioner.datadog"),
+    "github": ("provisioner.cli", "provisioner.commands", "provisioner.engine", "provisioner.datadog"),
+}
+ALLOWED_EVERYWHERE = ("provisioner.model", "provisioner.errors")
+
+
+def modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def imported_names(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def layer_of(path: Path) -> str:
+    relative = path.relative_to(PACKAGE)
+    return relative.parts[0].removesuffix(".py")
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_imports_a_layer_above_it(path: Path) -> None:
+    forbidden = FORBIDDEN.get(layer_of(path), ())
+    upward = {
+        name
+        for name in imported_names(path)
+        if name.startswith(forbidden) and not name.startswith(ALLOWED_EVERYWHERE)
+    }
+    assert not upward, f"{path.relative_to(PACKAGE)} imports {sorted(upward)}"
+
+
+def test_only_the_adapter_imports_datadog_api_client() -> None:
+    importers = {
+        str(p.relative_to(PACKAGE))
+        for p in modules()
+        if any(n.split(".")[0] == "datadog_api_client" for n in imported_names(p))
+    }
+    assert importers == {"datadog/client.py"}
+
+
+def test_every_module_imports_in_a_fresh_interpreter() -> None:
+    names = [
+        ".".join(("provisioner", *p.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__")
+        for p in modules()
+        if p.name != "__main__.py"
+    ]
+    script = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\n"
+    done = subprocess.run([sys.executable, "-c", script, *names], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
