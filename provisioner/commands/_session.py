@@ -16,7 +16,9 @@ from provisioner.config import load_config, select_environment
 from provisioner.credentials import Target, resolve_target
 from provisioner.datadog.client import ClientSettings, DatadogClient
 from provisioner.definitions import load_definitions
-from provisioner.model import DefinitionSet, Environment, ProjectConfig
+from provisioner.engine.plan import compute_plan
+from provisioner.engine.read import dashboards_for_plan, read_live_org
+from provisioner.model import DefinitionSet, Environment, Plan, ProjectConfig
 from provisioner.report.problems import format_problems
 
 EMULATOR_STATE = Path(".provisioner") / "emulator-state.json"
@@ -47,11 +49,31 @@ def load_project(
     environment = select_environment(config, env)
     definitions = load_definitions(list(paths), environment, config)
     if allow_no_definitions and not paths and {p.code for p in definitions.problems} == {NO_DEFINITIONS}:
-        typer.echo("No definitions found (no monitors/ or dashboards/ folder): nothing is managed yet.", err=True)
+        typer.echo(
+            "No definitions found (no monitors/ or dashboards/ folder): nothing is managed yet.", err=True
+        )
         definitions = DefinitionSet(services=config.services)
     elif definitions.problems:
         typer.echo(format_problems(definitions.problems, "text"), err=True)
     return Project(config, environment, definitions)
+
+
+def load_valid_project(paths: Sequence[Path], env: str | None, config_path: Path | None) -> Project | None:
+    """The project, or None (problems printed) when a definition has an error: nothing is sent then."""
+    project = load_project(paths, env, config_path)
+    if project.definitions.ok:
+        return project
+    typer.echo("Nothing was sent to Datadog: fix the definitions first.", err=True)
+    return None
+
+
+def current_plan(
+    project: Project, port: DatadogClient, keep_drift: bool = False, concurrency: int = 8
+) -> Plan:
+    """Read the org (list calls, plus the dashboards the plan needs whole) and plan against it."""
+    wanted = dashboards_for_plan(project.definitions, project.namespace)
+    live = read_live_org(port, wanted, concurrency)
+    return compute_plan(project.definitions, live, project.namespace, keep_drift=keep_drift)
 
 
 @contextmanager

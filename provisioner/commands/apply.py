@@ -10,10 +10,14 @@ from pathlib import Path
 
 import typer
 
-from provisioner.commands._session import datadog_connection, load_project, styler, use_colour
+from provisioner.commands._session import (
+    current_plan,
+    datadog_connection,
+    load_valid_project,
+    styler,
+    use_colour,
+)
 from provisioner.engine.apply import ApplyOptions, apply_plan
-from provisioner.engine.plan import compute_plan
-from provisioner.engine.read import dashboards_for_plan, read_live_org
 from provisioner.model import Action, Outcome, Plan
 from provisioner.report.outcomes import apply_summary, failures_block, outcome_line
 from provisioner.report.plan_text import render_text
@@ -30,14 +34,12 @@ def apply(
     use_emulator: bool,
     api_url: str | None,
 ) -> int:
-    project = load_project(paths, env, config_path)
-    if not project.definitions.ok:
-        typer.echo("Nothing was sent to Datadog: fix the definitions first.", err=True)
+    project = load_valid_project(paths, env, config_path)
+    if project is None:
         return 1
     options = ApplyOptions(prune=prune, force=force, concurrency=concurrency)
     with datadog_connection(project.environment, use_emulator, api_url, concurrency) as port:
-        live = read_live_org(port, dashboards_for_plan(project.definitions, project.namespace), concurrency)
-        plan = compute_plan(project.definitions, live, project.namespace, keep_drift=keep_drift)
+        plan = current_plan(project, port, keep_drift, concurrency)
         typer.echo(render_text(plan, styler(use_colour())), nl=False)  # type: ignore[arg-type]
         work = _work_count(plan, prune)
         if not work:
@@ -74,4 +76,3 @@ def _progress(total: int) -> Iterator[Callable[[Outcome], None]]:
                     typer.echo("\n" + outcome_line(outcome), err=True)
 
         yield tick
-

@@ -48,7 +48,8 @@ def import_(
 ) -> int:
     if not (monitor_ids or dashboard_ids or tags or name_glob or all_unmanaged):
         raise UserError(
-            "say what to import", hint="use --id N, --dashboard ID, --tag TAG, --name 'PATTERN' or --all-unmanaged"
+            "say what to import",
+            hint="use --id N, --dashboard ID, --tag TAG, --name 'PATTERN' or --all-unmanaged",
         )
     project = load_project([], env, config_path, allow_no_definitions=True)
     specs = (*project.definitions.monitors, *project.definitions.dashboards)
@@ -65,7 +66,9 @@ def import_(
             named = [m for m in managed if m.datadog_id in monitor_ids]
             problems += [f"monitor {m.datadog_id} is already managed by provisioner; skipped" for m in named]
             if len(managed) > len(named):
-                typer.echo(f"{len(managed) - len(named)} selected monitor(s) already managed: skipped.", err=True)
+                typer.echo(
+                    f"{len(managed) - len(named)} selected monitor(s) already managed: skipped.", err=True
+                )
             for monitor in chosen:
                 if monitor in managed:
                     continue
@@ -126,7 +129,9 @@ def _write_all(
         existing = adopted.get(str(item.datadog_id))
         if existing and Path(existing.source.path).resolve() != path.resolve():
             where = f"{existing.source.path}:{existing.source.line}"
-            problems.append(f"{item.datadog_id} is already imported as {item.definition_id} in {where}; skipped")
+            problems.append(
+                f"{item.datadog_id} is already imported as {item.definition_id} in {where}; skipped"
+            )
             continue
         if path.exists() and not overwrite:
             problems.append(f"{path} exists; not overwritten (use --overwrite to replace it)")

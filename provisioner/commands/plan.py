@@ -6,9 +6,13 @@ from pathlib import Path
 
 import typer
 
-from provisioner.commands._session import datadog_connection, load_project, styler, use_colour
-from provisioner.engine.plan import compute_plan
-from provisioner.engine.read import dashboards_for_plan, read_live_org
+from provisioner.commands._session import (
+    current_plan,
+    datadog_connection,
+    load_valid_project,
+    styler,
+    use_colour,
+)
 from provisioner.model import Plan
 from provisioner.report.plan_json import render_json
 from provisioner.report.plan_markdown import render_markdown
@@ -27,13 +31,11 @@ def plan(
     use_emulator: bool,
     api_url: str | None,
 ) -> int:
-    project = load_project(paths, env, config_path)
-    if not project.definitions.ok:
-        typer.echo("Nothing was sent to Datadog: fix the definitions first.", err=True)
+    project = load_valid_project(paths, env, config_path)
+    if project is None:
         return 1
     with datadog_connection(project.environment, use_emulator, api_url) as port:
-        live = read_live_org(port, dashboards_for_plan(project.definitions, project.namespace))
-    result = compute_plan(project.definitions, live, project.namespace)
+        result = current_plan(project, port)
     typer.echo(render_plan(result, output_format, colour=use_colour()), nl=False)
     if out is not None:
         out.write_text(render_plan(result, output_format, colour=False), encoding="utf-8")

@@ -93,7 +93,9 @@ def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client: DatadogClient) 
 
     (monitors / "legacy.yaml").unlink()  # its monitor stays in Datadog: an orphan
     ids = {m.title: int(m.datadog_id) for m in client.list_monitors()}
-    client.update_monitor(ids["cart latency"], {"name": "cart latency (raised during incident)"})
+    live = client.get_monitor(ids["cart latency"]).body  # the UI sends the whole monitor back
+    edited = {k: live[k] for k in ("type", "query", "message", "tags", "priority", "options")}
+    client.update_monitor(ids["cart latency"], {**edited, "name": "cart latency (raised during incident)"})
     ids["cart latency (raised during incident)"] = ids.pop("cart latency")
     for body in _hand_made():
         ids[body["name"]] = int(client.create_monitor(body).datadog_id)
