@@ -19,6 +19,7 @@ from provisioner.definitions import load_definitions
 from provisioner.engine.plan import compute_plan
 from provisioner.engine.read import dashboards_for_plan, read_live_org
 from provisioner.model import DefinitionSet, Environment, Plan, ProjectConfig
+from provisioner.report.plan_text import Style
 from provisioner.report.problems import format_problems
 
 EMULATOR_STATE = Path(".provisioner") / "emulator-state.json"
@@ -122,7 +123,7 @@ def use_colour() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def styler(enabled: bool) -> object:
+def styler(enabled: bool) -> Style:
     def style(text: str, colour: str) -> str:
         return typer.style(text, fg=colour) if enabled else text
 

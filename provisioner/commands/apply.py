@@ -40,7 +40,7 @@ def apply(
     options = ApplyOptions(prune=prune, force=force, concurrency=concurrency)
     with datadog_connection(project.environment, use_emulator, api_url, concurrency) as port:
         plan = current_plan(project, port, keep_drift, concurrency)
-        typer.echo(render_text(plan, styler(use_colour())), nl=False)  # type: ignore[arg-type]
+        typer.echo(render_text(plan, styler(use_colour())), nl=False)
         work = _work_count(plan, prune)
         if not work:
             return 0

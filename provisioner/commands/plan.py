@@ -49,4 +49,4 @@ def render_plan(result: Plan, output_format: str, colour: bool = False) -> str:
         return render_json(result)
     if output_format == "markdown":
         return render_markdown(result)
-    return render_text(result, styler(colour))  # type: ignore[arg-type]
+    return render_text(result, styler(colour))

@@ -25,7 +25,7 @@ from typing import Any
 import urllib3
 from datadog_api_client import ApiClient, Configuration
 from datadog_api_client.exceptions import ApiException
-from datadog_api_client.rest import ClientRetry
+from datadog_api_client.rest import ClientRetry, RESTClientObject
 from datadog_api_client.v1.api.dashboards_api import DashboardsApi
 from datadog_api_client.v1.api.monitors_api import MonitorsApi
 
@@ -104,6 +104,19 @@ def _retry_policy(settings: ClientSettings) -> ClientRetry:
     )
 
 
+class _PooledApiClient(ApiClient):
+    """An ApiClient whose urllib3 pool keeps a connection per worker; the plain one keeps 4, so with
+    8 workers every other request would open a new connection (the client's ThreadedApiClient does
+    the same through this hook)."""
+
+    def __init__(self, configuration: Configuration, maxsize: int) -> None:
+        self._maxsize = maxsize
+        super().__init__(configuration)
+
+    def _build_rest_client(self) -> RESTClientObject:
+        return RESTClientObject(self.configuration, maxsize=self._maxsize)
+
+
 class DatadogClient:
     """Implements ``DatadogPort`` over HTTP through ``datadog-api-client``."""
 
@@ -117,8 +130,7 @@ class DatadogClient:
         config.check_input_type = False
         config.retry_policy = _retry_policy(self._settings)
         config.request_timeout = (self._settings.connect_timeout_s, self._settings.read_timeout_s)
-        self._api_client = ApiClient(config)
-        self._api_client.connection_pool_maxsize = max(self._settings.concurrency, 4)
+        self._api_client = _PooledApiClient(config, max(self._settings.concurrency, 4))
         self._monitors = MonitorsApi(self._api_client)
         self._dashboards = DashboardsApi(self._api_client)
         self._count_lock = threading.Lock()

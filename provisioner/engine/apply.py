@@ -27,6 +27,7 @@ from provisioner.model import (
     JsonObject,
     LiveResource,
     Outcome,
+    OutcomeStatus,
     Plan,
     PlannedChange,
     ResourceKind,
@@ -108,8 +109,8 @@ class _Applier:
 
         return run
 
-    def report(self, change: PlannedChange, status: str, message: str) -> Outcome:
-        outcome = Outcome(change, status, change.datadog_id, message)  # type: ignore[arg-type]
+    def report(self, change: PlannedChange, status: OutcomeStatus, message: str) -> Outcome:
+        outcome = Outcome(change, status, change.datadog_id, message)
         self.progress(outcome)
         return outcome
 
@@ -229,11 +230,13 @@ def _overlay(kind: ResourceKind, body: JsonObject, live: JsonObject, groups: set
     out: dict[str, Json] = dict(body)
     for group in sorted(groups, key=len):  # coarse groups first; finer groups refine them
         *parents, key = group.strip("/").split("/")
-        target, source = out, live
+        target: dict[str, Json] = out
+        source: JsonObject = live
         for part in parents:
             target[part] = dict(target.get(part) or {})
             target = target[part]
-            source = source.get(part) if isinstance(source.get(part), Mapping) else {}
+            child = source.get(part)
+            source = child if isinstance(child, Mapping) else {}
         value = source.get(key, _MISSING)
         finer = identity.finer_group_keys(kind, group)
         if finer and isinstance(value, Mapping):

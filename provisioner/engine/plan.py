@@ -23,7 +23,7 @@ from provisioner.model import (
     Plan,
     PlannedChange,
 )
-from provisioner.normalize import unknown_fields
+from provisioner.normalize import Canonical, unknown_fields
 
 _ACTION_ORDER = {a: i for i, a in enumerate(Action)}
 
@@ -58,7 +58,7 @@ class _KindPlanner:
     def plan(self, specs: Sequence[Spec], resources: Sequence[LiveResource]) -> _KindPlanner:
         claimed, unmarked = self._partition(resources)
         self.managed = sum(len(v) for v in claimed.values())
-        canonicals = []
+        canonicals: list[Canonical] = []
         wanted = {spec.definition_id for spec in specs}
         for spec in specs:
             owners = claimed.get(spec.definition_id, [])
@@ -98,7 +98,7 @@ class _KindPlanner:
             owners.sort(key=lambda r: _id_order(r.datadog_id))
         return claimed, unmarked
 
-    def _compare(self, spec: Spec, resource: LiveResource) -> object:
+    def _compare(self, spec: Spec, resource: LiveResource) -> Canonical:
         desired = self.rules.desired_canonical(spec)
         live = self.rules.live_canonical(resource.body, desired)
         fingerprint = identity.fingerprint_of(self.rules.kind, desired)
