@@ -174,16 +174,28 @@ def render(
     return run(paths or [], env=env, config_path=config)
 
 
+class JsonOutput(StrEnum):
+    plan = "plan"
+    apply = "apply"
+    audit = "audit"
+    validate = "validate"
+
+
 @app.command()
 def schema(
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder to write the JSON Schemas to. Default: print one.")
     ] = None,
+    json_output: Annotated[
+        JsonOutput | None,
+        typer.Option("--json-output", help="Print the schema of this command's --format json output."),
+    ] = None,
 ) -> int:
-    """Write the definition JSON Schemas, for editors (yaml-language-server)."""
+    """Write the JSON Schemas: of the definitions, for editors (yaml-language-server), and of the JSON
+    outputs, for the tools that read them."""
     from provisioner.commands.schema import schema as run
 
-    return run(out)
+    return run(out, json_output.value if json_output else None)
 
 
 @app.command()
