@@ -72,9 +72,9 @@ def _lines(value: Json) -> list[str]:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2).split("\n")
 
 
-def token_pieces(old: str, new: str) -> list[Piece]:
+def token_pieces(old: str, new: str, context: int = CONTEXT_CHARS) -> list[Piece]:
     """The two strings as stretches in both, only in ``old``, only in ``new``. An unchanged stretch
-    keeps the whole tokens within ``CONTEXT_CHARS`` of each change and elides the rest."""
+    keeps the whole tokens within ``context`` characters of each change and elides the rest."""
     a, b = _TOKEN.findall(old), _TOKEN.findall(new)
     opcodes = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
     pieces: list[Piece] = []
@@ -82,7 +82,7 @@ def token_pieces(old: str, new: str) -> list[Piece]:
         if tag == "equal":
             keep_head = index > 0  # text right after a change
             keep_tail = index < len(opcodes) - 1  # text right before one
-            pieces.append(Piece(_elided(a[i1:i2], keep_head, keep_tail), "same"))
+            pieces.append(Piece(_elided(a[i1:i2], keep_head, keep_tail, context), "same"))
             continue
         if i2 > i1:
             pieces.append(Piece("".join(a[i1:i2]), "old"))
@@ -91,13 +91,13 @@ def token_pieces(old: str, new: str) -> list[Piece]:
     return pieces
 
 
-def _elided(tokens: list[str], keep_head: bool, keep_tail: bool) -> str:
+def _elided(tokens: list[str], keep_head: bool, keep_tail: bool, context: int) -> str:
     text = "".join(tokens)
-    budget = CONTEXT_CHARS * (keep_head + keep_tail)
-    if len(text) <= budget + len(ELLIPSIS):
+    nothing_changed = not (keep_head or keep_tail)
+    if nothing_changed or len(text) <= context * (keep_head + keep_tail) + len(ELLIPSIS):
         return text
-    head = _fitting(tokens, CONTEXT_CHARS) if keep_head else ""
-    tail = _fitting(tokens, CONTEXT_CHARS, from_end=True) if keep_tail else ""
+    head = _fitting(tokens, context) if keep_head else ""
+    tail = _fitting(tokens, context, from_end=True) if keep_tail else ""
     return head + ELLIPSIS + tail
 
 
