@@ -16,6 +16,7 @@ from provisioner.datadog.client import ClientSettings, DatadogClient
 from provisioner.definitions import load_definitions
 from provisioner.engine.plan import compute_plan
 from provisioner.engine.read import dashboards_for_plan, read_live_org
+from provisioner.engine.remote_validate import Rejection
 from provisioner.model import DefinitionSet, Environment, Plan, ProjectConfig
 from provisioner.report.problems import format_problems
 
@@ -132,3 +133,9 @@ def _embedded_emulator() -> Iterator[str]:
     with start_emulator(EmulatorConfig(state_path=EMULATOR_STATE)) as running:
         typer.echo(f"Using the embedded Datadog emulator (org kept in {EMULATOR_STATE}).", err=True)
         yield running.base_url
+
+
+def report_rejections(rejections: Sequence[Rejection]) -> None:
+    """On stderr, as definition problems (file:line:col, Datadog's words, a hint)."""
+    typer.echo(format_problems([r.problem() for r in rejections], "text"), err=True)
+    typer.echo("Datadog rejects the monitors above: fix their definitions first.", err=True)

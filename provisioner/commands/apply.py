@@ -18,8 +18,7 @@ from pathlib import Path
 
 import typer
 
-from provisioner.commands._session import current_plan, datadog_session, load_valid_project
-from provisioner.commands.plan import report_rejections
+from provisioner.commands._session import current_plan, datadog_session, load_valid_project, report_rejections
 from provisioner.engine.apply import ApplyOptions, apply_plan
 from provisioner.engine.remote_validate import SKIPPED, validate_remotely
 from provisioner.model import Action, ApplyResult, Outcome, Plan

@@ -4,20 +4,18 @@ Datadog accepts the monitors apply would write."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import typer
 
-from provisioner.commands._session import current_plan, datadog_session, load_valid_project
-from provisioner.engine.remote_validate import SKIPPED, Rejection, validate_remotely
+from provisioner.commands._session import current_plan, datadog_session, load_valid_project, report_rejections
+from provisioner.engine.remote_validate import SKIPPED, validate_remotely
 from provisioner.model import Plan
 from provisioner.report.colour import colour_enabled, styler
 from provisioner.report.plan_context import PlanContext
 from provisioner.report.plan_json import render_json
 from provisioner.report.plan_markdown import render_markdown
 from provisioner.report.plan_text import render_text
-from provisioner.report.problems import format_problems
 
 EXIT_CHANGES = 2
 
@@ -58,9 +56,3 @@ def render_plan(result: Plan, output_format: str, context: PlanContext, colour: 
     if output_format == "markdown":
         return render_markdown(result, context=context)
     return render_text(result, styler(colour), context)
-
-
-def report_rejections(rejections: Sequence[Rejection]) -> None:
-    """On stderr, as definition problems (file:line:col, Datadog's words, a hint)."""
-    typer.echo(format_problems([r.problem() for r in rejections], "text"), err=True)
-    typer.echo("Datadog rejects the monitors above: fix their definitions first.", err=True)

@@ -76,7 +76,7 @@ def _section(change: PlannedChange, context: PlanContext) -> str:
     if facts:
         lines += [" · ".join(facts), ""]
     if rejection:
-        lines += [f"> ❌ **Datadog rejects this monitor**: {_text(rejection.message)}", ""]
+        lines += [f"> ❌ **Datadog rejects this monitor**: {_html(rejection.message)}", ""]
     if change.action is Action.CREATE and change.body is not None:
         lines += ["```json", json.dumps(change.body, indent=2, ensure_ascii=False), "```", ""]
     elif change.changes:
@@ -135,7 +135,7 @@ def code_cell(value: object, present: bool, limit: int = 300) -> str:
     return "`" + text.replace("|", "\\|").replace("`", "'").replace("\n", " ") + "`"
 
 
-# Characters markdown would read inside raw HTML in a table cell, as entities (never re-parsed).
+# Characters markdown would read (in a table cell, inside raw HTML too) as entities, never re-parsed.
 _HTML_ENTITIES = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "&#124;", "*": "&#42;", "_": "&#95;", "`": "&#96;",
      "[": "&#91;", "]": "&#93;", "\\": "&#92;", "~": "&#126;", "\n": " "}
@@ -144,10 +144,6 @@ _HTML_ENTITIES = str.maketrans(
 
 def _html(text: str) -> str:
     return text.translate(_HTML_ENTITIES)
-
-
-def _text(text: str) -> str:
-    return _escape(text).replace("\n", " ")
 
 
 def _escape(text: str) -> str:
