@@ -116,7 +116,11 @@ def _ask(port: DatadogPort, change: PlannedChange) -> Rejection | None:
         port.validate_monitor(change.body, datadog_id)
     except DatadogError as exc:
         if exc.status is None or exc.status == 429 or exc.status >= 500:
-            raise
+            raise DatadogError(
+                f"Datadog could not validate monitor '{change.definition_id}': {exc.message}",
+                exc.status,
+                hint="nothing was written; run again, or skip the check with --no-remote-validate",
+            ) from None
         return Rejection(change, _in_datadogs_words(exc), exc.status, exc.hint)
     return None
 

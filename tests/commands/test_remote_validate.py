@@ -12,7 +12,7 @@ import pytest
 if TYPE_CHECKING:
     from conftest import Cli, OutputSchemas
 
-from provisioner.emulator import RunningEmulator
+from provisioner.emulator import FaultRule, RunningEmulator
 
 LOG_ALERT = """\
 kind: monitor
@@ -178,3 +178,17 @@ def test_apply_writes_nothing_when_datadog_rejects_a_monitor(
         ("checkout-log-errors", "ok", "created"),
     }
     assert all(isinstance(o["datadog_id"], int) for o in outcome["outcomes"])
+
+
+def test_a_validate_endpoint_that_fails_is_not_a_verdict(
+    cli: Cli, project: Path, dd_env: RunningEmulator
+) -> None:
+    write(project, "latency", LATENCY.format(critical=2, message="Slow"))
+    dd_env.admin.set_faults(
+        rules=[FaultRule("error", method="POST", path="/api/v1/monitor/validate", status=503)]
+    )
+    code, output = cli("apply")
+    assert code == 1
+    assert "error: Datadog could not validate monitor 'checkout-latency': Datadog answered 503" in output
+    assert "hint: nothing was written; run again, or skip the check with --no-remote-validate" in output
+    assert not [k for k in dd_env.admin.request_counts() if k == "POST /api/v1/monitor"]
