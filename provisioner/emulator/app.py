@@ -60,7 +60,7 @@ class EmulatorApp:
         if config.state_path is not None:
             snapshot = read_state(config.state_path)
             if snapshot is not None:
-                self.org.restore(snapshot)
+                self.org.restore(snapshot, resume_clock=config.clock_start_s is None)
             self.state_writer = StateWriter(config.state_path, self.org, config.state_coalesce_s)
         self.evaluator = Evaluator(self.org, self.clock)
         self._ticker = Ticker(self.evaluator, self.clock) if self.clock.mode == "realtime" else None

@@ -46,6 +46,12 @@ class Clock:
             self._last = current
             return current
 
+    def resume(self, now_s: float) -> None:
+        """A manual clock restored from a state file continues where it stopped (any direction)."""
+        with self._lock:
+            if self.mode == "manual":
+                self._manual_s = float(now_s)
+
     def set(self, now_s: float) -> float:
         """Move a manual clock to ``now_s`` (not before the current time); returns the previous time."""
         with self._lock:

@@ -75,16 +75,13 @@ class Org:
                 self.clock.now_s(),
             )
 
-    def restore(self, snapshot: OrgSnapshot) -> None:
+    def restore(self, snapshot: OrgSnapshot, resume_clock: bool = True) -> None:
+        """Load a snapshot; a manual clock resumes at the stored time when ``resume_clock``."""
         with self.lock:
             self.monitors.restore(snapshot.monitors)
             self.dashboards.restore(snapshot.dashboards)
-            if (
-                snapshot.clock_s is not None
-                and self.clock.mode == "manual"
-                and snapshot.clock_s > self.clock.now_s()
-            ):
-                self.clock.set(snapshot.clock_s)
+            if snapshot.clock_s is not None and resume_clock:
+                self.clock.resume(snapshot.clock_s)
             if snapshot.metrics is not None:
                 self.metrics.restore(snapshot.metrics)
             if snapshot.evaluations is not None:
