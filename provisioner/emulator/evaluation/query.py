@@ -7,8 +7,9 @@ here are listed, with their sources and choices, in the package docstring (``eva
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from provisioner.emulator.evaluation.timeframe import Timeframe, TimeframeError, parse_timeframe
@@ -443,36 +444,34 @@ def _explicit_fill(term: MetricTerm) -> tuple[str, int] | None:
 
 
 def _bucketize(source: Series, first: int, last: int, rollup: _Rollup, window: Window) -> Vector:
-    """One value per bucket from the points ``first:last`` (None: no point in that bucket)."""
-    size, start, step = window.buckets, window.start, window.bucket_s
-    totals: list[float | None] = [None] * size
-    counts = [0] * size
-    method, factor = rollup.method, rollup.factor
+    """One value per bucket from the points ``first:last`` (None: no point in that bucket). Each bucket's
+    points are found by bisection and aggregated by built-ins: no Python loop over the points."""
     stamps, values = source.timestamps, source.values
-    for index in range(first, last):
-        bucket = (stamps[index] - start) // step
-        value = values[index] * factor
-        current = totals[bucket]
-        counts[bucket] += 1
-        if current is None or method == "last":
-            totals[bucket] = value
-        elif method in ("sum", "avg"):
-            totals[bucket] = current + value
-        elif method == "min":
-            totals[bucket] = min(current, value)
-        elif method == "max":
-            totals[bucket] = max(current, value)
-    return [_finish(totals[b], counts[b], rollup, window.bucket_length(b)) for b in range(size)]
+    vector: Vector = []
+    low = first
+    for bucket in range(window.buckets):
+        high = bisect.bisect_left(stamps, window.start + (bucket + 1) * window.bucket_s, low, last)
+        if high == low:
+            vector.append(None)
+            continue
+        value = _rolled(rollup.method, values[low:high]) * rollup.factor
+        vector.append(value / window.bucket_length(bucket) if rollup.per_second else value)
+        low = high
+    return vector
 
 
-def _finish(total: float | None, count: int, rollup: _Rollup, length: int) -> float | None:
-    if total is None:
-        return None
-    if rollup.method == "avg":
-        total /= count
-    elif rollup.method == "count":
-        total = float(count)
-    return total / length if rollup.per_second else total
+def _rolled(method: str, values: Sequence[float]) -> float:
+    if method == "sum":
+        return math.fsum(values)
+    if method == "avg":
+        return math.fsum(values) / len(values)
+    if method == "max":
+        return max(values)
+    if method == "min":
+        return min(values)
+    if method == "count":
+        return float(len(values))
+    return values[-1]  # last
 
 
 def _filled(vector: Vector, mode: str, limit_s: int, bucket_s: int) -> Vector:
