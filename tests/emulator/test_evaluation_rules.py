@@ -741,3 +741,16 @@ def test_unevaluable_queries_keep_no_data_and_are_listed_with_the_reason(
     listed = {item["id"]: item for item in org.evaluator.unevaluated()}
     assert reason in listed[monitor]["reason"] and listed[monitor]["query"] == query
     assert org.overall(monitor) == "No Data"
+
+
+# -- buckets inside the window (unverified: the require_full_window sizes, from the window's start) --------
+@pytest.mark.parametrize(
+    ("window", "buckets"), [("last_5m", 5), ("last_90m", 90), ("last_1h", 6), ("last_1d", 24)]
+)
+def test_the_window_is_split_into_buckets_of_its_unit(org: OrgUnderTest, window: str, buckets: int) -> None:
+    monitor = org.monitor(f"avg({window}):sum:app.hits{{*}}.as_count() > 1e9")
+    org.points("app.hits", {-1: 1}, metric_type="count")
+    org.advance(360)  # a day window is evaluated every 10 minutes: at T0 + 360 here
+    first = org.org.evaluations.get(monitor).history[0]
+    # one bucket holds the point, the others count as 0 (as_count): the average is 1 / buckets
+    assert first.value == pytest.approx(1 / buckets)
