@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _TOKEN = re.compile(r"\s*(\d+|&&|\|\||!|\(|\))")
@@ -74,19 +75,26 @@ def _tokens(query: str) -> list[str]:
 
 
 def _either_of(tokens: list[str], position: int) -> tuple[CompositeNode, int]:
-    node, position = _all_of(tokens, position)
-    while position < len(tokens) and tokens[position] == "||":
-        right, position = _all_of(tokens, position + 1)
-        node = Or(node, right)
-    return node, position
+    return _joined(tokens, position, "||", _all_of, Or)
 
 
 def _all_of(tokens: list[str], position: int) -> tuple[CompositeNode, int]:
-    node, position = _negation(tokens, position)
-    while position < len(tokens) and tokens[position] == "&&":
-        right, position = _negation(tokens, position + 1)
-        node = And(node, right)
-    return node, position
+    return _joined(tokens, position, "&&", _negation, And)
+
+
+def _joined(
+    tokens: list[str],
+    position: int,
+    operator: str,
+    operand: Callable[[list[str], int], tuple[CompositeNode, int]],
+    node: Callable[[CompositeNode, CompositeNode], CompositeNode],
+) -> tuple[CompositeNode, int]:
+    """``operand (operator operand)*``, left-associative."""
+    tree, position = operand(tokens, position)
+    while position < len(tokens) and tokens[position] == operator:
+        right, position = operand(tokens, position + 1)
+        tree = node(tree, right)
+    return tree, position
 
 
 def _negation(tokens: list[str], position: int) -> tuple[CompositeNode, int]:

@@ -67,25 +67,23 @@ class _Parser:
         return token
 
     def filter(self) -> Matcher:
-        parts = [self.disjunction()]
-        while self.peek() == ",":
-            self.position += 1
-            parts.append(self.disjunction())
-        return parts[0] if len(parts) == 1 else _all_of(parts)
+        return self.joined(",", self.disjunction, _all_of)
 
     def disjunction(self) -> Matcher:
-        parts = [self.conjunction()]
-        while self.peek() == "OR":
-            self.position += 1
-            parts.append(self.conjunction())
-        return parts[0] if len(parts) == 1 else _any_of(parts)
+        return self.joined("OR", self.conjunction, _any_of)
 
     def conjunction(self) -> Matcher:
-        parts = [self.negation()]
-        while self.peek() == "AND":
+        return self.joined("AND", self.negation, _all_of)
+
+    def joined(
+        self, separator: str, operand: Callable[[], Matcher], combine: Callable[[list[Matcher]], Matcher]
+    ) -> Matcher:
+        """``operand (separator operand)*``, combined when there is more than one."""
+        parts = [operand()]
+        while self.peek() == separator:
             self.position += 1
-            parts.append(self.negation())
-        return parts[0] if len(parts) == 1 else _all_of(parts)
+            parts.append(operand())
+        return parts[0] if len(parts) == 1 else combine(parts)
 
     def negation(self) -> Matcher:
         if self.peek() == "NOT":

@@ -454,24 +454,10 @@ def _bucketize(source: Series, first: int, last: int, rollup: _Rollup, window: W
         if high == low:
             vector.append(None)
             continue
-        value = _rolled(rollup.method, values[low:high]) * rollup.factor
+        value = _aggregate(rollup.method, values[low:high]) * rollup.factor
         vector.append(value / window.bucket_length(bucket) if rollup.per_second else value)
         low = high
     return vector
-
-
-def _rolled(method: str, values: Sequence[float]) -> float:
-    if method == "sum":
-        return math.fsum(values)
-    if method == "avg":
-        return math.fsum(values) / len(values)
-    if method == "max":
-        return max(values)
-    if method == "min":
-        return min(values)
-    if method == "count":
-        return float(len(values))
-    return values[-1]  # last
 
 
 def _filled(vector: Vector, mode: str, limit_s: int, bucket_s: int) -> Vector:
@@ -524,15 +510,18 @@ def time_aggregate(aggregator: str, vector: Vector) -> float | None:
     return _aggregate(aggregator, present) if present else None
 
 
-def _aggregate(aggregator: str, values: list[float]) -> float:
-    if aggregator == "sum":
+def _aggregate(method: str, values: Sequence[float]) -> float:
+    """avg, sum, min, max, last (the time aggregators) and count (a rollup method) of non-empty values."""
+    if method == "sum":
         return math.fsum(values)
-    if aggregator == "avg":
+    if method == "avg":
         return math.fsum(values) / len(values)
-    if aggregator == "min":
+    if method == "min":
         return min(values)
-    if aggregator == "max":
+    if method == "max":
         return max(values)
+    if method == "count":
+        return float(len(values))
     return values[-1]  # last
 
 
