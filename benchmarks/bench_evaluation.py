@@ -15,10 +15,10 @@ import argparse
 import time
 
 from provisioner.emulator.clock import Clock
-from provisioner.emulator.evaluation.query import plan_query
+from provisioner.emulator.evaluation.query import metric_terms, plan_query
 from provisioner.emulator.evaluation.scheduler import Evaluator
 from provisioner.emulator.identity import OrgIdentity
-from provisioner.emulator.metric_query import MetricTerm, parse_metric_query
+from provisioner.emulator.metric_query import parse_metric_query
 from provisioner.emulator.metrics import MetricStore, SubmittedSeries
 from provisioner.emulator.org import Org
 from provisioner.emulator.scope import parse_tag_filter
@@ -85,7 +85,13 @@ def monitor_queries(count: int) -> list[str]:
 
 def floor_per_monitor_minute(store: MetricStore, queries: list[str], minutes: int) -> float:
     """Seconds per monitor-minute of the bare store work: matching series, then the window's points."""
-    terms = [_terms(parse_metric_query(query).expression) for query in queries]
+    terms = [
+        [
+            (term.metric, parse_tag_filter(term.scope))
+            for term in metric_terms(parse_metric_query(query).expression)
+        ]
+        for query in queries
+    ]
     windows = [plan_query(parse_metric_query(query)).timeframe.seconds for query in queries]
     started = time.perf_counter()
     checksum = 0.0
@@ -98,14 +104,6 @@ def floor_per_monitor_minute(store: MetricStore, queries: list[str], minutes: in
                     for index in range(first, last):
                         checksum += series.values[index]
     return (time.perf_counter() - started) / (len(queries) * minutes)
-
-
-def _terms(node: object) -> list[tuple[str, object]]:
-    if isinstance(node, MetricTerm):
-        return [(node.metric, parse_tag_filter(node.scope))]
-    children = [getattr(node, name) for name in ("left", "right", "operand") if hasattr(node, name)]
-    children += list(getattr(node, "args", ()))
-    return [term for child in children for term in _terms(child)]
 
 
 def main() -> int:

@@ -383,3 +383,11 @@ def parse_metric_query(text: str) -> MetricQueryFacts:
         expression=expression,
         change=parser.change,
     )
+
+
+def parse_metric_expression(text: str) -> Node:
+    """A bare expression, as ``GET /api/v1/query`` takes it (no aggregator prefix, no comparator)."""
+    parser = _Parser(text)
+    expression = parser.expr()
+    parser.end()
+    return expression

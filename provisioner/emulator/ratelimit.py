@@ -21,6 +21,7 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     "get_monitors": (3000, 10),
     "get_all_monitors": (1000, 10),  # name not recorded; DataDog/pup#763 shows this one
     "can_delete": (12000, 60),
+    "query_metrics": (600, 3600),  # recorded on GET /api/v1/query (DPY 2020); the name is ours
     # Not recorded anywhere; chosen:
     "search_monitors": (1000, 10),
     "get_all_dashboards": (1000, 10),

@@ -345,3 +345,38 @@ def test_a_window_below_the_minimum_is_a_400_the_client_reports(
         v2.list_tags_by_metric_name("system.cpu.user", window_seconds=60)
     assert caught.value.status == 400
     assert caught.value.body == {"errors": ["window[seconds] must be at least 14400"]}
+
+
+# -- GET /api/v1/query (a debugging aid) ------------------------------------------------------------
+def test_query_returns_one_series_per_group_at_the_recorded_granularity(
+    emulator: RunningEmulator, v2: MetricsApi, v1: MetricsApiV1
+) -> None:
+    v2.submit_metrics(
+        MetricPayload(
+            series=[
+                v2_series(
+                    "app.cpu", {T0 - 1200 + 3: 10.0, T0 - 1200 + 4: 20.0, T0 - 600: 5.0}, tags=["host:a"]
+                ),
+                v2_series("app.cpu", {T0 - 600: 7.0}, tags=["host:b"]),
+            ]
+        )
+    )
+    answer = v1.query_metrics(_from=T0 - 1200, to=T0, query="avg:app.cpu{*} by {host}")
+    assert_parsed(answer)
+    assert (answer.status, answer.res_type, answer.group_by) == ("ok", "time_series", ["host"])
+    first = answer.series[0]
+    assert (first.scope, first.tag_set, first.aggr, first.interval) == ("host:a", ["host:a"], "avg", 5)
+    assert [list(point.value) for point in first.pointlist] == [
+        [(T0 - 1200) * 1000.0, 15.0],
+        [(T0 - 600) * 1000.0, 5.0],
+    ]
+    assert first.end == (T0 - 600) * 1000 + 4000
+    day = v1.query_metrics(_from=T0 - 86400, to=T0, query="sum:app.cpu{*}")
+    assert day.series[0].interval == 300 and day.series[0].tag_set == []
+
+
+def test_query_refuses_what_the_evaluator_does_not_compute(emulator: RunningEmulator, raw: RawClient) -> None:
+    answer = raw.call("GET", f"/api/v1/query?from={T0 - 60}&to={T0}&query=anomalies(avg:m{{*}},'basic',2)")
+    assert answer.status == 400 and "anomalies() is not evaluated" in answer.json["errors"][0]
+    assert raw.call("GET", f"/api/v1/query?from={T0}&to={T0 - 60}&query=avg:m{{*}}").status == 400
+    assert raw.call("GET", f"/api/v1/query?from={T0}&to={T0}&query=avg:m{{*}}").json["series"] == []

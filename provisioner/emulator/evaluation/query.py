@@ -114,7 +114,7 @@ def plan_query(facts: MetricQueryFacts) -> QueryPlan:
     grouping = _check(facts.expression)
     if grouping is None:
         raise Unevaluable("the query has no metric")
-    terms = list(_terms(facts.expression))
+    terms = list(metric_terms(facts.expression))
     rollups = [_rollup_seconds(term) for term in terms]
     explicit = [seconds for seconds in rollups if seconds]
     arithmetic = _has_arithmetic(facts.expression)
@@ -186,17 +186,17 @@ def _finer(left: tuple[str, ...] | None, right: tuple[str, ...] | None) -> tuple
     raise Unevaluable(f"operands grouped by different tags ({', '.join(left)} and {', '.join(right)})")
 
 
-def _terms(node: Node) -> Iterable[MetricTerm]:
+def metric_terms(node: Node) -> Iterable[MetricTerm]:
     if isinstance(node, MetricTerm):
         yield node
     elif isinstance(node, Negate):
-        yield from _terms(node.operand)
+        yield from metric_terms(node.operand)
     elif isinstance(node, FunctionCall):
         for argument in node.args:
-            yield from _terms(argument)
+            yield from metric_terms(argument)
     elif isinstance(node, BinaryOp):
-        yield from _terms(node.left)
-        yield from _terms(node.right)
+        yield from metric_terms(node.left)
+        yield from metric_terms(node.right)
 
 
 def _has_arithmetic(node: Node) -> bool:
@@ -278,7 +278,8 @@ _Operand = _Frame | float
 
 @dataclass(frozen=True)
 class _Context:
-    plan: QueryPlan
+    aggregator: str  # the monitor's time aggregator (the default rollup inside a bucket)
+    path: str
     store: MetricStore
     window: Window
     track_presence: bool
@@ -286,11 +287,24 @@ class _Context:
     @property
     def length(self) -> int:
         """Vector length: one value per bucket, or one per window on the as_count path."""
-        return 1 if self.plan.path == "as_count" else self.window.buckets
+        return 1 if self.path == "as_count" else self.window.buckets
+
+
+def evaluate_series(
+    expression: Node, store: MetricStore, window: Window
+) -> tuple[tuple[str, ...], dict[GroupKey, Vector]]:
+    """The grouping and per-group bucket values of a bare expression (``GET /api/v1/query``): buckets
+    rolled up by ``avg`` unless the query says otherwise, arithmetic per bucket. Raises ``Unevaluable``."""
+    grouping = _check(expression)
+    if grouping is None:
+        raise Unevaluable("the query has no metric")
+    result = _evaluate(expression, _Context("avg", "classic", store, window, False))
+    assert isinstance(result, _Frame)
+    return grouping, result.values
 
 
 def evaluate_query(plan: QueryPlan, store: MetricStore, window: Window, track_presence: bool) -> QueryOutcome:
-    context = _Context(plan, store, window, track_presence)
+    context = _Context(plan.aggregator, plan.path, store, window, track_presence)
     result = _evaluate(plan.expression, context)
     if not isinstance(result, _Frame):
         raise Unevaluable("the query has no metric")
@@ -311,7 +325,7 @@ def _evaluate(node: Node, context: _Context) -> _Operand:
         return _map(_evaluate(node.operand, context), lambda value: -value)
     if isinstance(node, MetricTerm):
         frame = _term_frame(node, context)
-        return _reduced(frame, context.plan.aggregator) if context.plan.path == "as_count" else frame
+        return _reduced(frame, context.aggregator) if context.path == "as_count" else frame
     if isinstance(node, FunctionCall):
         return _function(node, context)
     if isinstance(node, BinaryOp):
@@ -372,7 +386,7 @@ def _term_frame(term: MetricTerm, context: _Context) -> _Frame:
     metric = context.store.metric(term.metric)
     if metric is None:
         return frame
-    rollup = _rollup_rule(term, metric, context.plan.aggregator)
+    rollup = _rollup_rule(term, metric, context.aggregator)
     frame.zero_aligned = rollup.zero_aligned
     sources = _grouped_sources(context.store.matching(metric.name, parse_tag_filter(term.scope)), by)
     frame.known.update(sources)
