@@ -46,11 +46,11 @@ class Clock:
             self._last = current
             return current
 
-    def resume(self, now_s: float) -> None:
-        """A manual clock restored from a state file continues where it stopped (any direction)."""
+    def resume(self, stored_s: float) -> None:
+        """A manual clock restored from a state file continues where it stopped, unless it starts later."""
         with self._lock:
             if self.mode == "manual":
-                self._manual_s = float(now_s)
+                self._manual_s = max(self._manual_s, float(stored_s))
 
     def set(self, now_s: float) -> float:
         """Move a manual clock to ``now_s`` (not before the current time); returns the previous time."""

@@ -76,7 +76,7 @@ class Org:
             )
 
     def restore(self, snapshot: OrgSnapshot, resume_clock: bool = True) -> None:
-        """Load a snapshot; a manual clock resumes at the stored time when ``resume_clock``."""
+        """Load a snapshot; with ``resume_clock`` a manual clock moves on to the stored time if it is later."""
         with self.lock:
             self.monitors.restore(snapshot.monitors)
             self.dashboards.restore(snapshot.dashboards)

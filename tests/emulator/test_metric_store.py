@@ -113,9 +113,19 @@ def test_points_types_and_group_states_survive_a_restart(tmp_path: Path) -> None
             answer["overall_state"] == "Alert"
             and answer["state"]["groups"]["*"]["last_triggered_ts"] == T0 + 60
         )
-        assert restarted.admin.clock()["now"] == T0 + 120  # a manual clock resumes where it stopped
         assert raw.call("GET", "/api/v1/metrics/app.errors").json["type"] == "count"
         raw.close()
+
+
+def test_a_manual_clock_resumes_where_it_stopped_unless_that_is_behind_its_start(tmp_path: Path) -> None:
+    config = EmulatorConfig(rate_limits=False, state_path=tmp_path / "org.json")
+    with start_emulator(config) as running:
+        ahead = running.admin.advance_clock(2 * 86_400)["now"]
+    with start_emulator(config) as restarted:
+        assert restarted.admin.clock()["now"] == ahead
+    explicit = EmulatorConfig(rate_limits=False, state_path=tmp_path / "org.json", clock_start_s=T0)
+    with start_emulator(explicit) as told:
+        assert told.admin.clock()["now"] == T0  # an explicit start wins
 
 
 def test_a_state_file_without_the_metric_sections_still_loads(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ monitors they combine, at every boundary.
 
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -97,6 +98,10 @@ class Evaluator:
             self._failures.pop(monitor_id, None)
         except Unevaluable as exc:
             self._failures[monitor_id] = exc.reason
+        except Exception as exc:  # a bug of ours: listed as not evaluated, the other monitors go on
+            self._failures[monitor_id] = (
+                f"evaluation failed: {type(exc).__name__}: {exc} (a bug in the emulator)"
+            )
 
     def _evaluate_composite(
         self,
@@ -190,4 +195,7 @@ class Ticker:
             now = self._clock.now_s()
             if self._stop.wait(boundary(now) + MINUTE - now + 0.05):
                 return
-            self._evaluator.advance_to(self._clock.now_s())
+            try:
+                self._evaluator.advance_to(self._clock.now_s())
+            except Exception as exc:  # keep the clock ticking; the next minute tries again
+                sys.stderr.write(f"emulator: monitor evaluation failed: {type(exc).__name__}: {exc}\n")
