@@ -1,5 +1,6 @@
 """Which files hold definitions: the paths given (files, or folders searched for *.yaml / *.yml), or by
-default the monitors/ and dashboards/ folders of the current directory."""
+default the monitors/ and dashboards/ folders of the current directory. A ``tests`` folder inside a
+searched folder holds monitor tests (``provisioner test``), not definitions, and is not searched."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from provisioner.model import Problem
 
 DEFAULT_FOLDERS = ("monitors", "dashboards")
 YAML_SUFFIXES = frozenset({".yaml", ".yml"})
+TESTS_FOLDER = "tests"  # inside a searched folder: monitor tests (provisioner test), not definitions
 
 
 def find_definition_files(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
@@ -45,6 +47,7 @@ def _yaml_files(folder: Path) -> list[Path]:
         if path.suffix in YAML_SUFFIXES
         and path.is_file()
         and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        and TESTS_FOLDER not in path.relative_to(folder).parts[:-1]
     )
 
 
