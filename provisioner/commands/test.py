@@ -4,7 +4,7 @@ in-process emulator with its own manual clock (see ``provisioner/monitor_tests/`
 from __future__ import annotations
 
 import sys
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import typer
@@ -28,13 +28,13 @@ def test(
 ) -> int:
     """0 when every test passes; 1 when one fails or cannot run, or a test file or definition is wrong."""
     config = load_config(config_path)
-    environment = select_environment(config, env)
-    loaded = load_tests(paths)
-    if loaded.problems:
-        return _refuse(loaded.problems, len(loaded.files), "Fix the test files first: no test was run.")
-    runs, problems = _runs(loaded.tests, config, environment)
-    if problems:
-        return _refuse(problems, len(loaded.files), "No test was run.")
+    try:
+        runs = _runs(paths, config, select_environment(config, env))
+    except _Refused as refused:
+        typer.echo(format_problems(refused.problems, "text"), err=True)
+        typer.echo(format_summary(refused.problems, refused.files), err=True)
+        typer.echo(refused.note, err=True)
+        return 1
     results = _run(runs)
     if junit is not None:
         _write(junit, render_junit(results))
@@ -47,46 +47,57 @@ def test(
     return 0 if all(result.status == "passed" for result in results) else 1
 
 
+class _Refused(Exception):
+    """Nothing runs: the test files, or the definitions they test, have problems."""
+
+    def __init__(self, problems: Sequence[Problem], files: int, note: str = "No test was run.") -> None:
+        super().__init__(note)
+        self.problems, self.files, self.note = problems, files, note
+
+
+def _runs(paths: Sequence[Path], config: ProjectConfig, default: Environment) -> list[Run]:
+    """Each test with the compiled definitions of its environment."""
+    loaded = load_tests(paths)
+    files = len(loaded.files)
+    if loaded.problems:
+        raise _Refused(loaded.problems, files, "Fix the test files first: no test was run.")
+    unknown = [
+        _unknown_environment(t, config) for t in loaded.tests if t.env and t.env not in config.environments
+    ]
+    if unknown:
+        raise _Refused(unknown, files)
+    names = sorted({test.env or default.name for test in loaded.tests})
+    variants = {name: _variant(config, name) for name in names}
+    broken = list(dict.fromkeys(p for variant in variants.values() for p in variant.definitions.errors))
+    if broken:
+        raise _Refused(broken, files, "Fix the definitions first: no test was run.")
+    runs = [(test, variants[test.env or default.name]) for test in loaded.tests]
+    unknown = [_unknown_monitor(t, v) for t, v in runs if t.monitor not in testable_ids(v.definitions)]
+    if unknown:
+        raise _Refused(unknown, files)
+    return runs
+
+
 Run = tuple[MonitorTest, Variant]
 
 
-def _runs(
-    tests: Sequence[MonitorTest], config: ProjectConfig, default: Environment
-) -> tuple[list[Run], list[Problem]]:
-    """Each test with the compiled definitions of its environment; problems when a test names an
-    environment or a monitor that does not exist, or when the definitions it needs have errors."""
-    compiled: dict[str, Variant] = {}
-    runs: list[Run] = []
-    problems: dict[Problem, None] = {}
-    for test in tests:
-        name = test.env or default.name
-        if name not in config.environments:
-            problems[_unknown_environment(test, name, config)] = None
-            continue
-        if name not in compiled:
-            environment = config.environments[name]
-            compiled[name] = Variant("", environment, load_definitions([], environment, config))
-        variant = compiled[name]
-        known = testable_ids(variant.definitions)
-        if not variant.definitions.ok:
-            problems.update(dict.fromkeys(variant.definitions.errors))
-        elif test.monitor not in known:
-            problems[_unknown_monitor(test, name, known)] = None
-        else:
-            runs.append((test, variant))
-    return runs, list(problems)
+def _variant(config: ProjectConfig, name: str) -> Variant:
+    environment = config.environments[name]
+    return Variant("", environment, load_definitions([], environment, config))
 
 
-def _unknown_environment(test: MonitorTest, name: str, config: ProjectConfig) -> Problem:
+def _unknown_environment(test: MonitorTest, config: ProjectConfig) -> Problem:
+    name = str(test.env)
     message = f"no environment '{name}' in {config.path or 'the project (no provisioner.yaml)'}"
     where = test.env_source or test.source
     hint = "name an environment of provisioner.yaml"
     return unknown_name_problem(where, "unknown-environment", message, name, config.environments, hint)
 
 
-def _unknown_monitor(test: MonitorTest, environment: str, known: Collection[str]) -> Problem:
-    message = f"no monitor '{test.monitor}' in the definitions of environment '{environment}'"
+def _unknown_monitor(test: MonitorTest, variant: Variant) -> Problem:
+    message = f"no monitor '{test.monitor}' in the definitions of environment '{variant.environment.name}'"
     hint = "name a definition id, or <id>/<service> for one monitor of a per-service definition"
+    known = testable_ids(variant.definitions)
     return unknown_name_problem(test.monitor_source, "unknown-monitor", message, test.monitor, known, hint)
 
 
@@ -100,13 +111,6 @@ def _run(runs: Sequence[Run]) -> list[CaseResult]:
         ) as client,
     ):
         return [run_test(test, variant, client, running.admin) for test, variant in runs]
-
-
-def _refuse(problems: Sequence[Problem], file_count: int, note: str) -> int:
-    typer.echo(format_problems(problems, "text"), err=True)
-    typer.echo(format_summary(problems, file_count), err=True)
-    typer.echo(note, err=True)
-    return 1
 
 
 def _write(path: Path, text: str) -> None:

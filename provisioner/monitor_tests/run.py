@@ -62,6 +62,8 @@ class EmulatorControl(Protocol):
 
     def evaluations(self, monitor_id: int, limit: int | None = None) -> dict[str, Any]: ...
 
+    def unevaluated(self) -> list[dict[str, Any]]: ...
+
 
 @dataclass(frozen=True)
 class Variant:
@@ -155,6 +157,10 @@ class _Case:
         for outcome in result.outcomes:
             if isinstance(outcome.datadog_id, int):
                 self.names[outcome.datadog_id] = outcome.change.definition_id
+        for monitor in self.emulator.unevaluated():
+            if monitor["id"] in self.names:
+                name = self.names[monitor["id"]]
+                raise CaseError(f"the emulator does not evaluate monitor {name}: {monitor['reason']}")
         by_id = {name: datadog_id for datadog_id, name in self.names.items()}
         return [_Monitor(spec.definition_id, by_id[spec.definition_id]) for spec in specs]
 
