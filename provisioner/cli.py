@@ -169,6 +169,24 @@ def schema(
     return run(out)
 
 
+class ListFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def environments(
+    config: ConfigOpt = None,
+    output_format: Annotated[
+        ListFormat, typer.Option("--format", help="text: one name a line; json: for a CI matrix.")
+    ] = ListFormat.text,
+) -> int:
+    """List the environments of provisioner.yaml in their declared order (the order CI applies them)."""
+    from provisioner.commands.environments import environments as run
+
+    return run(config, output_format.value)
+
+
 @app.command()
 def emulator(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback only by default).")] = "127.0.0.1",
@@ -387,6 +405,9 @@ def github_comment(
     pr: Annotated[
         int | None, typer.Option("--pr", min=1, help="Pull request number. Default: from GITHUB_EVENT_PATH.")
     ] = None,
+    heading: Annotated[
+        str | None, typer.Option("--heading", help="A heading above the body, e.g. the environment's name.")
+    ] = None,
 ) -> int:
     """Create or update the one sticky pull-request comment.
 
@@ -394,7 +415,7 @@ def github_comment(
     """
     from provisioner.commands.github import comment as run
 
-    return run(body=body, artifact_url=artifact_url, marker=marker, pr=pr)
+    return run(body=body, artifact_url=artifact_url, marker=marker, pr=pr, heading=heading)
 
 
 @github_app.command("issue")
