@@ -13,6 +13,7 @@ from provisioner.commands._session import (
     styler,
     use_colour,
 )
+from provisioner.commands.key_check import expects_read_only_key, warn_if_key_can_write
 from provisioner.model import Plan
 from provisioner.report.plan_json import render_json
 from provisioner.report.plan_markdown import render_markdown
@@ -35,6 +36,8 @@ def plan(
     if project is None:
         return 1
     with datadog_connection(project.environment, use_emulator, api_url) as port:
+        if expects_read_only_key():
+            warn_if_key_can_write(port)
         result = current_plan(project, port)
     typer.echo(render_plan(result, output_format, colour=use_colour()), nl=False)
     if out is not None:

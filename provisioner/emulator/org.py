@@ -25,6 +25,7 @@ class OrgSnapshot:
 class Org:
     def __init__(self, seed: int, identity: OrgIdentity) -> None:
         self.lock = threading.RLock()
+        self.identity = identity
         self._listeners: list[Callable[[], None]] = []
         ids, clock = IdSource(seed), Clock()
         self.monitors = MonitorStore(self.lock, ids, clock, identity, self._changed)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from provisioner.emulator import api_dashboards as dashboards
+from provisioner.emulator import api_keys as keys
 from provisioner.emulator import api_monitors as monitors
 from provisioner.emulator.auth import AuthRequirement
 from provisioner.emulator.http_types import ApiRequest, ApiResponse
@@ -51,6 +52,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/dashboard/{id}", dashboards.get_dashboard, "get_dashboards"),
     Route("PUT", "/api/v1/dashboard/{id}", dashboards.update_dashboard, "put_dashboards"),
     Route("DELETE", "/api/v1/dashboard/{id}", dashboards.delete_dashboard),
+    Route("GET", "/api/v2/current_user/application_keys", keys.list_current_user_application_keys),
 )
 
 

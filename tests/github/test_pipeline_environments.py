@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from provisioner.cli import app
+from provisioner.commands.key_check import EXPECT_READ_ONLY_KEY
 from tests.github.pipeline import (
     API_KEY,
     ENVIRONMENT_COMMANDS,
@@ -204,6 +205,8 @@ def test_reads_use_the_read_only_key_and_applies_the_write_key() -> None:
         assert env.get("DD_API_KEY") == f"${{{{ secrets.{API_KEY} }}}}", step.source
         assert env.get("DD_SITE") == "${{ vars.DD_SITE }}", f"{step.source}: DD_SITE is a variable"
         assert _deploys(step) == (key == WRITE_KEY), f"{step.source}: writes only in an environment"
+        if "plan" in step.subcommands:
+            assert env.get(EXPECT_READ_ONLY_KEY) == "true", f"{step.source}: plan checks its key is read-only"
 
 
 def _deploys(step: Step) -> bool:
