@@ -5,6 +5,7 @@ the write key exists only where a protected environment guards it."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from tests.github.pipeline import (
     ENVIRONMENT_VARIABLE,
     MATRIX_ENVIRONMENT,
     READ_KEY,
+    ROOT,
     WRITE_KEY,
     JobInstance,
     Step,
@@ -211,3 +213,21 @@ def test_reads_use_the_read_only_key_and_applies_the_write_key() -> None:
 
 def _deploys(step: Step) -> bool:
     return step.job.get("environment") is not None
+
+
+def test_the_readme_secrets_table_says_where_each_secret_and_variable_lives() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### 1. Secrets, variables and settings", 1)[1].split("\n### ", 1)[0]
+    rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| ") and "`" in line]
+    where = {cells[1].strip().strip("`"): cells[0].strip() for cells in rows}
+    referenced = {name for path in workflow_paths() for name in secrets_in(load(path))}
+    assert referenced == {API_KEY, READ_KEY, WRITE_KEY}
+    assert "Environment secret" in where[WRITE_KEY] and "Repository" not in where[WRITE_KEY]
+    assert where[READ_KEY].startswith("Repository secret") and where[API_KEY].startswith("Repository secret")
+    variables = {name for path in workflow_paths() for name in _variables(path)}
+    assert variables == {"DD_SITE", "PROVISIONER_PACKAGE"}
+    assert all("variable" in where[name] for name in variables)
+
+
+def _variables(path: Path) -> set[str]:
+    return set(re.findall(r"vars\.([A-Za-z0-9_]+)", path.read_text(encoding="utf-8")))
