@@ -179,6 +179,7 @@ class JsonOutput(StrEnum):
     apply = "apply"
     audit = "audit"
     validate = "validate"
+    environments = "environments"
 
 
 @app.command()

@@ -7,12 +7,17 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
 
 from provisioner.cli import app
 from provisioner.commands.key_check import EXPECT_READ_ONLY_KEY
+
+if TYPE_CHECKING:
+    from conftest import OutputSchemas
+
 from tests.github.pipeline import (
     API_KEY,
     ENVIRONMENT_COMMANDS,
@@ -75,7 +80,7 @@ def uploads(instance: JobInstance) -> list[str]:
 
 
 def test_environments_lists_the_config_in_declared_order(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output_schemas: OutputSchemas
 ) -> None:
     monkeypatch.chdir(project_with(tmp_path, "production", "staging"))
     text = CliRunner().invoke(app, ["environments"])
@@ -83,7 +88,9 @@ def test_environments_lists_the_config_in_declared_order(
     assert (text.exit_code, text.stdout) == (0, "production\nstaging\n")
     assert as_json.exit_code == 0
     assert as_json.stdout.count("\n") == 1, "one line, as $GITHUB_OUTPUT takes it"
-    assert json.loads(as_json.stdout) == {
+    document = json.loads(as_json.stdout)
+    output_schemas.check("environments", document)
+    assert document == {
         "format_version": 1,
         "default_environment": "staging",
         "environments": ["production", "staging"],
@@ -91,11 +98,12 @@ def test_environments_lists_the_config_in_declared_order(
 
 
 def test_environments_without_a_config_is_the_one_implicit_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output_schemas: OutputSchemas
 ) -> None:
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, ["environments", "--format", "json"])
     assert result.exit_code == 0
+    output_schemas.check("environments", json.loads(result.stdout))
     assert json.loads(result.stdout)["environments"] == ["default"]
 
 
