@@ -16,6 +16,7 @@ from typing import TypeVar
 from provisioner.definitions.files import display_path, find_definition_files
 from provisioner.definitions.schema import check_schema
 from provisioner.definitions.source import SourceDocument, join_pointer, read_documents
+from provisioner.mesh import catalogue
 from provisioner.model import Json, Problem, SourceLocation
 from provisioner.monitor_tests.series import (
     NotationError,
@@ -199,6 +200,18 @@ class _Reader:
         series_name = self._notation(pointer, "bad-series", parse_series_name, name, key=True)
         values = self._notation(values_pointer, "bad-values", expand_values, spec["values"])
         own_step = self._duration(join_pointer(pointer, "step"), spec.get("step"))
+        key = series_name.catalogue_key if series_name is not None else None
+        if key is not None and key not in catalogue.METRICS:
+            close = difflib.get_close_matches(key, sorted(catalogue.METRICS), n=1)
+            hint = (
+                f"did you mean 'mesh:{close[0]}'?"
+                if close
+                else "mesh: takes a key of provisioner/mesh/catalogue.py"
+            )
+            self._problem(
+                pointer, "unknown-mesh-metric", f"no mesh metric '{key}' in the catalogue", hint, key=True
+            )
+            return None
         if series_name is None or values is None:
             return None
         return InputSeries(

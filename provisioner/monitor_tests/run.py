@@ -169,7 +169,10 @@ class _Case:
         """The series to submit before the evaluation at each minute: the points of the minute before."""
         batches: dict[int, list[JsonObject]] = {}
         for series in self.test.series:
-            metric, metric_type = _datadog_metric(series, self.variant.environment)
+            submitted = _datadog_metric(series, self.variant.environment)
+            if submitted is None:
+                continue  # a catalogue metric this environment's collection mode does not submit
+            metric, metric_type = submitted
             by_minute: dict[int, list[JsonObject]] = {}
             for offset, value in series.points():
                 by_minute.setdefault(offset // MINUTE + 1, []).append(
@@ -302,16 +305,16 @@ def _evaluated(monitor: str, record: Mapping[str, Any]) -> Evaluated:
 
 
 # -- metric names and types -------------------------------------------------------------------------
-def _datadog_metric(series: InputSeries, environment: Environment) -> tuple[str, str]:
-    """The Datadog name and intake type of a series: ``mesh:<key>`` takes the environment's name, and a
-    type comes from the test, else the catalogue, else gauge."""
+def _datadog_metric(series: InputSeries, environment: Environment) -> tuple[str, str] | None:
+    """The Datadog name and intake type of a series: ``mesh:<key>`` takes the name the environment's
+    collection mode submits (None: that mode submits no such metric); a type comes from the test, else the
+    catalogue, else gauge."""
     modes = _modes(environment)
     key = series.name.catalogue_key
     if key is not None:
-        try:
-            submitted = catalogue.submission(key, modes)
-        except KeyError as exc:
-            raise CaseError(f"{series.source.path}:{series.source.line}: mesh:{key}: {exc.args[0]}") from None
+        if not catalogue.available(key, modes):
+            return None
+        submitted = catalogue.submission(key, modes)
         return submitted.name, series.metric_type or _intake_type(submitted.type)
     if series.metric_type:
         return series.name.metric, series.metric_type

@@ -71,6 +71,12 @@ def run_with(project: Path, test_file: str) -> tuple[int, str]:
             "write metric{tag:value,...}",
         ),
         (
+            GOOD_TEST.replace("app.errors:", "mesh:request{response_code:503}:"),
+            "monitors/tests/bad.yaml:5:7: error [unknown-mesh-metric] /tests/0/input/mesh:request{response_code:503}: "
+            "no mesh metric 'request' in the catalogue",
+            "did you mean 'mesh:requests'?",
+        ),
+        (
             GOOD_TEST.replace("at: 6m", "at: 90s"),
             "monitors/tests/bad.yaml:7:14: error [not-a-minute] /tests/0/expect/0/at: 90s: monitors are evaluated at "
             "whole minutes after the start",
@@ -103,6 +109,7 @@ def run_with(project: Path, test_file: str) -> tuple[int, str]:
         "unknown-key",
         "bad-values",
         "bad-series",
+        "unknown-mesh-metric",
         "not-a-minute",
         "expectation-form",
         "invalid-state",
