@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from dataclasses import replace
 
 from provisioner.definitions.documents import DASHBOARD_KIND, RawDefinition
 from provisioner.definitions.findings import Finding
 from provisioner.definitions.kinds import MONITOR_KINDS
-from provisioner.definitions.kinds.base import CompileContext
+from provisioner.definitions.kinds.base import CompileContext, CompiledMonitor
 from provisioner.definitions.kinds.dashboard import compile_dashboard
 from provisioner.definitions.resolve import ResolvedDefinition, resolve
 from provisioner.definitions.rules import check_monitor
-from provisioner.model import DashboardSpec, Environment, MonitorSpec, Problem, SourceLocation
+from provisioner import identity
+from provisioner.model import DashboardSpec, Environment, Json, MonitorSpec, Problem, SourceLocation
 
 Spec = MonitorSpec | DashboardSpec
+COMPOSITE = "composite"  # in ``adopt: {composite: N, <part>: N}``, the key of the composite's Datadog id
 
 
 def compile_definition(
@@ -22,36 +25,59 @@ def compile_definition(
     resolved, problems = resolve(raw, environment, known_environments)
     specs: list[Spec] = []
     for definition in resolved:
-        spec, spec_problems = _compile(definition, environment)
-        specs.append(spec)
-        problems.extend(spec_problems)
+        if definition.raw.kind == DASHBOARD_KIND:
+            dashboard, dashboard_problems = _dashboard(definition, environment)
+            specs.append(dashboard)
+            problems.extend(dashboard_problems)
+        else:
+            monitors, monitor_problems = _monitors(definition, environment)
+            specs.extend(monitors)
+            problems.extend(monitor_problems)
     return specs, problems
 
 
-def _compile(definition: ResolvedDefinition, environment: Environment) -> tuple[Spec, list[Problem]]:
-    if definition.raw.kind == DASHBOARD_KIND:
-        return _dashboard(definition)
-    return _monitor(definition, environment)
-
-
-def _monitor(definition: ResolvedDefinition, environment: Environment) -> tuple[MonitorSpec, list[Problem]]:
+def _monitors(
+    definition: ResolvedDefinition, environment: Environment
+) -> tuple[list[MonitorSpec], list[Problem]]:
+    """The definition's monitor, and the parts its composite combines (``<id>:<part>``)."""
     kind = MONITOR_KINDS[definition.raw.kind]
-    compiled = kind.compile(definition.fields, CompileContext(environment, definition.service))
-    findings = [
-        *compiled.findings,
-        *(_in_fields(f, kind.field_pointer) for f in check_monitor(compiled.body)),
-    ]
-    spec = MonitorSpec(
+    context = CompileContext(environment, definition.service, definition.definition_id)
+    compiled = kind.compile(definition.fields, context)
+    findings = [*compiled.findings, *_checked(compiled.body, kind.field_pointer)]
+    for part in compiled.parts:
+        # A part never notifies: the composite carries the handles.
+        checked = _checked(part.body, kind.field_pointer)
+        findings.extend(f for f in checked if f.code != "no-notification-handle")
+    adopt = definition.fields.get("adopt")
+    adopt_ids = adopt if isinstance(adopt, dict) else {COMPOSITE: adopt}
+    specs = [_monitor_spec(definition, kind.name, compiled, compiled.body, adopt_ids.get(COMPOSITE))]
+    for part in compiled.parts:
+        part_definition_id = identity.part_id(definition.definition_id, part.suffix)
+        spec = _monitor_spec(definition, kind.name, compiled, part.body, adopt_ids.get(part.suffix))
+        specs.append(replace(spec, definition_id=part_definition_id, part_of=definition.definition_id))
+    problems = [definition.problem(f) for f in dict.fromkeys(findings)]
+    return specs, problems
+
+
+def _checked(body: dict[str, Json], field_pointer: Callable[[str], str]) -> list[Finding]:
+    if not body:  # the kind could not build one; its findings say why
+        return []
+    return [_in_fields(f, field_pointer) for f in check_monitor(body)]
+
+
+def _monitor_spec(
+    definition: ResolvedDefinition, kind: str, compiled: CompiledMonitor, body: dict[str, Json], adopt: Json
+) -> MonitorSpec:
+    return MonitorSpec(
         definition_id=definition.definition_id,
-        kind=kind.name,
-        body=compiled.body,
+        kind=kind,
+        body=body,
         source=_source(definition),
         keep_drift=bool(definition.fields.get("keep_drift", False)),
-        adopt_id=definition.fields.get("adopt"),
+        adopt_id=adopt if isinstance(adopt, int) else None,
         signal=compiled.signal,
         services=compiled.services,
     )
-    return spec, [definition.problem(f) for f in findings]
 
 
 def _in_fields(finding: Finding, field_pointer: Callable[[str], str]) -> Finding:
@@ -59,8 +85,8 @@ def _in_fields(finding: Finding, field_pointer: Callable[[str], str]) -> Finding
     return Finding(pointer, finding.code, finding.message, finding.hint, finding.severity, finding.at_key)
 
 
-def _dashboard(definition: ResolvedDefinition) -> tuple[DashboardSpec, list[Problem]]:
-    compiled = compile_dashboard(definition.fields)
+def _dashboard(definition: ResolvedDefinition, environment: Environment) -> tuple[DashboardSpec, list[Problem]]:
+    compiled = compile_dashboard(definition.fields, environment)
     spec = DashboardSpec(
         definition_id=definition.definition_id,
         body=compiled.body,

@@ -11,7 +11,7 @@ from typing import Any
 
 from provisioner.definitions.findings import Finding
 from provisioner.definitions.kinds.base import Fields
-from provisioner.model import Json
+from provisioner.model import Environment, Json
 
 _TEMPLATE_REFERENCE = re.compile(r"\$([A-Za-z0-9_-]+)")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
@@ -25,7 +25,7 @@ class CompiledDashboard:
     findings: tuple[Finding, ...] = ()
 
 
-def compile_dashboard(fields: Fields) -> CompiledDashboard:
+def compile_dashboard(fields: Fields, environment: Environment | None = None) -> CompiledDashboard:
     variables = frozenset(str(v["name"]) for v in fields.get("template_variables") or ())
     widgets: list[Json] = []
     findings: list[Finding] = list(_layout_findings(fields))
