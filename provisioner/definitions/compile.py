@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import replace
 
+from provisioner import identity
 from provisioner.definitions.documents import DASHBOARD_KIND, RawDefinition
 from provisioner.definitions.findings import Finding
 from provisioner.definitions.kinds import MONITOR_KINDS
@@ -12,7 +13,6 @@ from provisioner.definitions.kinds.base import CompileContext, CompiledMonitor
 from provisioner.definitions.kinds.dashboard import compile_dashboard
 from provisioner.definitions.resolve import ResolvedDefinition, resolve
 from provisioner.definitions.rules import check_monitor
-from provisioner import identity
 from provisioner.model import DashboardSpec, Environment, Json, MonitorSpec, Problem, SourceLocation
 
 Spec = MonitorSpec | DashboardSpec
@@ -85,7 +85,9 @@ def _in_fields(finding: Finding, field_pointer: Callable[[str], str]) -> Finding
     return Finding(pointer, finding.code, finding.message, finding.hint, finding.severity, finding.at_key)
 
 
-def _dashboard(definition: ResolvedDefinition, environment: Environment) -> tuple[DashboardSpec, list[Problem]]:
+def _dashboard(
+    definition: ResolvedDefinition, environment: Environment
+) -> tuple[DashboardSpec, list[Problem]]:
     compiled = compile_dashboard(definition.fields, environment)
     spec = DashboardSpec(
         definition_id=definition.definition_id,

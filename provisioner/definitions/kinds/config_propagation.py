@@ -68,4 +68,3 @@ def compile_config_propagation(fields: Fields, context: CompileContext) -> Compi
         return CompiledMonitor({}, (Finding("", "no-signal", message, hint),), CONFIG_PROPAGATION)
     services = watched_services(filters, context)
     return combined(fields, context, CONFIG_PROPAGATION, parts, "||", services)
-
