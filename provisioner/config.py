@@ -127,7 +127,9 @@ def _build_config(path: str, data: Mapping[str, Any]) -> ProjectConfig:
     )
 
 
-def _environment(name: str, settings: Mapping[str, Any], namespace: str, modes: CollectionModes) -> Environment:
+def _environment(
+    name: str, settings: Mapping[str, Any], namespace: str, modes: CollectionModes
+) -> Environment:
     return Environment(
         name=name,
         site=settings.get("site"),

@@ -206,7 +206,9 @@ class Plan:
     unchanged: int = 0
     managed: int = 0  # live resources carrying this namespace's mark
     warnings: tuple[str, ...] = ()
-    monitor_ids: Mapping[str, int | str] = field(default_factory=dict)  # live ids by definition id (references)
+    monitor_ids: Mapping[str, int | str] = field(
+        default_factory=dict
+    )  # live ids by definition id (references)
 
     @property
     def has_changes(self) -> bool:

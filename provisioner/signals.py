@@ -173,6 +173,11 @@ def watch_of_terms(terms: Iterable[MetricTerm]) -> Watch:
     )
 
 
+def metric_uses(body: JsonObject) -> tuple[tuple[MetricTerm, tuple[catalogue.NameUse, ...]], ...]:
+    """Each metric term of a monitor, with what the catalogue knows its name as (nothing: not a mesh metric)."""
+    return tuple((t, catalogue.lookup(t.metric)) for q in monitor_queries(body) for t in metric_terms(q))
+
+
 def merged_watch(watches: Iterable[Watch]) -> Watch:
     """What a composite watches: everything the monitors it combines watch."""
     watches = tuple(watches)

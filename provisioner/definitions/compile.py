@@ -11,6 +11,7 @@ from provisioner.definitions.findings import Finding
 from provisioner.definitions.kinds import MONITOR_KINDS
 from provisioner.definitions.kinds.base import CompileContext, CompiledMonitor
 from provisioner.definitions.kinds.dashboard import compile_dashboard
+from provisioner.definitions.kinds.mesh import setup_findings
 from provisioner.definitions.resolve import ResolvedDefinition, resolve
 from provisioner.definitions.rules import check_monitor
 from provisioner.model import DashboardSpec, Environment, Json, MonitorSpec, Problem, SourceLocation
@@ -48,6 +49,8 @@ def _monitors(
         # A part never notifies: the composite carries the handles.
         checked = _checked(part.body, kind.field_pointer)
         findings.extend(f for f in checked if f.code != "no-notification-handle")
+    for body in (compiled.body, *(part.body for part in compiled.parts)):
+        findings.extend(_in_fields(f, kind.field_pointer) for f in setup_findings(body, context.modes))
     adopt = definition.fields.get("adopt")
     adopt_ids = adopt if isinstance(adopt, dict) else {COMPOSITE: adopt}
     specs = [_monitor_spec(definition, kind.name, compiled, compiled.body, adopt_ids.get(COMPOSITE))]

@@ -505,6 +505,16 @@ def counterparts(datadog_name: str) -> tuple[NameUse, ...]:
     return tuple(found.values())
 
 
+def mode_mismatch(datadog_name: str, modes: CollectionModes) -> tuple[NameUse, Submission | None] | None:
+    """When the environment's collector does not submit ``datadog_name`` (it is another mode's name): the
+    name's use, and what this environment submits instead (None when its mode has no such metric)."""
+    uses = lookup(datadog_name)
+    if not uses or any(modes.of(use.metric.collector) in (None, use.mode) for use in uses):
+        return None
+    use = uses[0]
+    return use, use.metric.submission(modes)
+
+
 def all_names() -> frozenset[str]:
     return frozenset(_BY_NAME)
 

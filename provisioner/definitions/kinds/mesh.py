@@ -4,7 +4,7 @@ composite that combines a definition's parts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from provisioner import identity
@@ -19,8 +19,9 @@ from provisioner.definitions.kinds.base import (
     ordered_thresholds,
 )
 from provisioner.definitions.query import format_number
-from provisioner.mesh import catalogue
-from provisioner.model import Json
+from provisioner.mesh import catalogue, setup
+from provisioner.model import CollectionModes, Json
+from provisioner.signals import MetricTerm, metric_uses
 
 MESH_MONITOR_TYPE = "query alert"
 COMPOSITE_TYPE = "composite"
@@ -47,11 +48,12 @@ _MISSING_DATA_CHOICES = ("on_missing_data", "notify_no_data", "no_data_timeframe
 
 
 def mesh_field_pointer(body_pointer: str) -> str:
-    """Mesh kinds take thresholds at the top level and build the query themselves."""
+    """Mesh kinds take thresholds at the top level and build the query themselves (from their kind: a
+    problem of the query is located there, once for all of a definition's services)."""
     if body_pointer.startswith("/options/thresholds"):
         return body_pointer.replace("/options/thresholds", "/thresholds", 1)
     if body_pointer in ("/query", "/type"):
-        return ""
+        return "/kind"
     return body_pointer
 
 
@@ -193,3 +195,56 @@ def _part_body(fields: Fields, context: CompileContext, part: Part) -> dict[str,
     if "restricted_roles" in fields:
         body["restricted_roles"] = fields["restricted_roles"]
     return body
+
+
+# --- what a monitor's mesh metrics need ---------------------------------------------------------
+
+
+def setup_findings(body: Mapping[str, Json], modes: CollectionModes) -> list[Finding]:
+    """Warnings about a monitor's mesh metrics in this environment: set-up beyond Datadog's documented
+    Istio install, another collection mode's metric name, a tag the shipped configuration drops."""
+    uses = metric_uses(body)
+    metrics = [found[0].metric for _term, found in uses if found]
+    findings = []
+    needed = setup.opt_ins(metrics, modes)
+    if needed:
+        listed = "; ".join(r.title for r in needed)
+        message = f"its metrics need set-up beyond Datadog's default Istio install: {listed}"
+        hint = "`provisioner mesh requirements` prints the snippets to apply"
+        findings.append(Finding("/query", "needs-mesh-setup", message, hint, "warning"))
+    for term, _found in uses:
+        findings.extend(_mode_findings(term.metric, modes))
+        findings.extend(_excluded_tag_findings(term, modes))
+    return list(dict.fromkeys(findings))
+
+
+def _mode_findings(name: str, modes: CollectionModes) -> Iterator[Finding]:
+    mismatch = catalogue.mode_mismatch(name, modes)
+    if mismatch is None:
+        return
+    use, instead = mismatch
+    collector = use.metric.collector.value
+    message = (
+        f"{name} is the {use.mode} name; this environment's {collector} runs in {modes.of(collector)} mode"
+    )
+    hint = f"use {instead.name}" if instead is not None else f"no {modes.of(collector)} metric counts this"
+    yield Finding(
+        "/query", "metric-not-in-mode", message, f"{hint} (or set istio: in provisioner.yaml)", "warning"
+    )
+
+
+def _excluded_tag_findings(term: MetricTerm, modes: CollectionModes) -> Iterator[Finding]:
+    uses = catalogue.lookup(term.metric)
+    if (
+        not uses
+        or uses[0].metric.collector is not catalogue.Collector.DATA_PLANE
+        or modes.data_plane != "legacy"
+    ):
+        return
+    for key in [*(f.key for f in term.filters), *term.group_by]:
+        if key in catalogue.EXCLUDED_BY_DEFAULT:
+            message = (
+                f"{key} is dropped by the Agent's shipped Istio auto_conf.yaml (this data plane is legacy)"
+            )
+            hint = f"use {catalogue.EXCLUDED_BY_DEFAULT[key]}"
+            yield Finding("/query", "excluded-tag", message, hint, "warning")
