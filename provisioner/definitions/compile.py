@@ -13,7 +13,7 @@ from provisioner.definitions.kinds.base import CompileContext, CompiledMonitor
 from provisioner.definitions.kinds.dashboard import compile_dashboard
 from provisioner.definitions.kinds.mesh import setup_findings
 from provisioner.definitions.resolve import ResolvedDefinition, resolve
-from provisioner.definitions.rules import check_monitor
+from provisioner.definitions.rules import check_monitor, template_variables
 from provisioner.model import DashboardSpec, Environment, Json, MonitorSpec, Problem, SourceLocation
 
 Spec = MonitorSpec | DashboardSpec
@@ -49,6 +49,13 @@ def _monitors(
         # A part never notifies: the composite carries the handles.
         checked = _checked(part.body, kind.field_pointer)
         findings.extend(f for f in checked if f.code != "no-notification-handle")
+    if compiled.parts:  # the composite's {{tag.name}} variables come from the groups of its parts
+        stand_in = {
+            **compiled.body,
+            "type": "query alert",
+            "query": " ".join(p.body["query"] for p in compiled.parts),
+        }
+        findings.extend(_in_fields(f, kind.field_pointer) for f in template_variables(stand_in))
     for body in (compiled.body, *(part.body for part in compiled.parts)):
         findings.extend(_in_fields(f, kind.field_pointer) for f in setup_findings(body, context.modes))
     adopt = definition.fields.get("adopt")
