@@ -54,7 +54,7 @@ id: {id}
 kind: monitor
 name: "{name}"
 type: metric alert
-query: "avg(last_5m):avg:trace.envoy.proxy.duration{{service:{service}}} > 2"
+query: "avg(last_5m):avg:app.request.latency{{service:{service}}} > 2"
 message: "Latency of {service} is high."
 options:
   thresholds: {{critical: 2, warning: 1}}
