@@ -75,7 +75,7 @@ def _mesh_findings(query: str, pointer: str, modes: CollectionModes) -> Iterator
         elif not catalogue.available(key, modes):
             collector = catalogue.metric(key).collector.value
             message = f"mesh:{key} is not submitted when {collector} is in {modes.of(collector)} mode"
-            yield Finding(pointer, "metric-not-in-mode", message, "use a metric both modes submit")
+            yield Finding(pointer, "mesh-metric-not-in-mode", message, "use a metric both modes submit")
 
 
 def _body(fields: Fields, widgets: list[Json]) -> dict[str, Json]:
