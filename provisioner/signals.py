@@ -178,6 +178,11 @@ def metric_uses(body: JsonObject) -> tuple[tuple[MetricTerm, tuple[catalogue.Nam
     return tuple((t, catalogue.lookup(t.metric)) for q in monitor_queries(body) for t in metric_terms(q))
 
 
+def metric_names(body: JsonObject) -> tuple[str, ...]:
+    """The metric names a monitor queries, in order (no tag parsing: cheap enough for every definition)."""
+    return tuple(m["metric"] for q in monitor_queries(body) for m in _TERM_RE.finditer(q))
+
+
 def merged_watch(watches: Iterable[Watch]) -> Watch:
     """What a composite watches: everything the monitors it combines watch."""
     watches = tuple(watches)

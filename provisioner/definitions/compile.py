@@ -45,8 +45,9 @@ def _monitors(
     context = CompileContext(environment, definition.service, definition.definition_id)
     compiled = kind.compile(definition.fields, context)
     findings = [*compiled.findings, *_checked(compiled.body, kind.field_pointer)]
-    for part in compiled.parts:
-        # A part never notifies: the composite carries the handles.
+    for part in compiled.parts[:1]:
+        # The parts share the definition's thresholds and options (a traffic part's are fixed): checking one
+        # is checking them all. A part never notifies: the composite carries the handles.
         checked = _checked(part.body, kind.field_pointer)
         findings.extend(f for f in checked if f.code != "no-notification-handle")
     if compiled.parts:  # the composite's {{tag.name}} variables come from the groups of its parts
@@ -56,15 +57,26 @@ def _monitors(
             "query": " ".join(p.body["query"] for p in compiled.parts),
         }
         findings.extend(_in_fields(f, kind.field_pointer) for f in template_variables(stand_in))
-    for body in (compiled.body, *(part.body for part in compiled.parts)):
-        findings.extend(_in_fields(f, kind.field_pointer) for f in setup_findings(body, context.modes))
+    queried = {
+        "query": " ".join(str(b.get("query", "")) for b in (compiled.body, *(p.body for p in compiled.parts)))
+    }
+    findings.extend(_in_fields(f, kind.field_pointer) for f in setup_findings(queried, context.modes))
     adopt = definition.fields.get("adopt")
     adopt_ids = adopt if isinstance(adopt, dict) else {COMPOSITE: adopt}
-    specs = [_monitor_spec(definition, kind.name, compiled, compiled.body, adopt_ids.get(COMPOSITE))]
+    spec = _monitor_spec(definition, kind.name, compiled, adopt_ids.get(COMPOSITE))
+    specs = [spec]
     for part in compiled.parts:
         part_definition_id = identity.part_id(definition.definition_id, part.suffix)
-        spec = _monitor_spec(definition, kind.name, compiled, part.body, adopt_ids.get(part.suffix))
-        specs.append(replace(spec, definition_id=part_definition_id, part_of=definition.definition_id))
+        adopt_id = adopt_ids.get(part.suffix)
+        specs.append(
+            replace(
+                spec,
+                definition_id=part_definition_id,
+                body=part.body,
+                adopt_id=adopt_id if isinstance(adopt_id, int) else None,
+                part_of=definition.definition_id,
+            )
+        )
     problems = [definition.problem(f) for f in dict.fromkeys(findings)]
     return specs, problems
 
@@ -76,12 +88,12 @@ def _checked(body: dict[str, Json], field_pointer: Callable[[str], str]) -> list
 
 
 def _monitor_spec(
-    definition: ResolvedDefinition, kind: str, compiled: CompiledMonitor, body: dict[str, Json], adopt: Json
+    definition: ResolvedDefinition, kind: str, compiled: CompiledMonitor, adopt: Json
 ) -> MonitorSpec:
     return MonitorSpec(
         definition_id=definition.definition_id,
         kind=kind,
-        body=body,
+        body=compiled.body,
         source=_source(definition),
         keep_drift=bool(definition.fields.get("keep_drift", False)),
         adopt_id=adopt if isinstance(adopt, int) else None,

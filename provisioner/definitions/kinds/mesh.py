@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from provisioner import identity
 from provisioner.definitions.findings import Finding
@@ -21,7 +22,7 @@ from provisioner.definitions.kinds.base import (
 from provisioner.definitions.query import format_number
 from provisioner.mesh import catalogue, setup
 from provisioner.model import CollectionModes, Json
-from provisioner.signals import MetricTerm, metric_uses
+from provisioner.signals import MetricTerm, metric_names, metric_uses
 
 MESH_MONITOR_TYPE = "query alert"
 COMPOSITE_TYPE = "composite"
@@ -203,8 +204,18 @@ def _part_body(fields: Fields, context: CompileContext, part: Part) -> dict[str,
 def setup_findings(body: Mapping[str, Json], modes: CollectionModes) -> list[Finding]:
     """Warnings about a monitor's mesh metrics in this environment: set-up beyond Datadog's documented
     Istio install, another collection mode's metric name, a tag the shipped configuration drops."""
-    uses = metric_uses(body)
-    metrics = [found[0].metric for _term, found in uses if found]
+    names = tuple(dict.fromkeys(metric_names(body)))
+    findings = list(_name_findings(names, modes))
+    if modes.data_plane == "legacy" and any(_is_data_plane(name) for name in names):
+        for term, _found in metric_uses(body):
+            findings.extend(_excluded_tag_findings(term))
+    return list(dict.fromkeys(findings))
+
+
+@cache
+def _name_findings(names: tuple[str, ...], modes: CollectionModes) -> tuple[Finding, ...]:
+    """What the metric names alone say (the same names recur in every definition of a kind: cached)."""
+    metrics = [found[0].metric for found in map(catalogue.lookup, names) if found]
     findings = []
     needed = setup.opt_ins(metrics, modes)
     if needed:
@@ -212,10 +223,14 @@ def setup_findings(body: Mapping[str, Json], modes: CollectionModes) -> list[Fin
         message = f"its metrics need set-up beyond Datadog's default Istio install: {listed}"
         hint = "`provisioner mesh requirements` prints the snippets to apply"
         findings.append(Finding("/query", "needs-mesh-setup", message, hint, "warning"))
-    for term, _found in uses:
-        findings.extend(_mode_findings(term.metric, modes))
-        findings.extend(_excluded_tag_findings(term, modes))
-    return list(dict.fromkeys(findings))
+    for name in names:
+        findings.extend(_mode_findings(name, modes))
+    return tuple(findings)
+
+
+def _is_data_plane(name: str) -> bool:
+    uses = catalogue.lookup(name)
+    return bool(uses) and uses[0].metric.collector is catalogue.Collector.DATA_PLANE
 
 
 def _mode_findings(name: str, modes: CollectionModes) -> Iterator[Finding]:
