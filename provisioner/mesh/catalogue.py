@@ -566,10 +566,8 @@ def counts_events(datadog_name: str, filters: TagFilters) -> bool:
     """Whether a ``metric{filters}`` term counts events whose series only appear with the first event:
     an ``on_event`` counter, or a count kept to its error values (``response_code:5*``, ``response_flags:UO``,
     ``type:*senderr``). Missing data is then normal, and a count monitor evaluates it as 0."""
-    uses = lookup(datadog_name)
-    if not uses:
-        return False
-    return all(use.submission.is_count and _counts_events(use.metric, filters) for use in uses)
+    counts = [use for use in lookup(datadog_name) if use.submission.is_count]  # a name V1 also sends as a
+    return bool(counts) and all(_counts_events(use.metric, filters) for use in counts)  # cumulative gauge
 
 
 def _counts_events(metric: Metric, filters: TagFilters) -> bool:

@@ -5,6 +5,7 @@ level)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -25,11 +26,19 @@ EXPLAINED = {  # definition id -> findings its definition says why it keeps
 }
 
 
-@pytest.fixture
-def applied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dd_env: RunningEmulator) -> Path:
+@pytest.fixture(params=["as shipped", "openmetrics", "legacy"])
+def applied(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dd_env: RunningEmulator
+) -> Path:
     for name in ("monitors", "dashboards", "provisioner.yaml"):
         source = REPO / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
+    if request.param != "as shipped":  # every collector in one mode
+        config = (tmp_path / "provisioner.yaml").read_text()
+        for mode in ("legacy", "openmetrics"):
+            config = re.sub(rf"(data_plane|control_plane|envoy): {mode} ", rf"\1: {request.param} ", config)
+        assert config.count(f": {request.param} ") == 3
+        (tmp_path / "provisioner.yaml").write_text(config)
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, ["apply", "--env", "production"])
     assert result.exit_code == 0, result.output

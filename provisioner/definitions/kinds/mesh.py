@@ -248,13 +248,9 @@ def _mode_findings(name: str, modes: CollectionModes) -> Iterator[Finding]:
     )
 
 
-def _excluded_tag_findings(term: MetricTerm, modes: CollectionModes) -> Iterator[Finding]:
-    uses = catalogue.lookup(term.metric)
-    if (
-        not uses
-        or uses[0].metric.collector is not catalogue.Collector.DATA_PLANE
-        or modes.data_plane != "legacy"
-    ):
+def _excluded_tag_findings(term: MetricTerm) -> Iterator[Finding]:
+    """Filters and groups on a tag the shipped data-plane auto_conf.yaml drops (the caller checks the mode)."""
+    if not _is_data_plane(term.metric):
         return
     for key in [*(f.key for f in term.filters), *term.group_by]:
         if key in catalogue.EXCLUDED_BY_DEFAULT:
