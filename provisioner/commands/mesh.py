@@ -7,28 +7,24 @@ from pathlib import Path
 
 import typer
 
-from provisioner.config import load_config, select_environment
-from provisioner.definitions import load_definitions
+from provisioner.commands._session import load_project
 from provisioner.mesh.catalogue import Metric, modes_of
 from provisioner.mesh.setup import requirements as setup_requirements
 from provisioner.model import DefinitionSet
-from provisioner.report.problems import format_problems, format_summary
+from provisioner.report.problems import format_summary
 from provisioner.report.requirements import format_requirements
 from provisioner.signals import metric_uses
 
 
 def requirements(paths: list[Path], env: str | None, config_path: Path | None, output_format: str) -> int:
-    config = load_config(config_path)
-    environment = select_environment(config, env)
-    definitions = load_definitions(paths, environment, config)
-    if definitions.problems:
-        typer.echo(format_problems(definitions.problems, "text"), err=True)
+    project = load_project(paths, env, config_path)  # problems go to stderr
+    definitions = project.definitions
     if not definitions.ok:
         typer.echo(format_summary(definitions.problems, len(definitions.files)), err=True)
         return 1
-    modes = modes_of(environment)
+    modes = modes_of(project.environment)
     found = setup_requirements(mesh_metrics_by_definition(definitions), modes)
-    typer.echo(format_requirements(environment.name, modes, found, output_format))
+    typer.echo(format_requirements(project.environment.name, modes, found, output_format))
     return 0
 
 

@@ -48,6 +48,17 @@ ERROR_RATE = """\
 """
 
 
+def write_all(project: Path, query: str) -> None:
+    """Two raw monitors, an error-rate group, and a raw composite with this query."""
+    write(
+        project,
+        RAW.format(id="cpu"),
+        RAW.format(id="mem"),
+        ERROR_RATE,
+        COMPOSITE.format(id="both", query=query),
+    )
+
+
 def write(project: Path, *documents: str) -> None:
     (project / "monitors").mkdir(exist_ok=True)
     (project / "monitors" / "m.yaml").write_text("".join(documents))
@@ -77,13 +88,7 @@ def live(emulator: RunningEmulator) -> dict[str, dict]:
 def test_validate_rejects_references_datadog_could_not_resolve(
     cli: Cli, project: Path, query: str, code: str, message: str
 ) -> None:
-    write(
-        project,
-        RAW.format(id="cpu"),
-        RAW.format(id="mem"),
-        ERROR_RATE,
-        COMPOSITE.format(id="both", query=query),
-    )
+    write_all(project, query)
 
     exit_code, output = cli("validate")
 
@@ -105,13 +110,7 @@ def test_a_reference_outside_a_composite_is_an_error(cli: Cli, project: Path) ->
 def test_apply_writes_parts_before_composites_and_plan_then_has_nothing_to_do(
     cli: Cli, project: Path, dd_env: RunningEmulator
 ) -> None:
-    write(
-        project,
-        RAW.format(id="cpu"),
-        RAW.format(id="mem"),
-        ERROR_RATE,
-        COMPOSITE.format(id="both", query="@{cpu} && @{mem}"),
-    )
+    write_all(project, "@{cpu} && @{mem}")
 
     code, output = cli("apply")
 
@@ -150,13 +149,7 @@ def test_a_part_recreated_after_a_hand_delete_is_put_back_in_its_composite(
 def test_prune_deletes_composites_before_the_monitors_they_combine(
     cli: Cli, project: Path, dd_env: RunningEmulator
 ) -> None:
-    write(
-        project,
-        RAW.format(id="cpu"),
-        RAW.format(id="mem"),
-        ERROR_RATE,
-        COMPOSITE.format(id="both", query="@{cpu} && @{mem}"),
-    )
+    write_all(project, "@{cpu} && @{mem}")
     assert cli("apply")[0] == 0
     write(project, RAW.format(id="keep"))
 
