@@ -256,9 +256,7 @@ def _value_of(canonical: JsonObject, group: _Group) -> Json:
     return value
 
 
-_ENCODER = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), default=str
-)  # built once: plans digest a lot
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)  # built once: plans digest a lot
 
 
 def _digest(value: Json) -> str:

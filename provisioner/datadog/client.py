@@ -37,13 +37,7 @@ DASHBOARD_PAGE_SIZE = 100
 _RETRYABLE_5XX = frozenset({408, 500, 502, 503, 504, 507, 509, 510, 511, 512})
 _IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
 _WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
-_MONITOR_PUT_CLEARS: JsonObject = {
-    "message": "",
-    "tags": [],
-    "priority": None,
-    "restricted_roles": None,
-    "options": {},
-}
+_MONITOR_PUT_CLEARS: JsonObject = {"message": "", "tags": [], "priority": None, "restricted_roles": None, "options": {}}
 
 
 @dataclass(frozen=True)
