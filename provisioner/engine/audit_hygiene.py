@@ -153,6 +153,8 @@ def check_stuck(ctx: MonitorContext) -> Finding | None:
     since = stuck_since(ctx.body)
     if since is None or ctx.now - since <= ctx.settings.stuck_limit:
         return None
+    if ctx.body.get("overall_state") == "No Data" and no_data_is_normal(ctx):
+        return None
     state = str(ctx.body.get("overall_state"))
     fix = (
         "fix the cause, or raise the threshold if this alert is noise"
@@ -170,15 +172,26 @@ def notifies_on_missing_data(options: Mapping[str, Json]) -> bool:
     return options.get("notify_no_data") is True or options.get("on_missing_data") in _NOTIFIES_ON_MISSING
 
 
+def no_data_is_normal(ctx: MonitorContext) -> bool:
+    """Whether "No Data" is what a healthy mesh shows: counts of events that never happened (their series
+    appear with the first one), an error ratio without errors (``on_missing_data: resolve``), a composite
+    and its parts (the parts' policy decides). Whether the metrics report at all is not this rule's job."""
+    policy = ctx.options.get("on_missing_data")
+    if ctx.is_part or ctx.is_composite or policy == "resolve":
+        return True
+    return (
+        ctx.watch.events_only
+        and policy in (None, "default")
+        and ctx.options.get("notify_no_data") is not True
+    )
+
+
 def check_no_data(ctx: MonitorContext) -> Finding | None:
     """A mesh monitor whose series report whenever collection works should say when they stop. Fine
     without: parts and composites (the parts' policy decides), counts of events (their series only
     exist after an event; ``on_missing_data: default`` counts a window without data as 0), and an
     explicit ``on_missing_data: resolve`` (no data means OK, chosen)."""
-    if not ctx.watch.signals or ctx.is_part or ctx.is_composite or notifies_on_missing_data(ctx.options):
-        return None
-    policy = ctx.options.get("on_missing_data")
-    if policy == "resolve" or (ctx.watch.events_only and policy in (None, "default")):
+    if not ctx.watch.signals or notifies_on_missing_data(ctx.options) or no_data_is_normal(ctx):
         return None
     signals = ", ".join(sorted(ctx.watch.signals))
     return Finding(

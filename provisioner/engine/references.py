@@ -110,6 +110,18 @@ def write_in_waves(
     return outcomes
 
 
+def validatable(changes: Sequence[PlannedChange], known_ids: Mapping[str, int | str]) -> list[PlannedChange]:
+    """The changes as Datadog's validate endpoint can judge them: a composite with the Datadog ids of the
+    monitors it combines; left out while one of them does not exist yet (apply creates it first; its own
+    body is validated)."""
+    ready = []
+    for change in changes:
+        referenced = identity.referenced_ids(_query(change.body))
+        if all(i in known_ids for i in referenced):
+            ready.append(_resolved(change, known_ids) if referenced else change)
+    return ready
+
+
 def _resolved(change: PlannedChange, ids: Mapping[str, int | str]) -> PlannedChange:
     return replace(change, body=_with_ids(change.body, ids), live_body=_with_ids(change.live_body, ids))
 

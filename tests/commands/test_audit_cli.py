@@ -285,7 +285,9 @@ def test_stuck_limit_is_configurable(org: dict[str, int]) -> None:
     stuck = {
         m["title"] for m in report["monitors"] if any(f["code"] == "stuck-in-no-data" for f in m["findings"])
     }
-    assert stuck == set(EXPECTED)  # every monitor was created a moment ago and never had data
+    # every monitor was created a moment ago and never had data; for a composite and its parts that is normal
+    composites = {"[mesh] cart 5xx ratio", "[mesh] checkout 5xx ratio"}
+    assert stuck == {title for title in EXPECTED if not title.startswith(tuple(composites))}
 
 
 def test_a_bad_duration_is_a_clear_error(org: dict[str, int]) -> None:

@@ -160,7 +160,8 @@ options: {thresholds: {critical: 9}}
 """)
     result = CliRunner().invoke(app, ["validate", "--env", "all-openmetrics", "--format", "json"])
     assert result.exit_code == 0, result.output
-    warnings = {(p["filename"].split("/")[-1], p["line"], p["code"]) for p in json.loads(result.stdout)}
+    problems = json.loads(result.stdout)["problems"]
+    warnings = {(p["filename"].split("/")[-1], p["line"], p["code"]) for p in problems}
     assert warnings == {
         ("mesh.yaml", 6, "needs-mesh-setup"),  # ejections (its kind's line): Envoy check, proxyStatsMatcher
         ("mesh.yaml", 10, "needs-mesh-setup"),  # apm-errors: Envoy's Datadog tracer
@@ -169,14 +170,14 @@ options: {thresholds: {critical: 9}}
         ("raw.yaml", 5, "needs-mesh-setup"),
         ("raw.yaml", 5, "metric-not-in-mode"),
     }
-    messages = [p["message"] + " | " + p["hint"] for p in json.loads(result.stdout)]
+    messages = [p["message"] + " | " + p["hint"] for p in problems]
     assert (
         "istio.mesh.request.count.total is the legacy name; this environment's data_plane runs in openmetrics mode"
         " | use istio.mesh.request.count (or set istio: in provisioner.yaml)"
     ) in messages
     assert any("`provisioner mesh requirements`" in m for m in messages)
     legacy = CliRunner().invoke(app, ["validate", "--env", "all-legacy", "--format", "json"])
-    excluded = [p for p in json.loads(legacy.stdout) if p["code"] == "excluded-tag"]
+    excluded = [p for p in json.loads(legacy.stdout)["problems"] if p["code"] == "excluded-tag"]
     assert [p["message"] for p in excluded] == [
         "destination_service is dropped by the Agent's shipped Istio auto_conf.yaml (this data plane is legacy)"
     ]
