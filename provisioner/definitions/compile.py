@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 
 from provisioner import identity
@@ -44,41 +44,51 @@ def _monitors(
     kind = MONITOR_KINDS[definition.raw.kind]
     context = CompileContext(environment, definition.service, definition.definition_id)
     compiled = kind.compile(definition.fields, context)
-    findings = [*compiled.findings, *_checked(compiled.body, kind.field_pointer)]
-    for part in compiled.parts[:1]:
-        # The parts share the definition's thresholds and options (a traffic part's are fixed): checking one
-        # is checking them all. A part never notifies: the composite carries the handles.
-        checked = _checked(part.body, kind.field_pointer)
-        findings.extend(f for f in checked if f.code != "no-notification-handle")
-    if compiled.parts:  # the composite's {{tag.name}} variables come from the groups of its parts
-        stand_in = {
-            **compiled.body,
-            "type": "query alert",
-            "query": " ".join(p.body["query"] for p in compiled.parts),
-        }
-        findings.extend(_in_fields(f, kind.field_pointer) for f in template_variables(stand_in))
-    queried = {
-        "query": " ".join(str(b.get("query", "")) for b in (compiled.body, *(p.body for p in compiled.parts)))
-    }
-    findings.extend(_in_fields(f, kind.field_pointer) for f in setup_findings(queried, context.modes))
+    findings = _monitor_findings(compiled, kind.field_pointer, context)
+    return _monitor_specs(definition, kind.name, compiled), [definition.problem(f) for f in findings]
+
+
+def _monitor_findings(
+    compiled: CompiledMonitor, field_pointer: Callable[[str], str], context: CompileContext
+) -> list[Finding]:
+    findings = [*compiled.findings, *_checked(compiled.body, field_pointer)]
+    bodies = (compiled.body, *(part.body for part in compiled.parts))
+    if compiled.parts:
+        # The parts share the definition's thresholds and options (a traffic part's are fixed): checking
+        # one is checking them all. A part never notifies: the composite carries the handles.
+        first = _checked(compiled.parts[0].body, field_pointer)
+        findings.extend(f for f in first if f.code != "no-notification-handle")
+        # The composite's {{tag.name}} variables come from the groups of its parts.
+        stand_in = {**compiled.body, "type": "query alert", "query": _queries(bodies[1:])}
+        findings.extend(_in_fields(f, field_pointer) for f in template_variables(stand_in))
+    setup = setup_findings({"query": _queries(bodies)}, context.modes)
+    findings.extend(_in_fields(f, field_pointer) for f in setup)
+    return list(dict.fromkeys(findings))
+
+
+def _queries(bodies: Iterable[Mapping[str, Json]]) -> str:
+    return " ".join(str(body.get("query", "")) for body in bodies)
+
+
+def _monitor_specs(definition: ResolvedDefinition, kind: str, compiled: CompiledMonitor) -> list[MonitorSpec]:
     adopt = definition.fields.get("adopt")
     adopt_ids = adopt if isinstance(adopt, dict) else {COMPOSITE: adopt}
-    spec = _monitor_spec(definition, kind.name, compiled, adopt_ids.get(COMPOSITE))
-    specs = [spec]
-    for part in compiled.parts:
-        part_definition_id = identity.part_id(definition.definition_id, part.suffix)
-        adopt_id = adopt_ids.get(part.suffix)
-        specs.append(
-            replace(
-                spec,
-                definition_id=part_definition_id,
-                body=part.body,
-                adopt_id=adopt_id if isinstance(adopt_id, int) else None,
-                part_of=definition.definition_id,
-            )
+    spec = _monitor_spec(definition, kind, compiled, adopt_ids.get(COMPOSITE))
+    parts = [
+        replace(
+            spec,
+            definition_id=identity.part_id(definition.definition_id, part.suffix),
+            body=part.body,
+            adopt_id=_adopt_id(adopt_ids.get(part.suffix)),
+            part_of=definition.definition_id,
         )
-    problems = [definition.problem(f) for f in dict.fromkeys(findings)]
-    return specs, problems
+        for part in compiled.parts
+    ]
+    return [spec, *parts]
+
+
+def _adopt_id(value: Json) -> int | None:
+    return value if isinstance(value, int) else None
 
 
 def _checked(body: dict[str, Json], field_pointer: Callable[[str], str]) -> list[Finding]:
@@ -96,7 +106,7 @@ def _monitor_spec(
         body=compiled.body,
         source=_source(definition),
         keep_drift=bool(definition.fields.get("keep_drift", False)),
-        adopt_id=adopt if isinstance(adopt, int) else None,
+        adopt_id=_adopt_id(adopt),
         signal=compiled.signal,
         services=compiled.services,
     )
