@@ -81,6 +81,10 @@ app = typer.Typer(
 )
 github_app = typer.Typer(cls=TyperGroup, no_args_is_help=True, help="GitHub integration for CI pipelines.")
 app.add_typer(github_app, name="github")
+mesh_app = typer.Typer(
+    cls=TyperGroup, no_args_is_help=True, help="Istio and Datadog set-up for the mesh monitors."
+)
+app.add_typer(mesh_app, name="mesh")
 
 
 def _version(value: bool) -> None:
@@ -450,6 +454,27 @@ def import_(
         use_emulator=use_emulator,
         api_url=api_url,
     )
+
+
+class RequirementFormat(StrEnum):
+    text = "text"
+    yaml = "yaml"
+    json = "json"
+
+
+@mesh_app.command("requirements")
+def mesh_requirements(
+    paths: PathsArg = None,
+    env: EnvOpt = None,
+    config: ConfigOpt = None,
+    output_format: Annotated[
+        RequirementFormat, typer.Option("--format", help="Output format.")
+    ] = RequirementFormat.text,
+) -> int:
+    """What the cluster and the Datadog Agent need for every monitor to get data: ready-to-apply snippets."""
+    from provisioner.commands.mesh import requirements as run
+
+    return run(paths or [], env=env, config_path=config, output_format=output_format.value)
 
 
 ArtifactUrlOpt = Annotated[

@@ -13,6 +13,7 @@ from pathlib import Path
 from provisioner.definitions.compile import compile_definition
 from provisioner.definitions.documents import RawDefinition, duplicate_id_problems, split_definitions
 from provisioner.definitions.files import display_path, find_definition_files
+from provisioner.definitions.references import reference_problems
 from provisioner.definitions.source import read_documents
 from provisioner.model import DashboardSpec, DefinitionSet, Environment, MonitorSpec, Problem, ProjectConfig
 from provisioner.report.problems import problem_order
@@ -65,6 +66,7 @@ def _load(paths: Sequence[Path], environment: Environment, config: ProjectConfig
     duplicates, duplicated = duplicate_id_problems(raws)
     problems.extend(duplicates)
     monitors, dashboards = _compile_all(raws, excluded | duplicated, environment, config, problems)
+    problems.extend(reference_problems(monitors, raws))
     services = set(config.services if config else ()) | {s for m in monitors for s in m.services}
     return DefinitionSet(
         monitors=tuple(monitors),
