@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import typer
 
-from provisioner.config import load_config, select_environment
+from provisioner.config import load_config, select_environment, with_modes
 from provisioner.credentials import Target
 from provisioner.datadog.client import ClientSettings, DatadogClient
 from provisioner.definitions import load_definitions
 from provisioner.errors import UserError
-from provisioner.model import Environment, Problem, ProjectConfig
+from provisioner.mesh import catalogue
+from provisioner.model import CollectionModes, Environment, Json, Problem, ProjectConfig
 from provisioner.monitor_tests.cases import MonitorTest, load_tests, unknown_name_problem
 from provisioner.monitor_tests.results import CaseResult
 from provisioner.monitor_tests.run import START_S, Variant, run_test, testable_ids
@@ -56,7 +58,7 @@ class _Refused(Exception):
 
 
 def _runs(paths: Sequence[Path], config: ProjectConfig, default: Environment) -> list[Run]:
-    """Each test with the compiled definitions of its environment."""
+    """Each test with the compiled definitions of its environment, once per Istio mode it asks for."""
     loaded = load_tests(paths)
     files = len(loaded.files)
     if loaded.problems:
@@ -66,24 +68,53 @@ def _runs(paths: Sequence[Path], config: ProjectConfig, default: Environment) ->
     ]
     if unknown:
         raise _Refused(unknown, files)
-    names = sorted({test.env or default.name for test in loaded.tests})
-    variants = {name: _variant(config, name) for name in names}
-    broken = list(dict.fromkeys(p for variant in variants.values() for p in variant.definitions.errors))
+    compiler = _Compiler(config)
+    runs = [(test, variant) for test in loaded.tests for variant in compiler.variants(test, default)]
+    broken = list(dict.fromkeys(p for variant in compiler.compiled() for p in variant.definitions.errors))
     if broken:
         raise _Refused(broken, files, "Fix the definitions first: no test was run.")
-    runs = [(test, variants[test.env or default.name]) for test in loaded.tests]
     unknown = [_unknown_monitor(t, v) for t, v in runs if t.monitor not in testable_ids(v.definitions)]
     if unknown:
-        raise _Refused(unknown, files)
+        raise _Refused(list(dict.fromkeys(unknown)), files)
     return runs
 
 
 Run = tuple[MonitorTest, Variant]
 
 
-def _variant(config: ProjectConfig, name: str) -> Variant:
-    environment = config.environments[name]
-    return Variant("", environment, load_definitions([], environment, config))
+class _Compiler:
+    """The definitions compiled once per environment and collection modes a test runs in."""
+
+    def __init__(self, config: ProjectConfig) -> None:
+        self.config = config
+        self._compiled: dict[tuple[str, CollectionModes], Variant] = {}
+
+    def variants(self, test: MonitorTest, default: Environment) -> list[Variant]:
+        environment = self.config.environments[test.env or default.name]
+        if not test.istio:
+            return [self._variant("", environment)]
+        modes = catalogue.modes_of(environment)
+        return [
+            self._variant(_istio_label(setting), replace(environment, istio=with_modes(modes, setting)))
+            for setting in test.istio
+        ]
+
+    def compiled(self) -> list[Variant]:
+        return list(self._compiled.values())
+
+    def _variant(self, label: str, environment: Environment) -> Variant:
+        key = (environment.name, catalogue.modes_of(environment))
+        if key not in self._compiled:
+            definitions = load_definitions([], environment, self.config)
+            self._compiled[key] = Variant("", environment, definitions)
+        return replace(self._compiled[key], label=label)
+
+
+def _istio_label(setting: Json) -> str:
+    """``istio openmetrics``, ``istio envoy=legacy``: which modes a run used."""
+    if isinstance(setting, dict):
+        return "istio " + ",".join(f"{collector}={mode}" for collector, mode in setting.items())
+    return f"istio {setting}"
 
 
 def _unknown_environment(test: MonitorTest, config: ProjectConfig) -> Problem:

@@ -97,6 +97,7 @@ class MonitorTest:
     monitor_source: SourceLocation
     env: str | None = None  # the environment whose monitors it checks; None: the command's
     env_source: SourceLocation | None = None
+    istio: tuple[Json, ...] = ()  # istio: settings to run it under, one run each; (): the environment's own
 
     @property
     def input_end_s(self) -> int:
@@ -192,6 +193,7 @@ class _Reader:
             monitor_source=self._where(join_pointer(pointer, "monitor")),
             env=item.get("env"),
             env_source=self._where(join_pointer(pointer, "env")) if "env" in item else None,
+            istio=tuple(item.get("istio") or ()),
         )
 
     def _series(self, pointer: str, name: str, given: Json, step_s: int) -> InputSeries | None:

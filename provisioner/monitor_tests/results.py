@@ -38,6 +38,7 @@ class Failure:
     actual: str | None  # None: the monitor has no state for that group
     expected: str  # "Alert", or "never Alert"
     evaluations: tuple[Evaluated, ...] = ()
+    variant: str = ""  # the Istio modes of the run, when the test asks for several
 
     @property
     def explanation(self) -> str:
@@ -53,8 +54,9 @@ class Failure:
         (value 0.031 <= critical 0.05 over 5m)``."""
         subject = "the monitor" if self.subject == "*" else self.subject
         actual = f"is {self.actual}" if self.actual else "has no state (no evaluation saw it)"
+        monitor = f"{self.monitor} [{self.variant}]" if self.variant else self.monitor
         text = (
-            f"{self.source.path}:{self.source.line}: {self.monitor} at {format_duration(self.at_s)}: "
+            f"{self.source.path}:{self.source.line}: {monitor} at {format_duration(self.at_s)}: "
             f"{subject} {actual}, expected {self.expected}"
         )
         return f"{text} ({self.explanation})" if self.evaluations else text

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from provisioner import identity
 from provisioner.datadog.port import DatadogPort
 from provisioner.engine.apply import ApplyOptions, apply_plan
 from provisioner.engine.plan import compute_plan
@@ -94,17 +95,34 @@ def run_test(test: MonitorTest, variant: Variant, port: TestPort, emulator: Emul
 
 # -- which monitors a test names --------------------------------------------------------------
 def tested_monitors(definitions: DefinitionSet, monitor: str) -> tuple[MonitorSpec, ...]:
-    """The monitors whose states a test checks: the definition's, or each per-service expansion's."""
+    """The monitors whose states a test checks: the definition's, or each per-service expansion's. The
+    parts of a definition compiled into a composite are not among them: the composite is."""
     return tuple(
         spec
         for spec in definitions.monitors
-        if spec.definition_id == monitor or spec.definition_id.startswith(monitor + "/")
+        if spec.part_of is None
+        and (spec.definition_id == monitor or spec.definition_id.startswith(monitor + "/"))
     )
 
 
+def monitors_to_create(definitions: DefinitionSet, tested: Sequence[MonitorSpec]) -> tuple[MonitorSpec, ...]:
+    """The tested monitors and every monitor their composites reference (``@{id}``), parts included."""
+    by_id = {spec.definition_id: spec for spec in definitions.monitors}
+    wanted = {spec.definition_id: spec for spec in tested}
+    pending = list(tested)
+    while pending:
+        query = pending.pop().body.get("query")
+        for referenced in identity.referenced_ids(query if isinstance(query, str) else ""):
+            if referenced in by_id and referenced not in wanted:
+                wanted[referenced] = by_id[referenced]
+                pending.append(by_id[referenced])
+    return tuple(wanted.values())
+
+
 def testable_ids(definitions: DefinitionSet) -> frozenset[str]:
-    """What a test may name: every monitor's definition id, and the definition a per-service one expands."""
-    ids = {spec.definition_id for spec in definitions.monitors}
+    """What a test may name: every monitor's definition id (parts aside), and the definition a per-service
+    one expands."""
+    ids = {spec.definition_id for spec in definitions.monitors if spec.part_of is None}
     return frozenset(ids | {definition_id.split("/")[0] for definition_id in ids})
 
 
@@ -148,7 +166,9 @@ class _Case:
             self._check(minute * MINUTE, tested)
         return self.failures
 
-    def _create(self, specs: Sequence[MonitorSpec]) -> list[_Monitor]:
+    def _create(self, tested: Sequence[MonitorSpec]) -> list[_Monitor]:
+        """Apply the tested monitors (and those they combine); the tested ones with their Datadog ids."""
+        specs = monitors_to_create(self.variant.definitions, tested)
         definitions = DefinitionSet(monitors=tuple(replace(spec, adopt_id=None) for spec in specs))
         plan = compute_plan(definitions, LiveOrg(), self.variant.environment.namespace)
         result = apply_plan(plan, self.port, ApplyOptions(concurrency=4))
@@ -162,7 +182,7 @@ class _Case:
                 name = self.names[monitor["id"]]
                 raise CaseError(f"the emulator does not evaluate monitor {name}: {monitor['reason']}")
         by_id = {name: datadog_id for datadog_id, name in self.names.items()}
-        return [_Monitor(spec.definition_id, by_id[spec.definition_id]) for spec in specs]
+        return [_Monitor(spec.definition_id, by_id[spec.definition_id]) for spec in tested]
 
     # -- input --------------------------------------------------------------------------------
     def _batches(self, start: int) -> dict[int, list[JsonObject]]:
@@ -243,7 +263,9 @@ class _Case:
     ) -> None:
         evaluations = tuple(self._explain(monitor.datadog_id, group, states))
         self.failures.append(
-            Failure(source, monitor.definition_id, at_s, group, actual, expected, evaluations)
+            Failure(
+                source, monitor.definition_id, at_s, group, actual, expected, evaluations, self.variant.label
+            )
         )
 
     def _states(self) -> _States:
@@ -309,7 +331,7 @@ def _datadog_metric(series: InputSeries, environment: Environment) -> tuple[str,
     """The Datadog name and intake type of a series: ``mesh:<key>`` takes the name the environment's
     collection mode submits (None: that mode submits no such metric); a type comes from the test, else the
     catalogue, else gauge."""
-    modes = _modes(environment)
+    modes = catalogue.modes_of(environment)
     key = series.name.catalogue_key
     if key is not None:
         if not catalogue.available(key, modes):
@@ -321,10 +343,6 @@ def _datadog_metric(series: InputSeries, environment: Environment) -> tuple[str,
     uses = catalogue.lookup(series.name.metric)
     matching = [use for use in uses if modes.of(use.metric.collector) in (None, use.mode)] or list(uses)
     return series.name.metric, _intake_type(matching[0].submission.type) if matching else "gauge"
-
-
-def _modes(environment: Environment) -> catalogue.CollectionModes:
-    return catalogue.DEFAULT_MODES
 
 
 def _intake_type(catalogue_type: str) -> str:

@@ -107,7 +107,7 @@ def parse_series_name(text: str) -> SeriesName:
     if found is None:
         raise NotationError(
             f"cannot read the series {text!r}",
-            hint="write metric{tag:value,...}, e.g. trace.envoy.proxy.hits{service:cart} or mesh:requests{...}",
+            hint="write metric{tag:value,...}, e.g. app.errors{service:cart}, or mesh:<catalogue key>{...}",
         )
     tags = tuple(tag.strip() for tag in (found["tags"] or "").split(",") if tag.strip())
     for tag in tags:
