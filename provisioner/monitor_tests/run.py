@@ -37,11 +37,13 @@ from provisioner.model import (
 )
 from provisioner.monitor_tests.cases import MINUTE, ExpectedState, InputSeries, MonitorTest, Never, StatesAt
 from provisioner.monitor_tests.results import CaseResult, Evaluated, Failure
+from provisioner.monitor_tests.series import format_duration
 
 START_S = 1_767_225_600  # 2026-01-01T00:00:00Z: a minute, hour and day boundary, where the clock starts
 OVERALL = "*"
 _INTAKE_TYPES = {"count": 1, "rate": 2, "gauge": 3}
 _COMPOSITE_IDS = re.compile(r"\d+")
+_EPOCH = re.compile(r"\b1\d{9}\b")  # an epoch second in an explanation ("evaluated from 1767226860")
 
 
 class TestPort(DatadogPort, Protocol):
@@ -153,10 +155,11 @@ class _Case:
         self.failures: list[Failure] = []
         self.reported: set[tuple[int, str, str]] = set()  # (expectation line, monitor, group) for never
         self.names: dict[int, str] = {}  # Datadog id -> definition id
+        self.start = 0  # the emulator's time of the first point (epoch s)
 
     def run(self) -> list[Failure]:
         self.emulator.wipe()
-        start = int(self.emulator.clock()["now"])
+        self.start = start = int(self.emulator.clock()["now"])
         tested = self._create(tested_monitors(self.variant.definitions, self.test.monitor))
         batches = self._batches(start)
         for minute in range(1, self.test.end_s // MINUTE + 1):
@@ -300,7 +303,12 @@ class _Case:
             chosen = []
         name = self.names.get(datadog_id, str(datadog_id))
         for record in chosen:
-            yield _evaluated(name, record)
+            yield _evaluated(name, record, self.start)
+
+
+def _since_start(epoch_s: int, start: int) -> str:
+    """An epoch second as the test's time (``7m``), when it falls after the start of the input."""
+    return format_duration(epoch_s - start) if epoch_s >= start else str(epoch_s)
 
 
 def _own_groups(states: _States, datadog_id: int) -> list[tuple[str, str]]:
@@ -312,12 +320,14 @@ def _own_groups(states: _States, datadog_id: int) -> list[tuple[str, str]]:
     return sorted(groups.items())
 
 
-def _evaluated(monitor: str, record: Mapping[str, Any]) -> Evaluated:
+def _evaluated(monitor: str, record: Mapping[str, Any], start: int) -> Evaluated:
     return Evaluated(
         monitor=monitor,
         group=str(record.get("group")),
         status=str(record.get("status")),
-        explanation=str(record.get("explanation")),
+        explanation=_EPOCH.sub(
+            lambda found: _since_start(int(found[0]), start), str(record.get("explanation"))
+        ),
         value=record.get("value"),
         comparator=record.get("comparator"),
         threshold=record.get("threshold"),
