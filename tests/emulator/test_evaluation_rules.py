@@ -583,6 +583,19 @@ def test_on_missing_data_default_evaluates_count_queries_as_zero(org: OrgUnderTe
     assert org.status(monitor) == "OK" and org.value(monitor) == 0
 
 
+def test_on_missing_data_default_evaluates_a_simple_count_monitor_without_any_data_as_zero(
+    org: OrgUnderTest,
+) -> None:
+    """V1 OnMissingDataOption: "an empty monitor evaluation is treated as 0", from the first evaluation."""
+    monitor = org.monitor("sum(last_5m):sum:app.failures{*}.as_count() > 0", on_missing_data="default")
+    grouped = org.monitor(
+        "sum(last_5m):sum:app.failures{*} by {host}.as_count() > 0", on_missing_data="default"
+    )
+    org.advance(60)
+    assert org.status(monitor) == "OK" and org.value(monitor) == 0
+    assert org.statuses(grouped) == {}  # a multi alert has no group until one reports
+
+
 def test_on_missing_data_default_keeps_the_status_of_gauge_queries(org: OrgUnderTest) -> None:
     monitor = org.monitor("max(last_5m):avg:app.queue{*} > 5", on_missing_data="default")
     org.points("app.queue", {0: 9})

@@ -33,7 +33,9 @@ Documented rules applied
 - ``timeout_h`` (3.3) resolves a triggered group once it has had no data that long.
 - Missing data (3.4): ``on_missing_data`` uses the window itself: ``show_no_data`` and
   ``show_and_notify_no_data`` give No Data, ``resolve`` OK, ``default`` evaluates count queries (below) as
-  0 and keeps the last status of others. Without it, ``notify_no_data`` gives No Data once the group has
+  0 and keeps the last status of others. "An empty monitor evaluation is treated as 0" (V1
+  ``OnMissingDataOption``) holds from the first evaluation: a simple count monitor with ``default`` that
+  never had data is OK (0 against its thresholds), not No Data. Without it, ``notify_no_data`` gives No Data once the group has
   had no point for ``no_data_timeframe`` minutes (default twice the window); otherwise the last status is
   kept. Only a group that had data can go to No Data. A group without data for 24 h (48 h when grouped by
   host) leaves the monitor.
