@@ -76,12 +76,14 @@ class StatesAt:
 
 @dataclass(frozen=True)
 class Never:
-    """No group of the tested monitors has one of ``states`` after any evaluation in [from_s, until_s]."""
+    """No group of the tested monitors (or of ``groups``) has one of ``states`` after any evaluation in
+    [from_s, until_s]."""
 
     states: tuple[str, ...]
     from_s: int
     until_s: int | None  # None: the end of the input
     source: SourceLocation
+    groups: tuple[str, ...] = ()  # group names or monitor ids; (): every group
 
 
 Expectation = StatesAt | Never
@@ -226,11 +228,15 @@ class _Reader:
         )
 
     def _expectation(self, pointer: str, check: Mapping[str, Json]) -> Expectation | None:
-        if ("at" in check) == ("never" in check) or ("states" in check) != ("at" in check):
+        at_form = {"at", "states"} & set(check)
+        never_form = {"never", "groups", "from", "until"} & set(check)
+        if not (at_form == {"at", "states"} and not never_form) and not (
+            not at_form and "never" in never_form
+        ):
             self._problem(
                 pointer,
                 "expectation-form",
-                "an expectation is either {at, states} or {never[, from, until]}",
+                "an expectation is either {at, states} or {never[, groups, from, until]}",
                 'e.g. {at: 12m, states: {"service:cart": Alert}} or {never: Alert}',
             )
             return None
@@ -246,7 +252,8 @@ class _Reader:
         until_s = self._minute(join_pointer(pointer, "until"), check["until"]) if "until" in check else None
         if from_s is None or ("until" in check and until_s is None):
             return None
-        return Never(tuple(dict.fromkeys(states)), from_s, until_s, self._where(pointer))
+        groups = tuple(check.get("groups") or ())
+        return Never(tuple(dict.fromkeys(states)), from_s, until_s, self._where(pointer), groups)
 
     def _minute(self, pointer: str, text: Json) -> int | None:
         seconds = self._duration(pointer, text)

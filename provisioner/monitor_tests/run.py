@@ -248,6 +248,8 @@ class _Case:
     def _check_never(self, check: Never, at_s: int, tested: Sequence[_Monitor], states: _States) -> None:
         for monitor in tested:
             for group, status in _own_groups(states, monitor.datadog_id):
+                if check.groups and not {group, monitor.definition_id} & set(check.groups):
+                    continue
                 seen = (check.source.line, monitor.definition_id, group)
                 if status in check.states and seen not in self.reported:
                     self.reported.add(seen)

@@ -88,6 +88,13 @@ def run_with(project: Path, test_file: str) -> tuple[int, str]:
             None,
         ),
         (
+            GOOD_TEST.replace(
+                '{at: 6m, states: {"*": Alert}}', '{at: 6m, states: {"*": Alert}, groups: ["*"]}'
+            ),
+            "monitors/tests/bad.yaml:7:9: error [expectation-form] /tests/0/expect/0: an expectation is either",
+            None,
+        ),
+        (
             GOOD_TEST.replace("Alert}", "Alerting}"),
             "monitors/tests/bad.yaml:7:32: error [invalid-value] /tests/0/expect/0/states/*: 'Alerting' is not one of",
             "did you mean 'Alert'?",
@@ -112,6 +119,7 @@ def run_with(project: Path, test_file: str) -> tuple[int, str]:
         "unknown-mesh-metric",
         "not-a-minute",
         "expectation-form",
+        "groups-without-never",
         "invalid-state",
         "unknown-monitor",
         "unknown-environment",

@@ -142,6 +142,32 @@ def test_never_reports_the_first_evaluation_in_that_state_once_per_group(project
     ]
 
 
+def test_never_can_name_the_groups_it_checks(project: Path) -> None:
+    write_tests(
+        project,
+        """\
+        tests:
+          - name: cart alerts, checkout never does
+            monitor: app-errors
+            input:
+              app.errors{service:cart}: {values: "5x9", type: count}
+              app.errors{service:checkout}: {values: "_x5 1 _x4", type: count}
+            expect:
+              - never: Alert
+                groups: ["service:checkout"]
+              - never: Alert
+                groups: ["service:cart"]
+                until: 3m
+        """,
+    )
+    code, output = run()
+    assert code == 1
+    assert [line for line in output.splitlines() if line.startswith("monitors/tests/")] == [
+        "monitors/tests/errors.yaml:10: app-errors at 3m: service:cart is Alert, expected never Alert "
+        "(value 15 > critical 10 over 5m)"
+    ]
+
+
 def test_a_simple_alert_is_the_monitor_as_a_whole_and_reaches_no_data(project: Path) -> None:
     write_tests(
         project,
