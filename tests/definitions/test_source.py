@@ -32,9 +32,14 @@ def test_pointer_tokens_are_escaped() -> None:
     assert split_pointer(pointer) == ["a/b", "c~d", "0"]
 
 
-def test_yaml_1_1_surprises_are_tamed() -> None:
-    (document,), _ = parse_documents("on: 2024-01-01\nno: yes\nn: 3\nf: 1.5\nz: ~\n", "x.yaml")
-    assert document.data == {"on": "2024-01-01", "no": True, "n": 3, "f": 1.5, "z": None}
+def test_yaml_1_2_core_schema_types_plain_scalars_as_editors_do() -> None:
+    text = "on: 2024-01-01\nno: yes\nn: 3\nf: 1.5\nz: ~\ne: 1e3\nx: 0x1F\no: 0o17\nt: True\ns: off\nd: 1_000\n"
+    (document,), _ = parse_documents(text, "x.yaml")
+    assert document.data == {
+        "on": "2024-01-01", "no": "yes", "n": 3, "f": 1.5, "z": None, "e": 1000, "x": 31, "o": 15,
+        "t": True, "s": "off", "d": "1_000",
+    }  # fmt: skip
+    assert isinstance(document.data["e"], int)
 
 
 def test_duplicate_keys_and_merge_keys() -> None:
