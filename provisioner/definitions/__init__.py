@@ -56,10 +56,11 @@ def _load(paths: Sequence[Path], environment: Environment, config: ProjectConfig
         documents, file_problems = read_documents(file, display)
         problems.extend(file_problems)
         first = len(raws)
+        unreadable = {p.pointer for p in file_problems}  # the reader said what is wrong there already
         for document in documents:
             definitions, definition_problems = split_definitions(document)
             raws.extend(definitions)
-            problems.extend(definition_problems)
+            problems.extend(p for p in definition_problems if p.pointer not in unreadable)
         if any(p.severity == "error" for p in file_problems):  # e.g. a duplicate key: which value is meant?
             excluded.update(range(first, len(raws)))
     duplicates, duplicated = duplicate_id_problems(raws)
