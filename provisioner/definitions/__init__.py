@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from provisioner.definitions.compile import compile_definition
+from provisioner.definitions.compile import compile_definition, semantic_problems_despite_schema
 from provisioner.definitions.documents import RawDefinition, duplicate_id_problems, split_definitions
 from provisioner.definitions.files import display_path, find_definition_files
 from provisioner.definitions.source import read_documents
@@ -88,6 +88,7 @@ def _compile_all(
     dashboards: list[DashboardSpec] = []
     for index, raw in enumerate(raws):
         if not raw.valid:
+            problems.extend(semantic_problems_despite_schema(raw, environment, known_environments))
             continue
         specs, spec_problems = compile_definition(raw, environment, known_environments)
         problems.extend(spec_problems)

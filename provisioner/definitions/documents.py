@@ -21,7 +21,12 @@ class RawDefinition:
     document: SourceDocument
     pointer: str  # of the definition in its YAML document: "" or "/3" in a list
     data: Mapping[str, Json]
-    valid: bool  # the kind is known and the schema accepts it
+    rejected: tuple[str, ...] = ()  # pointers (in the definition) of what its kind or schema rejects
+
+    @property
+    def valid(self) -> bool:
+        """The kind is known and the schema accepts the definition."""
+        return not self.rejected
 
     @property
     def kind(self) -> str:
@@ -63,7 +68,7 @@ def split_definitions(document: SourceDocument) -> tuple[list[RawDefinition], li
             )
             continue
         findings = _kind_findings(item) or check_schema(KIND_SCHEMAS[item["kind"]], item)
-        definition = RawDefinition(document, pointer, item, valid=not findings)
+        definition = RawDefinition(document, pointer, item, tuple(f.pointer for f in findings))
         definitions.append(definition)
         problems.extend(definition.problem(finding) for finding in findings)
     return definitions, problems

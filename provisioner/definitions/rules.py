@@ -2,7 +2,8 @@
 
 They run on the body that will be sent, for every kind (mesh or raw), so each rule exists once. Pointers
 in the findings are body pointers (``/options/thresholds/warning``); each kind maps them back to the
-field the user wrote.
+field the user wrote. Rules JSON Schema can state (option conflicts, options a monitor type does not take,
+warning_recovery without warning) live in the shipped schemas instead, where editors show them too.
 """
 
 from __future__ import annotations
@@ -92,75 +93,6 @@ def threshold_matches_query(body: Body) -> Iterator[Finding]:
     yield Finding("/options/thresholds/critical", "threshold-mismatch", message, hint)
 
 
-def _is_set(options: Mapping[str, Any], key: str) -> bool:
-    return options.get(key) is not None
-
-
-def conflicting_options(body: Body) -> Iterator[Finding]:
-    options = _options(body)
-    for first, second, hint in _CONFLICTS:
-        if _is_set(options, first) and _is_set(options, second):
-            message = f"{second} cannot be combined with {first}"
-            yield Finding(f"/options/{second}", "conflicting-options", message, hint, at_key=True)
-    schedule = (options.get("scheduling_options") or {}).get("custom_schedule")
-    if schedule is not None and _is_set(options, "require_full_window"):
-        message = "require_full_window cannot be combined with scheduling_options.custom_schedule"
-        hint = "remove require_full_window: a custom schedule decides when the monitor evaluates"
-        yield Finding("/options/require_full_window", "conflicting-options", message, hint, at_key=True)
-
-
-_CONFLICTS = (
-    ("new_group_delay", "new_host_delay", "new_host_delay is deprecated: keep new_group_delay only"),
-    ("on_missing_data", "notify_no_data", "on_missing_data replaces notify_no_data: keep one"),
-    ("on_missing_data", "no_data_timeframe", "on_missing_data replaces no_data_timeframe: keep one"),
-)
-
-
-def options_for_type(body: Body) -> Iterator[Finding]:
-    options, monitor_type = _options(body), body.get("type")
-    if monitor_type == "log alert" and _is_set(options, "no_data_timeframe"):
-        hint = "it breaks the monitor page in Datadog; use on_missing_data instead"
-        yield Finding(
-            "/options/no_data_timeframe",
-            "option-not-for-type",
-            _not_for("no_data_timeframe", body),
-            hint,
-            at_key=True,
-        )
-    if monitor_type == "composite" and _is_set(options, "on_missing_data"):
-        hint = "a composite monitor follows the no-data handling of the monitors it combines"
-        yield Finding(
-            "/options/on_missing_data",
-            "option-not-for-type",
-            _not_for("on_missing_data", body),
-            hint,
-            at_key=True,
-        )
-    if monitor_type != "service check":
-        for level in ("ok", "unknown"):
-            if _is_set(_thresholds(body), level):
-                hint = "only service checks have ok and unknown thresholds"
-                yield Finding(
-                    f"/options/thresholds/{level}",
-                    "option-not-for-type",
-                    _not_for(f"thresholds.{level}", body),
-                    hint,
-                    at_key=True,
-                )
-
-
-def _not_for(option: str, body: Body) -> str:
-    return f"{option} is not valid on a {body.get('type')} monitor"
-
-
-def warning_recovery_without_warning(body: Body) -> Iterator[Finding]:
-    thresholds = _thresholds(body)
-    if _is_set(thresholds, "warning_recovery") and not _is_set(thresholds, "warning"):
-        message = "warning_recovery is set but there is no warning threshold"
-        yield Finding("/options/thresholds/warning_recovery", "warning-recovery-without-warning", message,
-                      "set a warning threshold or remove warning_recovery", at_key=True)  # fmt: skip
-
-
 def notify_by_groups(body: Body) -> Iterator[Finding]:
     notify_by = _options(body).get("notify_by")
     if not notify_by or body.get("type") == "composite":
@@ -237,9 +169,6 @@ MONITOR_RULES: tuple[Callable[[Body], Iterator[Finding]], ...] = (
     warning_above_critical,
     recovery_order,
     threshold_matches_query,
-    conflicting_options,
-    options_for_type,
-    warning_recovery_without_warning,
     notify_by_groups,
     template_variables,
     notification_handle,
