@@ -28,6 +28,7 @@ from provisioner.definitions.kinds.base import CompileContext
 from provisioner.definitions.kinds.circuit_open import CLUSTER_TAGS
 from provisioner.definitions.kinds.error_rate import as_ratio
 from provisioner.definitions.source import parse_documents
+from provisioner.definitions.yaml_reader import DefinitionDumper
 from provisioner.model import MESH_SIGNALS, Environment, Json, MonitorSpec
 from provisioner.normalize import MONITOR_FIELDS, canonical_monitor
 from provisioner.signals import CIRCUIT_OPEN, CONFIG_PROPAGATION, ERROR_RATE, metric_terms, signals_of
@@ -287,7 +288,7 @@ def _compiles_to(candidate: Mapping[str, Json], expected: Mapping[str, Json]) ->
 def _compiled(document: Mapping[str, Json]) -> MonitorSpec | None:
     """The monitor the definitions layer compiles from ``document`` for the bare environment, or None
     when the document has an error. It goes through YAML text, as the written file will."""
-    text = yaml.dump(dict(document), Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
+    text = yaml.dump(dict(document), Dumper=DefinitionDumper, sort_keys=False)
     documents, problems = parse_documents(text, "<recognise>")
     if problems or len(documents) != 1:
         return None

@@ -8,6 +8,8 @@
 - Bounds apply while reading, before any value is built: nesting depth, the number of values aliases copy
   (an alias bomb stops at the alias that crosses the bound), and numbers (64-bit, finite).
 - Where each value was written goes into a ``PositionIndex`` (positions.py).
+
+``DefinitionDumper`` writes YAML that reads back the same under these rules.
 """
 
 from __future__ import annotations
@@ -49,6 +51,15 @@ _MAYBE_TYPED = frozenset("0123456789+-.~nNtTfF")  # first characters of every ty
 YAML_1_1_BOOLEANS = frozenset(
     word for base in ("yes", "no", "on", "off", "y", "n") for word in (base, base.capitalize(), base.upper())
 )
+
+
+class DefinitionDumper(yaml.SafeDumper):
+    """Writes YAML that this reader (and editors) read back as written: a string that YAML 1.2 would type
+    (``1e3``, ``0o17``) is quoted, as PyYAML already quotes the YAML 1.1 forms (``yes``, ``0x1F``)."""
+
+
+for _tag, _pattern in (("int", _DECIMAL), ("int", _OCTAL), ("int", _HEXADECIMAL), ("float", _FLOAT)):
+    DefinitionDumper.add_implicit_resolver(_TAG + _tag, _pattern, list("-+0123456789."))
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,12 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from provisioner.definitions.source import join_pointer, parse_documents, read_documents, split_pointer
+from provisioner.definitions.yaml_reader import DefinitionDumper
 
 TEXT = """\
 id: mesh
@@ -151,3 +155,20 @@ def test_only_regular_files_are_opened(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     documents, (problem,) = read_documents(fifo, "pipe.yaml")  # would block forever if opened for reading
     assert (documents, problem.code) == ([], "not-a-file")
+
+
+@given(
+    st.dictionaries(
+        st.text(max_size=8),
+        st.text(max_size=12) | st.integers(-(2**63), 2**63 - 1) | st.booleans() | st.none(),
+        max_size=4,
+    )
+)
+def test_what_the_definition_dumper_writes_reads_back_the_same(data: dict[str, object]) -> None:
+    (document,), problems = parse_documents(yaml.dump({"d": data}, Dumper=DefinitionDumper), "x.yaml")
+    assert (document.data["d"], problems) == (data, [])
+
+
+@pytest.mark.parametrize("text", ["1e3", "0o17", "1.0e3", "1e-3", "yes", "off", "~", "12", ".inf"])
+def test_strings_yaml_1_2_would_type_are_quoted(text: str) -> None:
+    assert yaml.dump(text, Dumper=DefinitionDumper).startswith(("'", '"'))
