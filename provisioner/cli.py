@@ -162,11 +162,14 @@ def schema(
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder to write the JSON Schemas to. Default: print one.")
     ] = None,
+    vscode: Annotated[
+        bool, typer.Option("--vscode", help="With --out: map the schemas in .vscode/settings.json.")
+    ] = False,
 ) -> int:
     """Write the definition JSON Schemas, for editors (yaml-language-server)."""
     from provisioner.commands.schema import schema as run
 
-    return run(out)
+    return run(out, vscode=vscode)
 
 
 @app.command()
