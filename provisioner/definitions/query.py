@@ -3,6 +3,7 @@ threshold, and the tags it groups by. Queries are never rewritten (Datadog accep
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ class QueryCondition:
         return None
 
 
+@functools.lru_cache(maxsize=256)  # several rules ask about the same query in a row
 def query_condition(query: str) -> QueryCondition | None:
     match = _CONDITION.search(query)
     if match is None:
@@ -33,6 +35,7 @@ def query_condition(query: str) -> QueryCondition | None:
     return QueryCondition(match.group(1), float(match.group(2)))
 
 
+@functools.lru_cache(maxsize=256)
 def group_by_tags(query: str) -> frozenset[str]:
     """Tags of every ``by {a,b}`` and ``.by("a")`` in the query."""
     tags: set[str] = set()

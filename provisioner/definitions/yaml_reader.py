@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,16 +161,6 @@ class _Reader:
         self.documents: list[ParsedDocument] = []
         self.problems: list[Problem] = []
         self.alias_values = 0
-        self._handlers = {
-            events.ScalarEvent: self._scalar,
-            events.MappingStartEvent: self._mapping_start,
-            events.SequenceStartEvent: self._sequence_start,
-            events.MappingEndEvent: self._collection_end,
-            events.SequenceEndEvent: self._collection_end,
-            events.AliasEvent: self._alias,
-            events.DocumentStartEvent: self._document_start,
-            events.DocumentEndEvent: self._document_end,
-        }
         self._document_start(None)
 
     def read(self, text: str) -> None:
@@ -179,9 +170,9 @@ class _Reader:
                 event = parser.get_event()
                 if event is None or event.__class__ is events.StreamEndEvent:
                     return
-                handler = self._handlers.get(event.__class__)
+                handler = _HANDLERS.get(event.__class__)
                 if handler is not None:
-                    handler(event)
+                    handler(self, event)
         finally:
             parser.dispose()
 
@@ -433,6 +424,19 @@ class _Reader:
 
     def _new_problem(self, mark: Any, code: str, message: str, hint: str, pointer: str) -> Problem:
         return Problem(self.display, mark.line + 1, mark.column + 1, pointer, code, "error", message, hint)
+
+
+# By event class; unbound, so that a reader holds no cycle and is freed (loading pauses the collector)
+_HANDLERS: dict[type, Callable[[_Reader, Any], None]] = {
+    events.ScalarEvent: _Reader._scalar,
+    events.MappingStartEvent: _Reader._mapping_start,
+    events.SequenceStartEvent: _Reader._sequence_start,
+    events.MappingEndEvent: _Reader._collection_end,
+    events.SequenceEndEvent: _Reader._collection_end,
+    events.AliasEvent: _Reader._alias,
+    events.DocumentStartEvent: _Reader._document_start,
+    events.DocumentEndEvent: _Reader._document_end,
+}
 
 
 def read_yaml(text: str, display: str) -> tuple[list[ParsedDocument], list[Problem]]:
