@@ -20,6 +20,7 @@ Body = Mapping[str, Any]
 _TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.DOTALL)
 _MATCH_HELPER = re.compile(r'^[#^]is_(?:exact_)?match\s+"([^"]+)"')
 _HANDLE = re.compile(r"(?<![\w@])@[\w][\w.+\-@]*")
+_WHITESPACE = re.compile(r"\s")
 # Template variables Datadog fills in for every monitor, grouped or not.
 _GLOBAL_VARIABLES = frozenset(
     {
@@ -122,12 +123,14 @@ def template_variables(body: Body) -> Iterator[Finding]:
 
 
 def _template_variables(text: str) -> Iterator[str]:
+    if "{{" not in text:
+        return
     for match in _TEMPLATE.finditer(text):
         content = match.group(1)
         helper = _MATCH_HELPER.match(content)
         if helper is not None:
             yield helper.group(1)
-        elif content and content[0] not in "#^/!>" and not re.search(r"\s", content):
+        elif content and content[0] not in "#^/!>" and _WHITESPACE.search(content) is None:
             yield content
 
 

@@ -194,9 +194,14 @@ class _Reader:
 
     def _scalar(self, event: events.ScalarEvent) -> None:
         parent = self.stack[-1] if self.stack else None
-        if parent is not None and parent.state is _KEY:
-            self._key(parent, event)
-            return
+        if parent is not None:
+            state = parent.state
+            if state is _KEY:
+                self._key(parent, event)
+                return
+            if (state is _VALUE or state is _ITEM) and event.tag is None and event.anchor is None:
+                self._plain_value(parent, event)  # most values: skip the general path's calls
+                return
         slot = self._open_slot(event.start_mark, parent, block=False)
         value = self._scalar_value(event)
         if parent is None and value is None and event.tag is None:
@@ -204,6 +209,19 @@ class _Reader:
         if event.anchor is not None:
             self.anchors[event.anchor] = _Anchored(value, self.slots[slot * STRIDE :], event.value)
         self._attach(value, slot)
+
+    def _plain_value(self, parent: _Frame, event: events.ScalarEvent) -> None:
+        """An untagged, unanchored scalar as a mapping value or a list item."""
+        mark = event.start_mark
+        in_mapping = parent.state is _VALUE
+        key_position = parent.key_position if in_mapping else 0
+        self.slots.extend(((mark.line + 1) << 32 | (mark.column + 1), key_position, 2))
+        value = self._scalar_value(event) if event.implicit[0] else event.value
+        if in_mapping:
+            parent.value[parent.key] = value  # type: ignore[index]
+            parent.state = _KEY
+        else:
+            parent.value.append(value)  # type: ignore[union-attr]
 
     def _scalar_value(self, event: events.ScalarEvent) -> Json:
         tag, text = event.tag, event.value
