@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provisioner.definitions.source import join_pointer, parse_documents, read_documents, split_pointer
@@ -172,3 +173,33 @@ def test_what_the_definition_dumper_writes_reads_back_the_same(data: dict[str, o
 @pytest.mark.parametrize("text", ["1e3", "0o17", "1.0e3", "1e-3", "yes", "off", "~", "12", ".inf"])
 def test_strings_yaml_1_2_would_type_are_quoted(text: str) -> None:
     assert yaml.dump(text, Dumper=DefinitionDumper).startswith(("'", '"'))
+
+
+YAML_PIECES = st.sampled_from(
+    ["a", "b", ": ", "- ", "\n", "  ", "&x ", "*x", "<<: ", "[", "]", "{", "}", ", ", "? ", "!!int ", "!t ",
+     "1e3", "yes", "'q'", "---\n", "~", "9" * 25, "#c", "|\n  t\n", "\t", "é"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(YAML_PIECES, max_size=40).map("".join))
+def test_reading_never_raises_and_every_problem_is_inside_the_text(text: str) -> None:
+    documents, problems = parse_documents(text, "x.yaml")
+    lines = text.count("\n") + 1
+    for problem in problems:
+        assert 1 <= problem.line <= lines + 1 and problem.col >= 1
+    for document in documents:
+        for pointer in _pointers(document.data):
+            line, col = document.locate(pointer)
+            assert 1 <= line <= lines + 1 and col >= 1
+        assert len(document.positions) == len(list(_pointers(document.data)))  # one slot per value
+
+
+def _pointers(value: object, pointer: str = "") -> Iterator[str]:
+    yield pointer
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _pointers(item, join_pointer(pointer, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _pointers(item, join_pointer(pointer, index))
