@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from provisioner.definitions.pointers import join_pointer
 from provisioner.definitions.schema import CONFIG_SCHEMA, check_schema, did_you_mean
-from provisioner.definitions.source import SourceDocument, join_pointer, read_documents
+from provisioner.definitions.source import SourceDocument, read_documents
 from provisioner.errors import UserError
 from provisioner.model import Environment, Json, Problem, ProjectConfig
 from provisioner.report.problems import format_problems

@@ -10,7 +10,6 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -58,17 +57,6 @@ class SourceDocument:
     ) -> Problem:
         line, col = self.locate(pointer, key=key)
         return Problem(self.path, line, col, pointer, code, severity, message, hint)
-
-
-NodePath = tuple[Any, str | int] | None  # (parent path, token): pointers are built only for problems
-
-
-def path_pointer(path: NodePath) -> str:
-    tokens: list[str | int] = []
-    while path is not None:
-        path, token = path
-        tokens.append(token)
-    return join_pointer("", *reversed(tokens))
 
 
 def read_documents(path: Path, display: str) -> tuple[list[SourceDocument], list[Problem]]:
