@@ -45,26 +45,31 @@ class _ExitCodeGroup(TyperGroup):
             if callable(show):
                 show()
             else:
-                typer.secho(f"error: {exc.format_message()}", err=True, fg="red")
+                _error(f"error: {exc.format_message()}")
             sys.exit(EXIT_USAGE)
         except (typer.Abort, KeyboardInterrupt):
             typer.echo("interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
         except ProvisionerError as exc:
-            typer.secho(f"error: {exc}", err=True, fg="red")
+            _error(f"error: {exc}")
             sys.exit(EXIT_ERROR)
         except Exception:  # noqa: BLE001 - the one place that catches everything
             if _debug:
                 traceback.print_exc()
             else:
-                typer.secho(
+                _error(
                     "error: an unexpected error occurred (a bug in provisioner; please report it). "
-                    "Run again with --debug to see the traceback.",
-                    err=True,
-                    fg="red",
+                    "Run again with --debug to see the traceback."
                 )
             sys.exit(EXIT_UNEXPECTED)
         sys.exit(result if isinstance(result, int) else EXIT_OK)
+
+
+def _error(text: str) -> None:
+    from provisioner.report.colour import colour_enabled, styler
+
+    colour = colour_enabled(sys.stderr)
+    typer.echo(styler(colour)(text, "red"), err=True, color=colour)
 
 
 app = typer.Typer(
@@ -101,6 +106,11 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+class ApplyFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
 class ProblemFormat(StrEnum):
     text = "text"
     json = "json"
@@ -127,6 +137,13 @@ EmulatorOpt = Annotated[
 ApiUrlOpt = Annotated[
     str | None,
     typer.Option("--api-url", help="Datadog API base URL; overrides DD_SITE and the environment's site."),
+]
+RemoteValidateOpt = Annotated[
+    bool,
+    typer.Option(
+        "--remote-validate/--no-remote-validate",
+        help="Ask Datadog to validate every monitor created or changed in query, type or options.",
+    ),
 ]
 
 
@@ -157,19 +174,31 @@ def render(
     return run(paths or [], env=env, config_path=config)
 
 
+class JsonOutput(StrEnum):
+    plan = "plan"
+    apply = "apply"
+    audit = "audit"
+    validate = "validate"
+
+
 @app.command()
 def schema(
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder to write the JSON Schemas to. Default: print one.")
     ] = None,
+    json_output: Annotated[
+        JsonOutput | None,
+        typer.Option("--json-output", help="Print the schema of this command's --format json output."),
+    ] = None,
     vscode: Annotated[
         bool, typer.Option("--vscode", help="With --out: map the schemas in .vscode/settings.json.")
     ] = False,
 ) -> int:
-    """Write the definition JSON Schemas, for editors (yaml-language-server)."""
+    """Write the JSON Schemas: of the definitions, for editors (yaml-language-server), and of the JSON
+    outputs, for the tools that read them."""
     from provisioner.commands.schema import schema as run
 
-    return run(out, vscode=vscode)
+    return run(out, json_output.value if json_output else None, vscode=vscode)
 
 
 @app.command()
@@ -234,8 +263,10 @@ def plan(
     out: Annotated[Path | None, typer.Option("--out", help="Also write the plan to this file.")] = None,
     use_emulator: EmulatorOpt = False,
     api_url: ApiUrlOpt = None,
+    remote_validate: RemoteValidateOpt = True,
 ) -> int:
-    """Show what apply would change (a dry run), and any drift made by hand in Datadog."""
+    """Show what apply would change (a dry run), any drift made by hand in Datadog, and whether Datadog
+    accepts the monitors apply would write."""
     from provisioner.commands.plan import plan as run
 
     return run(
@@ -247,6 +278,7 @@ def plan(
         out=out,
         use_emulator=use_emulator,
         api_url=api_url,
+        remote_validate=remote_validate,
     )
 
 
@@ -265,8 +297,13 @@ def apply(
         bool, typer.Option("--keep-drift", help="Leave hand edits made in Datadog alone; only report them.")
     ] = False,
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Parallel requests.")] = 8,
+    output_format: Annotated[
+        ApplyFormat,
+        typer.Option("--format", help="Outcome format; json prints only the outcome on stdout."),
+    ] = ApplyFormat.text,
     use_emulator: EmulatorOpt = False,
     api_url: ApiUrlOpt = None,
+    remote_validate: RemoteValidateOpt = True,
 ) -> int:
     """Bring Datadog in line with the definitions: create, update, revert drift (and prune)."""
     from provisioner.commands.apply import apply as run
@@ -281,6 +318,8 @@ def apply(
         concurrency=concurrency,
         use_emulator=use_emulator,
         api_url=api_url,
+        output_format=output_format.value,
+        remote_validate=remote_validate,
     )
 
 

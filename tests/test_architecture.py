@@ -21,6 +21,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "model": ("provisioner.",),
     "identity": ("provisioner.cli", "provisioner.commands", "provisioner.engine", "provisioner.datadog"),
     "github": ("provisioner.cli", "provisioner.commands", "provisioner.engine", "provisioner.datadog"),
+    "mesh": ("provisioner.",),  # the mesh catalogue is a leaf: facts, no behaviour of ours
 }
 ALLOWED_EVERYWHERE = ("provisioner.model", "provisioner.errors")
 

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,13 +11,13 @@ from pathlib import Path
 import typer
 
 from provisioner.config import load_config, select_environment
-from provisioner.credentials import Target, resolve_target
+from provisioner.credentials import Target, app_url, resolve_endpoint, resolve_target
 from provisioner.datadog.client import ClientSettings, DatadogClient
 from provisioner.definitions import load_definitions
 from provisioner.engine.plan import compute_plan
 from provisioner.engine.read import dashboards_for_plan, read_live_org
+from provisioner.engine.remote_validate import Rejection
 from provisioner.model import DefinitionSet, Environment, Plan, ProjectConfig
-from provisioner.report.plan_text import Style
 from provisioner.report.problems import format_problems
 
 EMULATOR_STATE = Path(".provisioner") / "emulator-state.json"
@@ -77,20 +75,38 @@ def current_plan(
     return compute_plan(project.definitions, live, project.namespace, keep_drift=keep_drift)
 
 
+@dataclass(frozen=True)
+class Session:
+    port: DatadogClient
+    app_url: str | None  # the org's Datadog web UI, for links; None for the emulator or an unknown endpoint
+
+
+@contextmanager
+def datadog_session(
+    environment: Environment, use_emulator: bool, api_url: str | None, concurrency: int = 8
+) -> Iterator[Session]:
+    """A connection to the environment's org; a disagreement about its site is printed once, here."""
+    settings = ClientSettings(concurrency=concurrency)
+    if use_emulator:
+        with (
+            _embedded_emulator() as base_url,
+            DatadogClient(Target(base_url, "emulator", "emulator"), settings) as client,
+        ):
+            yield Session(client, None)
+        return
+    endpoint = resolve_endpoint(environment, api_url)
+    for warning in endpoint.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    with DatadogClient(resolve_target(environment, api_url), settings) as client:
+        yield Session(client, app_url(endpoint.site) if endpoint.site else None)
+
+
 @contextmanager
 def datadog_connection(
     environment: Environment, use_emulator: bool, api_url: str | None, concurrency: int = 8
 ) -> Iterator[DatadogClient]:
-    settings = ClientSettings(concurrency=concurrency)
-    if not use_emulator:
-        with DatadogClient(resolve_target(environment, api_url), settings) as client:
-            yield client
-        return
-    with (
-        _embedded_emulator() as base_url,
-        DatadogClient(Target(base_url, "emulator", "emulator"), settings) as client,
-    ):
-        yield client
+    with datadog_session(environment, use_emulator, api_url, concurrency) as session:
+        yield session.port
 
 
 @contextmanager
@@ -119,12 +135,7 @@ def _embedded_emulator() -> Iterator[str]:
         yield running.base_url
 
 
-def use_colour() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
-
-
-def styler(enabled: bool) -> Style:
-    def style(text: str, colour: str) -> str:
-        return typer.style(text, fg=colour) if enabled else text
-
-    return style
+def report_rejections(rejections: Sequence[Rejection]) -> None:
+    """On stderr, as definition problems (file:line:col, Datadog's words, a hint)."""
+    typer.echo(format_problems([r.problem() for r in rejections], "text"), err=True)
+    typer.echo("Datadog rejects the monitors above: fix their definitions first.", err=True)

@@ -3,6 +3,7 @@ next plan adopts them in place (same Datadog id) instead of creating copies."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from provisioner.errors import DatadogError, UserError
 from provisioner.identity import read_dashboard_mark, read_monitor_mark
 from provisioner.model import DashboardSpec, LiveResource, MonitorSpec
 from provisioner.recognise import recognise_mesh_kind
+from provisioner.report.colour import colour_enabled, styler
 
 Spec = MonitorSpec | DashboardSpec
 
@@ -88,8 +90,9 @@ def import_(
         typer.echo(
             f"✓ {item.imported.kind:<18} {item.path}  ← {item.imported.datadog_id} {item.imported.title!r}"
         )
+    colour = colour_enabled(sys.stderr)
     for problem in problems:
-        typer.secho(f"✗ {problem}", err=True, fg="red")
+        typer.echo(styler(colour)(f"✗ {problem}", "red"), err=True, color=colour)
     typer.echo(
         f"Imported {len(written)} definition(s). Next: `provisioner plan` shows them as adoptions "
         "(same Datadog ids); `provisioner apply` takes them over."

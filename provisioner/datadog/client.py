@@ -169,6 +169,14 @@ class DatadogClient:
     def delete_monitor(self, datadog_id: int) -> None:
         self._call("DELETE", self._monitors.delete_monitor, datadog_id)
 
+    def validate_monitor(self, body: JsonObject, datadog_id: int | None = None) -> None:
+        """An update is validated as the full replacement ``update_monitor`` sends."""
+        if datadog_id is None:
+            self._call("POST", self._monitors.validate_monitor, dict(body))
+            return
+        replacement = {**_MONITOR_PUT_CLEARS, **body}
+        self._call("POST", self._monitors.validate_existing_monitor, datadog_id, replacement)
+
     def monitors_blocking_delete(self, datadog_ids: Sequence[int]) -> dict[int, str]:
         if not datadog_ids:
             return {}

@@ -17,7 +17,7 @@ from provisioner.cli import app
 from provisioner.credentials import Target
 from provisioner.datadog.client import DatadogClient
 from provisioner.emulator import RunningEmulator
-from tests.conftest import TEST_API_KEY, TEST_APP_KEY
+from tests.conftest import TEST_API_KEY, TEST_APP_KEY, OutputSchemas
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -289,8 +289,12 @@ def test_a_bad_duration_is_a_clear_error(org: dict[str, int]) -> None:
     assert "--mute-limit: 'seven days' is not a duration" in output
 
 
-def test_json_follows_the_documented_schema(org: dict[str, int]) -> None:
+def test_json_follows_the_documented_schema(org: dict[str, int], output_schemas: OutputSchemas) -> None:
     _, report = audit_json()
+    output_schemas.check("audit", report)
+    report["dashboards"][0]["overall_state"] = "OK"  # a monitor's field, not a dashboard's
+    with pytest.raises(AssertionError, match="Unevaluated properties are not allowed"):
+        output_schemas.check("audit", report)
     assert list(report) == [
         "format_version", "namespace", "generated_at", "settings", "summary", "monitors", "dashboards",
         "coverage", "undeployed", "warnings",

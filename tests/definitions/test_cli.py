@@ -88,7 +88,9 @@ def test_validate_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     Path("m.yaml").write_text(BROKEN)
     as_json = CliRunner().invoke(app, ["validate", "m.yaml", "--format", "json"])
     assert as_json.exit_code == 1
-    (problem,) = json.loads(as_json.stdout)
+    document = json.loads(as_json.stdout)
+    assert (document["format_version"], document["summary"]) == (1, {"errors": 1, "warnings": 0, "files": 1})
+    (problem,) = document["problems"]
     assert (problem["filename"], problem["line"], problem["col"], problem["code"]) == (
         "m.yaml",
         4,
