@@ -3,7 +3,6 @@ threshold, and the tags it groups by. Queries are never rewritten (Datadog accep
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 
@@ -27,21 +26,27 @@ class QueryCondition:
         return None
 
 
-@functools.lru_cache(maxsize=256)  # several rules ask about the same query in a row
 def query_condition(query: str) -> QueryCondition | None:
-    match = _CONDITION.search(query)
+    # The condition ends the query: look at its tail first (a long query costs the same), the whole
+    # query only when the tail does not hold one.
+    tail = query.rstrip()[-_CONDITION_TAIL:]
+    match = _CONDITION.search(tail) or (_CONDITION.search(query) if len(tail) < len(query) else None)
     if match is None:
         return None
     return QueryCondition(match.group(1), float(match.group(2)))
 
 
-@functools.lru_cache(maxsize=256)
+_CONDITION_TAIL = 80
+
+
 def group_by_tags(query: str) -> frozenset[str]:
     """Tags of every ``by {a,b}`` and ``.by("a")`` in the query."""
     tags: set[str] = set()
+    if "by" not in query:
+        return frozenset()
     for match in _METRIC_GROUP.finditer(query):
         tags.update(tag.strip() for tag in match.group(1).split(","))
-    for match in _EVENT_GROUP.finditer(query):
+    for match in _EVENT_GROUP.finditer(query) if ".by(" in query else ():
         tags.update(tag.strip() for tag in match.group(1).split(","))
     tags.discard("")
     return frozenset(tags)

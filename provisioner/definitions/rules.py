@@ -34,23 +34,27 @@ _GLOBAL_VARIABLES = frozenset(
 
 def check_monitor(body: Body) -> list[Finding]:
     """Every rule's findings for one monitor body."""
-    return [finding for rule in MONITOR_RULES for finding in rule(body)]
+    facts = Facts(body)
+    return [finding for rule in MONITOR_RULES for finding in rule(facts)]
 
 
-def _options(body: Body) -> Mapping[str, Any]:
-    return body.get("options") or {}
+class Facts:
+    """A monitor body and what several rules read from it (its query's condition and group-by tags),
+    worked out once."""
+
+    __slots__ = ("get", "options", "thresholds", "condition", "groups")
+
+    def __init__(self, body: Body) -> None:
+        self.get = body.get
+        self.options: Mapping[str, Any] = body.get("options") or {}
+        self.thresholds: Mapping[str, Any] = self.options.get("thresholds") or {}
+        query = str(body.get("query", ""))
+        self.condition: QueryCondition | None = query_condition(query)
+        self.groups = group_by_tags(query)
 
 
-def _thresholds(body: Body) -> Mapping[str, Any]:
-    return _options(body).get("thresholds") or {}
-
-
-def _condition(body: Body) -> QueryCondition | None:
-    return query_condition(str(body.get("query", "")))
-
-
-def warning_above_critical(body: Body) -> Iterator[Finding]:
-    condition, thresholds = _condition(body), _thresholds(body)
+def warning_above_critical(body: Facts) -> Iterator[Finding]:
+    condition, thresholds = body.condition, body.thresholds
     critical, warning = thresholds.get("critical"), thresholds.get("warning")
     if condition is None or condition.alerts_above is None or critical is None or warning is None:
         return
@@ -66,8 +70,8 @@ def warning_above_critical(body: Body) -> Iterator[Finding]:
 _SWAP = "swap them or change the comparator"
 
 
-def recovery_order(body: Body) -> Iterator[Finding]:
-    condition, thresholds = _condition(body), _thresholds(body)
+def recovery_order(body: Facts) -> Iterator[Finding]:
+    condition, thresholds = body.condition, body.thresholds
     if condition is None or condition.alerts_above is None:
         return
     for level in ("critical", "warning"):
@@ -84,8 +88,8 @@ def recovery_order(body: Body) -> Iterator[Finding]:
             yield Finding(f"/options/thresholds/{level}_recovery", "recovery-threshold-order", message, hint)
 
 
-def threshold_matches_query(body: Body) -> Iterator[Finding]:
-    condition, critical = _condition(body), _thresholds(body).get("critical")
+def threshold_matches_query(body: Facts) -> Iterator[Finding]:
+    condition, critical = body.condition, body.thresholds.get("critical")
     if condition is None or critical is None or float(critical) == condition.threshold:
         return
     query_threshold = format_number(condition.threshold)
@@ -94,11 +98,11 @@ def threshold_matches_query(body: Body) -> Iterator[Finding]:
     yield Finding("/options/thresholds/critical", "threshold-mismatch", message, hint)
 
 
-def notify_by_groups(body: Body) -> Iterator[Finding]:
-    notify_by = _options(body).get("notify_by")
+def notify_by_groups(body: Facts) -> Iterator[Finding]:
+    notify_by = body.options.get("notify_by")
     if not notify_by or body.get("type") == "composite":
         return
-    groups = group_by_tags(str(body.get("query", "")))
+    groups = body.groups
     if "*" in notify_by and not groups:
         message = "notify_by ['*'] needs a grouped query (this one is a simple alert already)"
         yield Finding("/options/notify_by", "notify-by-ungrouped", message, "remove notify_by", at_key=True)
@@ -109,12 +113,12 @@ def notify_by_groups(body: Body) -> Iterator[Finding]:
             yield Finding("/options/notify_by", "notify-by-not-grouped", message, hint, at_key=True)
 
 
-def template_variables(body: Body) -> Iterator[Finding]:
+def template_variables(body: Facts) -> Iterator[Finding]:
     if body.get("type") == "composite":
         return
-    groups = group_by_tags(str(body.get("query", "")))
+    groups = body.groups
     fields = (("/name", body.get("name")), ("/message", body.get("message")),
-              ("/options/escalation_message", _options(body).get("escalation_message")))  # fmt: skip
+              ("/options/escalation_message", body.options.get("escalation_message")))  # fmt: skip
     for pointer, text in fields:
         for variable in _template_variables(text or ""):
             if not _provided(variable, groups):
@@ -159,7 +163,7 @@ def _template_hint(variable: str, groups: frozenset[str]) -> str:
     return f"group the query by {_variable_tag(variable)} (group_by), or use a ${{variable}} instead"
 
 
-def notification_handle(body: Body) -> Iterator[Finding]:
+def notification_handle(body: Facts) -> Iterator[Finding]:
     if _HANDLE.search(str(body.get("message") or "")) is None:
         message = "the message has no notification handle: an alert would notify nobody"
         hint = (
@@ -168,7 +172,7 @@ def notification_handle(body: Body) -> Iterator[Finding]:
         yield Finding("/message", "no-notification-handle", message, hint, severity="warning")
 
 
-MONITOR_RULES: tuple[Callable[[Body], Iterator[Finding]], ...] = (
+MONITOR_RULES: tuple[Callable[[Facts], Iterator[Finding]], ...] = (
     warning_above_critical,
     recovery_order,
     threshold_matches_query,

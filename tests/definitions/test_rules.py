@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from provisioner.definitions.query import _CONDITION, QueryCondition, query_condition
 from provisioner.definitions.rules import check_monitor
 
 
@@ -80,3 +83,16 @@ def test_a_message_without_handle_is_a_warning() -> None:
     (finding,) = check_monitor(body(message="{{service.name}} is slow, see the runbook"))
     assert (finding.code, finding.severity) == ("no-notification-handle", "warning")
     assert check_monitor(body(message="{{service.name}}: mail @mesh-team@example.com")) == []
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.sampled_from(["a", " ", ">", "<", "=", "!", "1", ".5", "e3", "-", "x" * 70, " " * 40]), max_size=12
+    )
+)
+def test_reading_the_condition_from_the_query_tail_finds_what_a_full_search_finds(pieces: list[str]) -> None:
+    query = "".join(pieces)
+    match = _CONDITION.search(query)
+    expected = QueryCondition(match.group(1), float(match.group(2))) if match else None
+    assert query_condition(query) == expected
