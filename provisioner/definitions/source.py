@@ -109,11 +109,23 @@ def parse_documents(text: str, display: str) -> tuple[list[SourceDocument], list
         parsed, problems = read_yaml(text, display)
     except yaml.MarkedYAMLError as exc:
         return [], [_syntax_problem(display, exc, text)]
+    except yaml.reader.ReaderError as exc:  # a control character: located by its position in the text
+        message = f"YAML syntax error: unacceptable character #x{exc.character:04x} ({exc.reason})"
+        return [], [_at_position(display, text, exc.position, message, "remove the character")]
+    except UnicodeEncodeError as exc:  # a lone surrogate, e.g. from JSON text: no file decodes to one
+        message = f"not Unicode text: {exc.reason}"
+        return [], [_at_position(display, text, exc.start, message, "remove the character")]
     except yaml.YAMLError as exc:
         return [], [Problem(display, 1, 1, "", "yaml-syntax", "error", f"YAML error: {exc}")]
     except ReadStopped as stopped:
         return [], [stopped.problem]
     return [SourceDocument(display, document.data, document.positions) for document in parsed], problems
+
+
+def _at_position(display: str, text: str, position: int, message: str, hint: str) -> Problem:
+    line = text.count("\n", 0, position) + 1
+    col = position - (text.rfind("\n", 0, position) + 1) + 1
+    return Problem(display, line, col, "", "yaml-syntax", "error", message, hint)
 
 
 def _syntax_problem(display: str, exc: yaml.MarkedYAMLError, text: str) -> Problem:

@@ -19,7 +19,7 @@ import re
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from yaml import events
@@ -319,7 +319,7 @@ class _Reader:
         self.slots[slot * STRIDE + 2] = size << 1  # written inline: located at the alias itself
         self._attach(anchored.value, slot)
 
-    def _stop_on_unknown_alias(self, event: events.AliasEvent) -> None:
+    def _stop_on_unknown_alias(self, event: events.AliasEvent) -> NoReturn:
         if any(frame.anchor == event.anchor for frame in self.stack):
             message = f"the alias *{event.anchor} refers to a value that contains it"
         else:

@@ -110,6 +110,8 @@ def test_aliases_and_merges_keep_every_value_locatable() -> None:
         ("a: !!int 1.5\n", ("yaml-tag", 1, 4, "'1.5' is not a YAML 1.2 !!int")),
         ("a: !!set {x}\n", ("yaml-tag", 1, 4, "unsupported YAML tag tag:yaml.org,2002:set")),
         ("? [k]\n: v\nb: 1\n", ("yaml-key", 1, 3, "a mapping key must be a plain value")),
+        ("a: 1\nb: x\x00y\n", ("yaml-syntax", 2, 5, "unacceptable character #x0000")),
+        ("a: 1\nb: \ud800\n", ("yaml-syntax", 2, 4, "not Unicode text")),
     ],
 )
 def test_reading_problems_are_located(text: str, expected: tuple[str, int, int, str]) -> None:
