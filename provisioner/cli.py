@@ -179,6 +179,7 @@ class JsonOutput(StrEnum):
     apply = "apply"
     audit = "audit"
     validate = "validate"
+    environments = "environments"
 
 
 @app.command()
@@ -199,6 +200,24 @@ def schema(
     from provisioner.commands.schema import schema as run
 
     return run(out, json_output.value if json_output else None, vscode=vscode)
+
+
+class ListFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def environments(
+    config: ConfigOpt = None,
+    output_format: Annotated[
+        ListFormat, typer.Option("--format", help="text: one name a line; json: for a CI matrix.")
+    ] = ListFormat.text,
+) -> int:
+    """List the environments of provisioner.yaml in their declared order (the order CI applies them)."""
+    from provisioner.commands.environments import environments as run
+
+    return run(config, output_format.value)
 
 
 @app.command()
@@ -429,6 +448,9 @@ def github_comment(
     pr: Annotated[
         int | None, typer.Option("--pr", min=1, help="Pull request number. Default: from GITHUB_EVENT_PATH.")
     ] = None,
+    heading: Annotated[
+        str | None, typer.Option("--heading", help="A heading above the body, e.g. the environment's name.")
+    ] = None,
 ) -> int:
     """Create or update the one sticky pull-request comment.
 
@@ -436,7 +458,7 @@ def github_comment(
     """
     from provisioner.commands.github import comment as run
 
-    return run(body=body, artifact_url=artifact_url, marker=marker, pr=pr)
+    return run(body=body, artifact_url=artifact_url, marker=marker, pr=pr, heading=heading)
 
 
 @github_app.command("issue")

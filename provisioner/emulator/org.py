@@ -49,6 +49,7 @@ class Org:
         metric_limits: MetricLimits | None = None,
     ) -> None:
         self.lock = threading.RLock()
+        self.identity = identity
         self._listeners: list[Callable[[], None]] = []
         self.clock = clock or Clock()
         ids = IdSource(seed)
