@@ -219,12 +219,15 @@ def schema(
         JsonOutput | None,
         typer.Option("--json-output", help="Print the schema of this command's --format json output."),
     ] = None,
+    vscode: Annotated[
+        bool, typer.Option("--vscode", help="With --out: map the schemas in .vscode/settings.json.")
+    ] = False,
 ) -> int:
     """Write the JSON Schemas: of the definitions, for editors (yaml-language-server), and of the JSON
     outputs, for the tools that read them."""
     from provisioner.commands.schema import schema as run
 
-    return run(out, json_output.value if json_output else None)
+    return run(out, json_output.value if json_output else None, vscode=vscode)
 
 
 class ListFormat(StrEnum):

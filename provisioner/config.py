@@ -10,8 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from provisioner.definitions.pointers import join_pointer
 from provisioner.definitions.schema import CONFIG_SCHEMA, check_schema, did_you_mean
-from provisioner.definitions.source import SourceDocument, join_pointer, read_documents
+from provisioner.definitions.source import SourceDocument, read_documents
 from provisioner.errors import UserError
 from provisioner.mesh.catalogue import DEFAULT_MODES
 from provisioner.model import CollectionModes, Environment, Json, Problem, ProjectConfig

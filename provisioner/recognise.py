@@ -31,6 +31,7 @@ from provisioner.definitions.kinds.base import CompileContext
 from provisioner.definitions.kinds.error_rate import as_ratio
 from provisioner.definitions.kinds.mesh import EVALUATION_OPTIONS
 from provisioner.definitions.source import parse_documents
+from provisioner.definitions.yaml_reader import DefinitionDumper
 from provisioner.mesh.catalogue import CIRCUIT_OPEN, CONFIG_PROPAGATION, ERROR_RATE, lookup, modes_of
 from provisioner.model import MESH_SIGNALS, CollectionModes, Environment, Json, MonitorSpec
 from provisioner.normalize import MONITOR_FIELDS, canonical_monitor
@@ -462,7 +463,7 @@ def _compiles_to(
 def _compiled(document: Mapping[str, Json], modes: CollectionModes) -> list[MonitorSpec] | None:
     """The monitors the definitions layer compiles from ``document`` for a bare environment with these
     modes, or None when the document has an error. It goes through YAML text, as the written file will."""
-    text = yaml.dump(dict(document), Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
+    text = yaml.dump(dict(document), Dumper=DefinitionDumper, sort_keys=False)
     documents, problems = parse_documents(text, "<recognise>")
     if problems or len(documents) != 1:
         return None

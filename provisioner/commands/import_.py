@@ -12,6 +12,7 @@ import typer
 import yaml
 
 from provisioner.commands._session import datadog_connection, load_project
+from provisioner.definitions.yaml_reader import DefinitionDumper
 from provisioner.engine.importer import (
     ImportedDefinition,
     definition_id_for,
@@ -190,7 +191,7 @@ def _yaml_of(item: ImportedDefinition) -> str:
     return header + yaml.dump(item.document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(DefinitionDumper):
     """Multi-line strings as literal blocks, so imported messages read as they do in Datadog."""
 
 

@@ -1,7 +1,10 @@
-"""A raw definition to the specs one environment gets: resolve, compile by kind, check the result."""
+"""A raw definition to the specs one environment gets: resolve, check each effective definition against its
+kind's schema (rules that span layers, e.g. an option set in an override that conflicts with one in the
+base), compile by kind, check the result."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 
@@ -12,8 +15,10 @@ from provisioner.definitions.kinds import MONITOR_KINDS
 from provisioner.definitions.kinds.base import CompileContext, CompiledMonitor
 from provisioner.definitions.kinds.dashboard import compile_dashboard
 from provisioner.definitions.kinds.mesh import setup_findings
+from provisioner.definitions.pointers import split_pointer
 from provisioner.definitions.resolve import ResolvedDefinition, resolve
-from provisioner.definitions.rules import check_monitor, template_variables
+from provisioner.definitions.rules import Facts, check_monitor, template_variables
+from provisioner.definitions.schema import KIND_SCHEMAS, check_schema
 from provisioner.model import DashboardSpec, Environment, Json, MonitorSpec, Problem, SourceLocation
 
 Spec = MonitorSpec | DashboardSpec
@@ -26,6 +31,10 @@ def compile_definition(
     resolved, problems = resolve(raw, environment, known_environments)
     specs: list[Spec] = []
     for definition in resolved:
+        effective = check_schema(KIND_SCHEMAS[raw.kind], definition.fields)
+        if effective:
+            problems.extend(definition.problem(finding) for finding in effective)
+            continue
         if definition.raw.kind == DASHBOARD_KIND:
             dashboard, dashboard_problems = _dashboard(definition, environment)
             specs.append(dashboard)
@@ -35,6 +44,45 @@ def compile_definition(
             specs.extend(monitors)
             problems.extend(monitor_problems)
     return specs, problems
+
+
+def semantic_problems_despite_schema(
+    raw: RawDefinition, environment: Environment, known_environments: Collection[str] = ()
+) -> list[Problem]:
+    """What the semantic checks find in a definition its schema rejects: they run on the definition
+    without the rejected values, and report only what is not at, above or below one of them (a value the
+    schema rejected is the one problem there). Nothing when a required field or the kind itself is wrong."""
+    pruned = _without(raw.data, raw.rejected)
+    if pruned is None or raw.kind not in KIND_SCHEMAS or check_schema(KIND_SCHEMAS[raw.kind], pruned):
+        return []
+    _, problems = compile_definition(replace(raw, data=pruned, rejected=()), environment, known_environments)
+    rejected = [raw.pointer + pointer for pointer in raw.rejected]
+    return [p for p in problems if not any(_related(p.pointer, pointer) for pointer in rejected)]
+
+
+def _without(data: Json, pointers: Collection[str]) -> dict[str, Json] | None:
+    """A copy of the definition without the mapping keys that hold the rejected values (a list is removed
+    whole, so the positions of what remains do not move); None when the definition itself is rejected."""
+    pruned = copy.deepcopy(data)
+    for pointer in pointers:
+        tokens = split_pointer(pointer)
+        parent, key = None, None
+        node = pruned
+        for token in tokens:
+            if isinstance(node, dict) and token in node:
+                parent, key, node = node, token, node[token]
+            else:
+                break
+            if isinstance(node, list):
+                break
+        if parent is None:
+            return None
+        parent.pop(key, None)
+    return pruned
+
+
+def _related(pointer: str, rejected: str) -> bool:
+    return pointer == rejected or pointer.startswith(rejected + "/") or rejected.startswith(pointer + "/")
 
 
 def _monitors(
@@ -60,7 +108,7 @@ def _monitor_findings(
         findings.extend(f for f in first if f.code != "no-notification-handle")
         # The composite's {{tag.name}} variables come from the groups of its parts.
         stand_in = {**compiled.body, "type": "query alert", "query": _queries(bodies[1:])}
-        findings.extend(_in_fields(f, field_pointer) for f in template_variables(stand_in))
+        findings.extend(_in_fields(f, field_pointer) for f in template_variables(Facts(stand_in)))
     setup = setup_findings({"query": _queries(bodies)}, context.modes)
     findings.extend(_in_fields(f, field_pointer) for f in setup)
     return list(dict.fromkeys(findings))

@@ -7,7 +7,7 @@ and no chain of references comes back to where it started.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
 from provisioner import identity
 from provisioner.definitions.documents import RawDefinition
@@ -18,23 +18,31 @@ from provisioner.model import MonitorSpec, Problem
 COMPOSITE = "composite"
 
 
-def reference_problems(monitors: Sequence[MonitorSpec], raws: Iterable[RawDefinition]) -> list[Problem]:
-    """Problems of every ``@{id}`` in the monitors' queries. ``raws``: every definition read, to locate a
-    problem and to leave alone references to definitions that have errors of their own."""
+def reference_problems(
+    monitors: Sequence[MonitorSpec], referring: Iterable[RawDefinition], known_ids: Collection[str]
+) -> list[Problem]:
+    """Problems of every ``@{id}`` in the monitors' queries. ``referring``: the definitions whose monitors
+    reference others (to locate a problem); ``known_ids``: the id of every definition read, so that a
+    reference to a definition that has errors of its own is left alone."""
     by_id = {m.definition_id: m for m in monitors}
-    raw_by_id = {raw.definition_id: raw for raw in raws if raw.definition_id}
+    raw_by_id = {raw.definition_id: raw for raw in referring if raw.definition_id}
     problems = []
     for monitor in monitors:
         raw = raw_by_id.get(_base_id(monitor.definition_id))
         if raw is None or monitor.part_of is not None:
             continue  # parts and the composites of mesh kinds are named by the kind itself
-        for finding in _findings(monitor, by_id, raw_by_id):
+        for finding in _findings(monitor, by_id, known_ids):
             problems.append(raw.problem(finding))
     return problems
 
 
+def refers_to_others(spec: MonitorSpec) -> bool:
+    """Whether a monitor's query names other definitions (a composite not built by a mesh kind)."""
+    return spec.part_of is None and bool(identity.referenced_ids(str(spec.body.get("query") or "")))
+
+
 def _findings(
-    monitor: MonitorSpec, by_id: Mapping[str, MonitorSpec], raw_by_id: Mapping[str, RawDefinition]
+    monitor: MonitorSpec, by_id: Mapping[str, MonitorSpec], known_ids: Collection[str]
 ) -> Iterator[Finding]:
     query = str(monitor.body.get("query") or "")
     referenced = identity.referenced_ids(query)
@@ -45,7 +53,7 @@ def _findings(
     for definition_id in referenced:
         target = by_id.get(definition_id)
         if target is None:
-            if _base_id(definition_id) not in raw_by_id:
+            if _base_id(definition_id) not in known_ids:
                 message = f"@{{{definition_id}}} names no monitor definition"
                 yield Finding("/query", "unknown-reference", message, did_you_mean(definition_id, by_id))
         elif definition_id == monitor.definition_id or _cycle(definition_id, monitor.definition_id, by_id):
