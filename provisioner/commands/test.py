@@ -61,8 +61,10 @@ def _runs(paths: Sequence[Path], config: ProjectConfig, default: Environment) ->
     """Each test with the compiled definitions of its environment, once per Istio mode it asks for."""
     loaded = load_tests(paths)
     files = len(loaded.files)
-    if loaded.problems:
+    if any(problem.severity == "error" for problem in loaded.problems):
         raise _Refused(loaded.problems, files, "Fix the test files first: no test was run.")
+    if loaded.problems:  # warnings only (a link that loops, a FIFO): say so, and run the others
+        typer.echo(format_problems(loaded.problems, "text"), err=True)
     unknown = [
         _unknown_environment(t, config) for t in loaded.tests if t.env and t.env not in config.environments
     ]

@@ -46,7 +46,7 @@ _COMPOSITE_IDS = re.compile(r"\d+")
 _EPOCH = re.compile(r"\b1\d{9}\b")  # an epoch second in an explanation ("evaluated from 1767226860")
 
 
-class TestPort(DatadogPort, Protocol):
+class MonitorTestPort(DatadogPort, Protocol):
     """The Datadog API a test run uses: the sync engine's, plus metric intake and group states."""
 
     def submit_series(self, series: Sequence[JsonObject]) -> None: ...
@@ -81,7 +81,9 @@ class CaseError(Exception):
     """The test cannot run (a monitor the emulator refuses, a metric the collection mode lacks)."""
 
 
-def run_test(test: MonitorTest, variant: Variant, port: TestPort, emulator: EmulatorControl) -> CaseResult:
+def run_test(
+    test: MonitorTest, variant: Variant, port: MonitorTestPort, emulator: EmulatorControl
+) -> CaseResult:
     started = time.perf_counter()
     environment = variant.environment.name
     try:
@@ -146,7 +148,7 @@ class _States:
 
 class _Case:
     def __init__(
-        self, test: MonitorTest, variant: Variant, port: TestPort, emulator: EmulatorControl
+        self, test: MonitorTest, variant: Variant, port: MonitorTestPort, emulator: EmulatorControl
     ) -> None:
         self.test = test
         self.variant = variant
@@ -159,9 +161,9 @@ class _Case:
 
     def run(self) -> list[Failure]:
         self.emulator.wipe()
-        self.start = start = int(self.emulator.clock()["now"])
+        self.start = int(self.emulator.clock()["now"])
         tested = self._create(tested_monitors(self.variant.definitions, self.test.monitor))
-        batches = self._batches(start)
+        batches = self._batches()
         for minute in range(1, self.test.end_s // MINUTE + 1):
             if batches.get(minute):
                 self.port.submit_series(batches[minute])
@@ -188,7 +190,7 @@ class _Case:
         return [_Monitor(spec.definition_id, by_id[spec.definition_id]) for spec in tested]
 
     # -- input --------------------------------------------------------------------------------
-    def _batches(self, start: int) -> dict[int, list[JsonObject]]:
+    def _batches(self) -> dict[int, list[JsonObject]]:
         """The series to submit before the evaluation at each minute: the points of the minute before."""
         batches: dict[int, list[JsonObject]] = {}
         for series in self.test.series:
@@ -199,7 +201,7 @@ class _Case:
             by_minute: dict[int, list[JsonObject]] = {}
             for offset, value in series.points():
                 by_minute.setdefault(offset // MINUTE + 1, []).append(
-                    {"timestamp": start + offset, "value": value}
+                    {"timestamp": self.start + offset, "value": value}
                 )
             for minute, points in by_minute.items():
                 batches.setdefault(minute, []).append(_payload(series, metric, metric_type, points))
