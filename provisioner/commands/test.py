@@ -123,15 +123,13 @@ def _unknown_environment(test: MonitorTest, config: ProjectConfig) -> Problem:
     name = str(test.env)
     message = f"no environment '{name}' in {config.path or 'the project (no provisioner.yaml)'}"
     where = test.env_source or test.source
-    hint = "name an environment of provisioner.yaml"
-    return unknown_name_problem(where, "unknown-environment", message, name, config.environments, hint)
+    return unknown_name_problem(where, "unknown-environment", message, name, config.environments)
 
 
 def _unknown_monitor(test: MonitorTest, variant: Variant) -> Problem:
     message = f"no monitor '{test.monitor}' in the definitions of environment '{variant.environment.name}'"
-    hint = "name a definition id, or <id>/<service> for one monitor of a per-service definition"
     known = testable_ids(variant.definitions)
-    return unknown_name_problem(test.monitor_source, "unknown-monitor", message, test.monitor, known, hint)
+    return unknown_name_problem(test.monitor_source, "unknown-monitor", message, test.monitor, known)
 
 
 def _run(runs: Sequence[Run]) -> list[CaseResult]:

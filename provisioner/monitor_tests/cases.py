@@ -7,14 +7,13 @@ Problems are collected, never raised: a file with one is not run.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from provisioner.definitions.files import display_path, find_definition_files
-from provisioner.definitions.schema import check_schema
+from provisioner.definitions.schema import check_schema, did_you_mean
 from provisioner.definitions.source import SourceDocument, join_pointer, read_documents
 from provisioner.mesh import catalogue
 from provisioner.model import Json, Problem, SourceLocation
@@ -150,12 +149,10 @@ def load_tests(paths: Sequence[Path]) -> LoadedTests:
 
 
 def unknown_name_problem(
-    where: SourceLocation, code: str, message: str, name: str, known: Collection[str], hint: str
+    where: SourceLocation, code: str, message: str, name: str, known: Collection[str]
 ) -> Problem:
     """A test naming something that does not exist, with the closest known name as the hint."""
-    close = difflib.get_close_matches(name, sorted(known), n=1)
-    hint = f"did you mean '{close[0]}'?" if close else hint
-    return Problem(where.path, where.line, where.col, "", code, "error", message, hint)
+    return Problem(where.path, where.line, where.col, "", code, "error", message, did_you_mean(name, known))
 
 
 def _read_document(document: SourceDocument) -> tuple[list[MonitorTest], list[Problem]]:
@@ -204,17 +201,7 @@ class _Reader:
         series_name = self._notation(pointer, "bad-series", parse_series_name, name, key=True)
         values = self._notation(values_pointer, "bad-values", expand_values, spec["values"])
         own_step = self._duration(join_pointer(pointer, "step"), spec.get("step"))
-        key = series_name.catalogue_key if series_name is not None else None
-        if key is not None and key not in catalogue.METRICS:
-            close = difflib.get_close_matches(key, sorted(catalogue.METRICS), n=1)
-            hint = (
-                f"did you mean 'mesh:{close[0]}'?"
-                if close
-                else "mesh: takes a key of provisioner/mesh/catalogue.py"
-            )
-            self._problem(
-                pointer, "unknown-mesh-metric", f"no mesh metric '{key}' in the catalogue", hint, key=True
-            )
+        if series_name is not None and not self._known_metric(pointer, series_name):
             return None
         if series_name is None or values is None:
             return None
@@ -227,12 +214,22 @@ class _Reader:
             self._where(pointer, key=True),
         )
 
+    def _known_metric(self, pointer: str, name: SeriesName) -> bool:
+        """A ``mesh:<key>`` series names a catalogue key (a Datadog metric name is taken as written)."""
+        key = name.catalogue_key
+        if key is None or key in catalogue.METRICS:
+            return True
+        hint = did_you_mean(name.metric, [f"mesh:{known}" for known in catalogue.METRICS])
+        self._problem(
+            pointer, "unknown-mesh-metric", f"no mesh metric '{key}' in the catalogue", hint, key=True
+        )
+        return False
+
     def _expectation(self, pointer: str, check: Mapping[str, Json]) -> Expectation | None:
-        at_form = {"at", "states"} & set(check)
-        never_form = {"never", "groups", "from", "until"} & set(check)
-        if not (at_form == {"at", "states"} and not never_form) and not (
-            not at_form and "never" in never_form
-        ):
+        keys = set(check)
+        is_at = keys == {"at", "states"}
+        is_never = "never" in keys and keys <= {"never", "groups", "from", "until"}
+        if not (is_at or is_never):
             self._problem(
                 pointer,
                 "expectation-form",
