@@ -10,7 +10,7 @@ Grammar (what Datadog accepts for ``metric alert`` / ``query alert`` and what ou
     primary    := number | '(' expr ')' | function '(' args ')' | [space_agg ':'] metric '{' scope '}' [by]
     by         := 'by' '{' tag (',' tag)* '}'
     suffix     := '.' method '(' [args] ')'          e.g. .as_count() .rollup(sum, 60) .fill(zero)
-    args       := arg (',' arg)* ;  arg := quoted string | bare word | expr
+    args       := arg (',' arg)* ;  arg := [name '='] (quoted string | bare word | expr)
 
 The parser only has to be strict enough to reject what the real API rejects in the recordings.
 """
@@ -85,6 +85,7 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
 _TAG = re.compile(r"[^\s{},]+")
+_KEYWORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\s*=(?!=)")
 
 
 class QuerySyntaxError(ValueError):
@@ -244,6 +245,8 @@ class _Parser:
         self.expect(")")
 
     def argument(self) -> None:
+        """A value, or ``name=value`` (``anomalies(…, 'basic', 2, direction='above', interval=60)``)."""
+        self.match(_KEYWORD)
         if self.match(_STRING) is not None:
             return
         self.skip_space()
