@@ -27,6 +27,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate-limit", action="append", default=[], metavar="BUCKET=LIMIT/PERIOD_S")
     parser.add_argument("--rate-limit-body", choices=RATE_LIMIT_BODIES, default="empty")
     parser.add_argument("--duplicate-window", type=float, metavar="SECONDS")
+    parser.add_argument(
+        "--compact-after", type=int, metavar="BYTES", help="fold the --state journal into the snapshot sooner"
+    )
     parser.add_argument("--api-key", action="append", default=[])
     parser.add_argument("--app-key", action="append", default=[])
     return parser.parse_args(argv)
@@ -45,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
             rate_limit_specs=tuple(args.rate_limit),
             rate_limit_body=args.rate_limit_body,
             duplicate_window_s=args.duplicate_window,
+            compact_after_bytes=args.compact_after,
         )
         return serve(config, args.host, args.port)
     except (EmulatorOptionError, StateFileError, OSError) as exc:

@@ -23,7 +23,7 @@ from provisioner.emulator.org import Org
 from provisioner.emulator.ratelimit import RateLimiter, effective_limits
 from provisioner.emulator.requestlog import RequestLog, RequestLogEntry, redact_query
 from provisioner.emulator.routes import UNMATCHED, RouteMatch, resolve
-from provisioner.emulator.state import StateWriter, read_state
+from provisioner.emulator.state import StateKeeper
 
 _HTML_429 = (
     b"<html><head><title>429 Too Many Requests</title></head><body><h1>Too Many Requests</h1></body></html>"
@@ -51,19 +51,17 @@ class EmulatorApp:
         )
         self.keys = KeyChecker(config.api_keys, config.app_keys)
         self.log = RequestLog()
-        self.state_writer: StateWriter | None = None
+        self.state_writer: StateKeeper | None = None
         if config.state_path is not None:
-            snapshot = read_state(config.state_path)
-            if snapshot is not None:
-                self.org.restore(snapshot)
-            self.state_writer = StateWriter(config.state_path, self.org, config.state_coalesce_s)
+            self.state_writer = StateKeeper(config.state_path, self.org, config.state_compact_after_bytes)
+            self.state_writer.load()
 
     def start(self) -> None:
         if self.state_writer is not None:
             self.state_writer.start()
 
     def stop(self) -> None:
-        """Flush the state file (when kept)."""
+        """Compact what this process wrote into the state file (when kept)."""
         if self.state_writer is not None:
             self.state_writer.stop()
 
@@ -118,6 +116,7 @@ class EmulatorApp:
                 rate_headers = decision.headers
                 if not decision.allowed:
                     return self._too_many_requests(rate_headers)
+            self.org.refresh()  # see what other processes sharing the state file wrote
             response = match.route.handler(self.org, request)
         except ApiError as error:
             response = error_response(error)

@@ -24,7 +24,7 @@ class EmulatorConfig:
     faults: FaultConfig | None = None
     seed: int = 0
     state_path: Path | None = None
-    state_coalesce_s: float = 0.05  # the durability window of --state (see state.py)
+    state_compact_after_bytes: int = 4 << 20  # fold the --state journal into the snapshot past this size
     duplicate_window_s: float | None = None  # answer an identical create within this window with 400
     identity: OrgIdentity = field(default_factory=OrgIdentity)
 
@@ -59,6 +59,7 @@ def build_config(
     rate_limit_specs: tuple[str, ...] = (),
     rate_limit_body: str = "empty",
     duplicate_window_s: float | None = None,
+    compact_after_bytes: int | None = None,
 ) -> EmulatorConfig:
     """The config for the command line (``provisioner emulator`` and ``python -m provisioner.emulator``)."""
     from provisioner.emulator.faults import FaultConfigError, load_fault_config
@@ -81,6 +82,7 @@ def build_config(
             seed=seed,
             state_path=state,
             duplicate_window_s=duplicate_window_s,
+            **({} if compact_after_bytes is None else {"state_compact_after_bytes": compact_after_bytes}),
         )
     except ValueError as exc:
         raise EmulatorOptionError(str(exc)) from None

@@ -1,53 +1,162 @@
-"""One emulated Datadog org: its monitors and dashboards behind one lock."""
+"""One emulated Datadog org: its collections (monitors, dashboards) behind one lock, and its transactions.
+
+Every write runs in ``Org.transaction()``. With a state file (``state.py``), a transaction first takes the
+journal's lock across processes and catches up with what other processes appended, then runs, then appends
+the changes it recorded, and only after leaving the lock waits for them to be on disk, so concurrent
+writers share one fsync. The answer is sent after that.
+
+A collection is anything kept in the state file: it exports a snapshot section, restores one, and replays
+its own changes (``op`` "wipe" for every collection, the others its own). Monitors and dashboards are the
+two today; more (the metric store) register with ``Org.register``.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from provisioner.emulator.clock import Clock
 from provisioner.emulator.dashboards import DashboardStore
 from provisioner.emulator.identity import OrgIdentity
 from provisioner.emulator.ids import IdSource
-from provisioner.emulator.monitor_records import Record
+from provisioner.emulator.journal import WIPE, Change
 from provisioner.emulator.monitors import MonitorStore
+
+
+class Collection(Protocol):
+    def export(self) -> Any:
+        """The snapshot section: JSON, never mutated afterwards (it is written outside the org lock)."""
+
+    def restore(self, section: Any) -> None: ...
+
+    def replay(self, op: str, key: Any, value: Any) -> None:
+        """Apply one change recorded by this collection (in this process or another)."""
+
+
+class ChangeStore(Protocol):
+    """Where committed changes go (the journal of ``state.py``); absent for an org kept in memory only."""
+
+    def begin(self) -> None:
+        """Before a write: exclusive across processes, caught up with their changes."""
+
+    def commit(self, changes: Sequence[Change]) -> Callable[[], None] | None:
+        """Append the changes and leave the exclusive section; returns what waits for them to be on disk."""
+
+    def refresh(self) -> None:
+        """Before a read: catch up with what other processes changed."""
 
 
 @dataclass(frozen=True)
 class OrgSnapshot:
-    """A consistent view of the org. The records are shared with the live org and must not be mutated."""
+    """A consistent view of the org, one section per collection. Sections share records with the live org
+    and must not be mutated."""
 
-    monitors: list[Record] = field(default_factory=list)
-    dashboards: list[Record] = field(default_factory=list)
+    sections: Mapping[str, Any] = field(default_factory=dict)
+
+
+class ChangeRecorder:
+    """What a collection uses to write: a transaction, and the record of each change it makes in one."""
+
+    def __init__(self, org: Org, collection: str) -> None:
+        self._org = org
+        self._collection = collection
+
+    def transaction(self) -> Any:
+        return self._org.transaction()
+
+    def record(self, op: str, key: Any = None, value: Any = None) -> None:
+        self._org.record(Change(self._collection, op, key, value))
 
 
 class Org:
     def __init__(self, seed: int, identity: OrgIdentity) -> None:
         self.lock = threading.RLock()
+        self._depth = 0  # transactions nested in the one running (the lock holder's)
+        self._pending: list[Change] = []
+        self._store: ChangeStore | None = None
         self._listeners: list[Callable[[], None]] = []
+        self._collections: dict[str, Collection] = {}
         ids, clock = IdSource(seed), Clock()
-        self.monitors = MonitorStore(self.lock, ids, clock, identity, self._changed)
-        self.dashboards = DashboardStore(self.lock, ids, clock, identity, self._changed)
+        self.monitors = MonitorStore(self.lock, ids, clock, identity, self.register("monitors"))
+        self.dashboards = DashboardStore(self.lock, ids, clock, identity, self.register("dashboards"))
+        self._collections.update(monitors=self.monitors, dashboards=self.dashboards)
+
+    def register(self, name: str, collection: Collection | None = None) -> ChangeRecorder:
+        """Keep a collection in the state file under ``name``; returns its recorder."""
+        if collection is not None:
+            self._collections[name] = collection
+        return ChangeRecorder(self, name)
+
+    @property
+    def collection_names(self) -> tuple[str, ...]:
+        return tuple(self._collections)
+
+    def keep_changes_in(self, store: ChangeStore) -> None:
+        self._store = store
 
     def on_change(self, listener: Callable[[], None]) -> None:
+        """Called after every committed write of this process."""
         self._listeners.append(listener)
 
+    # -- transactions ------------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write (nested ones join the outer one). Changes recorded in it are committed even when it
+        raises, since the collections have already applied them."""
+        wait: Callable[[], None] | None = None
+        changes: list[Change] = []
+        with self.lock:
+            outer = self._depth == 0
+            if outer and self._store is not None:
+                self._store.begin()
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if outer:
+                    changes, self._pending = self._pending, []
+                    if self._store is not None:
+                        wait = self._store.commit(changes)
+        if wait is not None:
+            wait()
+        if changes:
+            for listener in self._listeners:
+                listener()
+
+    def record(self, change: Change) -> None:
+        if self._depth == 0:
+            raise RuntimeError("a change was made outside Org.transaction()")
+        self._pending.append(change)
+
+    def refresh(self) -> None:
+        if self._store is not None:
+            self._store.refresh()
+
+    # -- whole-org operations ------------------------------------------------------------------------------
     def snapshot(self) -> OrgSnapshot:
         with self.lock:
-            return OrgSnapshot(self.monitors.all_records(), self.dashboards.all_records())
+            return OrgSnapshot({name: collection.export() for name, collection in self._collections.items()})
 
     def restore(self, snapshot: OrgSnapshot) -> None:
+        """Replace the whole org (a collection without a section is emptied)."""
         with self.lock:
-            self.monitors.restore(snapshot.monitors)
-            self.dashboards.restore(snapshot.dashboards)
+            for name, collection in self._collections.items():
+                if name in snapshot.sections:
+                    collection.restore(snapshot.sections[name])
+                else:
+                    collection.replay(WIPE, None, None)
+
+    def replay(self, changes: Iterable[Change]) -> None:
+        with self.lock:
+            for change in changes:
+                self._collections[change.collection].replay(change.op, change.key, change.value)
 
     def wipe(self) -> None:
-        with self.lock:
-            self.monitors.wipe()
-            self.dashboards.wipe()
-        self._changed()
-
-    def _changed(self) -> None:
-        for listener in self._listeners:
-            listener()
+        with self.transaction():
+            for name, collection in self._collections.items():
+                collection.replay(WIPE, None, None)
+                self.record(Change(name, WIPE))
