@@ -12,7 +12,7 @@ from provisioner.emulator.server import EmulatorHTTPServer
 
 
 class RunningEmulator:
-    """A serving emulator. ``stop()`` (or leaving the ``with`` block) closes it and flushes ``--state``."""
+    """A serving emulator. ``stop()`` (or leaving the ``with`` block) closes it and compacts ``--state``."""
 
     def __init__(self, app: EmulatorApp, server: EmulatorHTTPServer) -> None:
         self._app = app
