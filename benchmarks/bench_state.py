@@ -24,23 +24,10 @@ from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bench_emulator import KEYS, monitor_body  # the same monitors as the throughput benchmark
+
 from provisioner.emulator.admin_client import EmulatorAdmin
 from provisioner.emulator.process import emulator_process
-
-KEYS = {
-    "DD-API-KEY": "bench-api-key",
-    "DD-APPLICATION-KEY": "bench-app-key",
-    "Content-Type": "application/json",
-}
-
-
-def monitor_body(index: int) -> dict[str, object]:
-    query = (
-        f"sum(last_5m):sum:istio.mesh.request.count{{env:prod,destination_service:svc-{index}}}"
-        " by {destination_workload}.as_count() > 100"
-    )
-    return {"type": "metric alert", "name": f"bench {index}", "query": query, "tags": ["managed-by:bench"],
-            "options": {"thresholds": {"critical": 100, "warning": 50}}, "message": "@slack-sre"}  # fmt: skip
 
 
 def update_many(base_url: str, ids: list[int], seed: int) -> int:

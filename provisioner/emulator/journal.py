@@ -163,6 +163,7 @@ class Journal:
         self._lock_path = state_path.with_name(state_path.name + ".lock")
         self._lock_fd: int | None = None
         self._segment = 1
+        self._following_path = str(self.segment_path(2))
         self._fd: int | None = None
         self._fd_guard = threading.Lock()  # a sync never uses a descriptor a rotation is closing
         self._offset = 0
@@ -224,7 +225,7 @@ class Journal:
         status = os.fstat(self._fd)
         if status.st_size != self._offset and status.st_size != self._bad_tail_size:
             return True
-        return status.st_nlink == 0 or self.segment_path(self._segment + 1).exists()
+        return status.st_nlink == 0 or os.path.exists(self._following_path)
 
     def read_new(self, repair: bool) -> list[Change] | None:
         """The changes appended since the last read (lock held). ``None``: the journal was compacted past
@@ -240,7 +241,7 @@ class Journal:
                     return None if later else changes
                 self._switch_to(self._segment, *self._open_segment(path))
             changes += self._read_rest(repair)
-            if self.segment_path(self._segment + 1).exists():
+            if os.path.exists(self._following_path):
                 self._switch_to(self._segment + 1, None, 0)
                 continue
             if os.fstat(self._fd).st_nlink == 0:  # type: ignore[arg-type]
@@ -307,6 +308,7 @@ class Journal:
             if self._fd is not None and self._fd != descriptor:
                 os.close(self._fd)
             self._segment, self._fd, self._offset = segment, descriptor, offset
+            self._following_path = str(self.segment_path(segment + 1))  # checked on every request
             self._bad_tail_size = None
 
     # -- writing (exclusive lock held, caught up) --------------------------------------------------------

@@ -133,10 +133,6 @@ class StateKeeper:
         org.keep_changes_in(self)
 
     @property
-    def path(self) -> Path:
-        return self._path
-
-    @property
     def fsyncs(self) -> int:
         """fsyncs run for answered writes (fewer than the writes when they were grouped)."""
         return self._journal.syncs
