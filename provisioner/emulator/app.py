@@ -57,8 +57,7 @@ class EmulatorApp:
             self.state_writer.load()
 
     def start(self) -> None:
-        if self.state_writer is not None:
-            self.state_writer.start()
+        """Called once the server listens. (The state's compactor starts with the first write.)"""
 
     def stop(self) -> None:
         """Compact what this process wrote into the state file (when kept)."""

@@ -7,14 +7,14 @@ writers share one fsync. The answer is sent after that.
 
 A collection is anything kept in the state file: it exports a snapshot section, restores one, and replays
 its own changes (``op`` "wipe" for every collection, the others its own). Monitors and dashboards are the
-two today; more (the metric store) register with ``Org.register``.
+two today; more (the metric store) are added with ``Org.recorder`` and ``Org.register``.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -64,7 +64,7 @@ class ChangeRecorder:
         self._org = org
         self._collection = collection
 
-    def transaction(self) -> Any:
+    def transaction(self) -> AbstractContextManager[None]:
         return self._org.transaction()
 
     def record(self, op: str, key: Any = None, value: Any = None) -> None:
@@ -80,15 +80,18 @@ class Org:
         self._listeners: list[Callable[[], None]] = []
         self._collections: dict[str, Collection] = {}
         ids, clock = IdSource(seed), Clock()
-        self.monitors = MonitorStore(self.lock, ids, clock, identity, self.register("monitors"))
-        self.dashboards = DashboardStore(self.lock, ids, clock, identity, self.register("dashboards"))
-        self._collections.update(monitors=self.monitors, dashboards=self.dashboards)
+        self.monitors = MonitorStore(self.lock, ids, clock, identity, self.recorder("monitors"))
+        self.dashboards = DashboardStore(self.lock, ids, clock, identity, self.recorder("dashboards"))
+        self.register("monitors", self.monitors)
+        self.register("dashboards", self.dashboards)
 
-    def register(self, name: str, collection: Collection | None = None) -> ChangeRecorder:
-        """Keep a collection in the state file under ``name``; returns its recorder."""
-        if collection is not None:
-            self._collections[name] = collection
+    def recorder(self, name: str) -> ChangeRecorder:
+        """What the collection kept under ``name`` writes through."""
         return ChangeRecorder(self, name)
+
+    def register(self, name: str, collection: Collection) -> None:
+        """Keep a collection in the state file (its snapshot section and journal changes) under ``name``."""
+        self._collections[name] = collection
 
     @property
     def collection_names(self) -> tuple[str, ...]:

@@ -24,11 +24,12 @@ import os
 import sys
 import tempfile
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from provisioner.emulator.journal import Journal, StateFileError, fsync_folder, temporary_prefix
+from provisioner.emulator.journal import Change, Journal, StateFileError, fsync_folder, temporary_prefix
 from provisioner.emulator.org import Org, OrgSnapshot
 
 __all__ = ["STATE_FORMAT", "STATE_VERSION", "StateFileError", "StateKeeper", "read_state", "write_state"]
@@ -46,8 +47,8 @@ class StoredState:
     size: int  # bytes of the snapshot file
 
 
-def read_state(path: Path, collections: tuple[str, ...] = ("monitors", "dashboards")) -> StoredState | None:
-    """The stored snapshot, or None when there is no state file yet."""
+def read_state(path: Path, collections: tuple[str, ...]) -> StoredState | None:
+    """The stored snapshot of an org keeping these collections, or None when there is no state file yet."""
     try:
         text = path.read_bytes()
     except FileNotFoundError:
@@ -74,7 +75,10 @@ def read_state(path: Path, collections: tuple[str, ...] = ("monitors", "dashboar
             f"{path}: holds {', '.join(unknown)}, which this provisioner version does not keep; use the "
             f"version that wrote it"
         )
-    first_segment = data.get("journal", {}).get("first_segment", 1) if version == 2 else 1
+    journal = data.get("journal")  # version 1 had none: its org is whole in the file
+    first_segment = journal.get("first_segment") if isinstance(journal, dict) else 1
+    if isinstance(first_segment, bool) or not isinstance(first_segment, int) or first_segment < 1:
+        raise StateFileError(f"{path}: the journal position is missing or not a segment number")
     return StoredState(OrgSnapshot(sections), first_segment, len(text))
 
 
@@ -89,7 +93,7 @@ def write_state(path: Path, snapshot: OrgSnapshot, first_segment: int) -> int:
             _write_document(stream, snapshot, first_segment)
             stream.flush()
             os.fsync(stream.fileno())
-            size = stream.tell()
+            size = os.fstat(stream.fileno()).st_size
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -146,9 +150,6 @@ class StateKeeper:
             self._journal.close()
             raise
 
-    def start(self) -> None:
-        """Kept for the app's life cycle: compaction starts with the first write."""
-
     # -- ChangeStore -------------------------------------------------------------------------------------
     def begin(self) -> None:
         self._journal.acquire(exclusive=True)
@@ -159,7 +160,7 @@ class StateKeeper:
             self._leave()
             raise
 
-    def commit(self, changes: Any) -> Any:
+    def commit(self, changes: Sequence[Change]) -> Callable[[], None] | None:
         try:
             ticket = self._journal.append(changes) if changes else None
         finally:
@@ -201,7 +202,7 @@ class StateKeeper:
             raise StateFileError(f"{self._path}: the journal segments after the snapshot are missing")
         self._apply(changes)
 
-    def _apply(self, changes: Any) -> None:
+    def _apply(self, changes: Sequence[Change]) -> None:
         known = self._org.collection_names
         for change in changes:
             if change.collection not in known:
@@ -236,10 +237,10 @@ class StateKeeper:
                 return False
             snapshot = self._org.snapshot()
             first_segment = self._journal.rotate()
+            self._wrote = False  # what it wrote is in this snapshot; later writes go to the new segment
         self._snapshot_size = write_state(self._path, snapshot, first_segment)
         with self._org.lock, self._journal.locked(exclusive=True):
             self._journal.remove_before(first_segment)
-        self._wrote = False
         self.compactions += 1
         return True
 
@@ -258,7 +259,7 @@ class StateKeeper:
             self._compaction_wanted.clear()
             try:
                 self.compact()
-            except OSError as exc:  # keep serving: the journal still holds every write
+            except (OSError, StateFileError) as exc:  # keep serving: the journal still holds every write
                 sys.stderr.write(f"emulator: cannot compact the state file {self._path}: {exc}\n")
 
     # -- life cycle --------------------------------------------------------------------------------------
