@@ -112,7 +112,7 @@ def test_writers_waiting_together_share_fsyncs(tmp_path: Path) -> None:
             writer.start()
         for writer in writers:
             writer.join()
-        keeper = running._app.state_writer
+        keeper = running.state
         assert keeper is not None and 0 < keeper.fsyncs < 320
 
 
@@ -124,9 +124,9 @@ def test_background_compaction_keeps_the_journal_small_and_loses_nothing(tmp_pat
         for monitor_id in ids[:50]:
             raw.call("PUT", f"/api/v1/monitor/{monitor_id}", {"name": f"renamed {monitor_id}"})
         deadline = time.monotonic() + 10
-        while running._app.state_writer.compactions == 0 and time.monotonic() < deadline:  # type: ignore[union-attr]
+        while running.state.compactions == 0 and time.monotonic() < deadline:  # type: ignore[union-attr]
             time.sleep(0.01)
-        assert running._app.state_writer.compactions > 0  # type: ignore[union-attr]
+        assert running.state.compactions > 0  # type: ignore[union-attr]
         assert sum(path.stat().st_size for path in segments(state)) < 100_000
         before = names_by_id(raw)
     with start_emulator(config) as restarted, client_of(restarted) as raw:
