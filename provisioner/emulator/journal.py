@@ -219,10 +219,12 @@ class Journal:
         self.entry_bytes = 0
 
     def has_news(self) -> bool:
-        """Cheap, without the lock: did anything change since this process last read?"""
-        if self._fd is None:
-            return True  # a segment may have been created since: ``read_new`` looks under the lock
-        status = os.fstat(self._fd)
+        """Cheap, without the org lock (a hint: ``read_new`` decides): did anything change since this
+        process last read?"""
+        with self._fd_guard:  # another thread may be switching segments, closing this descriptor
+            if self._fd is None:
+                return True  # a segment may have been created since
+            status = os.fstat(self._fd)
         if status.st_size != self._offset and status.st_size != self._bad_tail_size:
             return True
         return status.st_nlink == 0 or os.path.exists(self._following_path)
