@@ -27,7 +27,7 @@ from __future__ import annotations
 import bisect
 import math
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -104,6 +104,17 @@ class Series:
         self.values.insert(index, value)
         return True
 
+    def put_all(self, timestamps: Sequence[int], values: Sequence[float]) -> int:
+        """Store many points; returns how many are new. Into an empty series, increasing timestamps (an
+        export) are taken whole."""
+        if len(timestamps) != len(values):
+            raise ValueError("a series needs as many values as timestamps")
+        if not self.timestamps and all(a < b for a, b in zip(timestamps, timestamps[1:], strict=False)):
+            self.timestamps = array("q", timestamps)
+            self.values = array("d", values)
+            return len(timestamps)
+        return sum(self.put(int(t), float(v)) for t, v in zip(timestamps, values, strict=True))
+
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Index range of the points with ``start <= timestamp < end``."""
         return bisect.bisect_left(self.timestamps, start), bisect.bisect_left(self.timestamps, end)
@@ -176,7 +187,8 @@ class MetricStore:
         return len(points)
 
     def expire(self, now_s: float) -> None:
-        """Drop the points older than the retention period (recorded when it drops any)."""
+        """Drop the points older than the retention period, and the series left empty (recorded when that
+        changed anything)."""
         if self._drop_expired(now_s) and self._changes is not None:
             self._changes.record(EXPIRE, None, now_s)
 
@@ -207,20 +219,23 @@ class MetricStore:
         if self._total_points > self.limits.max_total_points:
             self._cap_store()
 
-    def _drop_expired(self, now_s: float) -> int:
+    def _drop_expired(self, now_s: float) -> bool:
+        """True when something was dropped (a series without points is, even one that never had any)."""
         cutoff = int(now_s) - self.limits.retention_s
-        dropped_in_all = 0
+        changed = False
         for metric in list(self._metrics.values()):
             for key, series in list(metric.series.items()):
                 dropped = series.drop_before(cutoff)
                 self._total_points -= dropped
-                dropped_in_all += dropped
+                self.counters.retention += dropped
                 if not series.timestamps:
                     self._remove_series(metric, key)
+                    changed = True
+                changed = changed or dropped > 0
             if not metric.series:
                 self._forget_metric(metric.name)
-        self.counters.retention += dropped_in_all
-        return dropped_in_all
+                changed = True
+        return changed
 
     def wipe(self) -> None:
         self._metrics.clear()
@@ -299,8 +314,12 @@ class MetricStore:
             )
             for stored in item.get("series", []):
                 series = self._series_for(metric, frozenset(stored["tags"]))
-                for timestamp, value in stored["points"]:
-                    self._total_points += series.put(int(timestamp), float(value))
+                if "points" in stored:  # a state file of version 1: [[timestamp, value], ...]
+                    timestamps = [int(point[0]) for point in stored["points"]]
+                    values = [float(point[1]) for point in stored["points"]]
+                else:
+                    timestamps, values = stored["timestamps"], stored["values"]
+                self._total_points += series.put_all(timestamps, values)
                 self._cap_series(series)
         if self._total_points > self.limits.max_total_points:
             self._cap_store()
@@ -405,10 +424,11 @@ def _export_metric(metric: Metric) -> dict[str, Any]:
         "type": metric.metric_type,
         "interval": metric.interval,
         "unit": metric.unit,
-        "series": [
+        "series": [  # two columns: quick to copy under the org lock, which compaction holds
             {
                 "tags": sorted(series.tags),
-                "points": [[t, v] for t, v in zip(series.timestamps, series.values, strict=True)],
+                "timestamps": series.timestamps.tolist(),
+                "values": series.values.tolist(),
             }
             for series in metric.series.values()
         ],

@@ -92,13 +92,18 @@ def test_two_emulator_applies_at_once_keep_both_definition_sets(project: Path) -
 def test_plan_audit_and_import_leave_the_state_and_journal_byte_identical(cli: Cli, project: Path) -> None:
     write_definitions(project / "monitors", "m", 5)
     assert cli("apply", "--emulator")[0] == 0
-    # Another process edits a monitor and keeps running: the journal holds an entry not yet compacted.
+    # Another process edits a monitor, submits points and keeps running: the journal holds entries not yet
+    # compacted.
     with start_emulator(EmulatorConfig(rate_limits=False, state_path=project / STATE)) as other:
         raw = RawClient(other.base_url, "k", "a")
         first = raw.call("GET", "/api/v1/monitor").json[0]
         assert raw.call("PUT", f"/api/v1/monitor/{first['id']}", {"name": "edited by hand"}).status == 200
         unmanaged = {"type": "metric alert", "query": "avg(last_5m):avg:system.load.1{*} > 9", "name": "load"}
         unmanaged_id = raw.call("POST", "/api/v1/monitor", unmanaged).json["id"]
+        now = int(other.admin.clock()["now"])
+        points = [{"timestamp": now - 30, "value": 1.5}]
+        series = {"series": [{"metric": "system.load.1", "type": 3, "points": points, "tags": ["host:a"]}]}
+        assert raw.call("POST", "/api/v2/series", series).status == 202
         raw.close()
         before = state_files(project)
         assert any(

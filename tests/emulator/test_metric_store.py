@@ -26,7 +26,12 @@ def add(
 
 def points_of(store: MetricStore, metric: str) -> dict[tuple[str, ...], list[list[float]]]:
     exported = store.export()["metrics"]
-    return {tuple(s["tags"]): s["points"] for m in exported if m["name"] == metric for s in m["series"]}
+    return {
+        tuple(s["tags"]): [[t, v] for t, v in zip(s["timestamps"], s["values"], strict=True)]
+        for m in exported
+        if m["name"] == metric
+        for s in m["series"]
+    }
 
 
 def test_the_points_per_series_cap_drops_the_oldest() -> None:
