@@ -7,7 +7,6 @@ import http.client
 import json
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -27,7 +26,7 @@ from provisioner.emulator.org import Org
 from provisioner.emulator.process import EmulatorChild, start_emulator_process
 from provisioner.emulator.state import StateKeeper
 
-from .conftest import RawClient  # type: ignore[import-not-found]
+from .conftest import RawClient, kill_under_load  # type: ignore[import-not-found]
 
 T0 = 4_000_000_020  # a minute boundary ahead of the wall clock, so that a manual clock can be moved to it
 LIMITS = MetricLimits(retention_s=1800, max_points_per_series=8, max_series_per_metric=2, max_total_points=20)
@@ -287,21 +286,15 @@ def test_kill_9_under_series_load_loses_no_acknowledged_point(tmp_path: Path) ->
         finally:
             raw.close()
 
-    for _round in range(5):
+    for round_ in range(5):
         child = start_emulator_process("--no-rate-limits", "--state", str(state), "--compact-after", "20000")
         try:
             EmulatorAdmin(child.base_url).accept_any_timestamp()
             writers = [
                 threading.Thread(target=send_until_killed, args=(child.base_url, w)) for w in next_second
             ]
-            for writer in writers:
-                writer.start()
-            deadline = time.monotonic() + 10
-            while sum(map(len, acknowledged.values())) < 150 * (_round + 1) and time.monotonic() < deadline:
-                time.sleep(0.002)
-            child.kill()
-            for writer in writers:
-                writer.join(10)
+            enough = 150 * (round_ + 1)
+            kill_under_load(child, writers, lambda n=enough: sum(map(len, acknowledged.values())) >= n)
         finally:
             child.stop()
     restarted = start_emulator_process("--no-rate-limits", "--state", str(state))
