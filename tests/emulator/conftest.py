@@ -19,6 +19,7 @@ from datadog_api_client.v1.api.dashboards_api import DashboardsApi
 from datadog_api_client.v1.api.monitors_api import MonitorsApi
 
 from provisioner.emulator import RunningEmulator
+from provisioner.emulator.metrics import MetricStore
 from provisioner.emulator.process import EmulatorChild
 
 
@@ -52,6 +53,20 @@ class RawClient:
 
     def close(self) -> None:
         self._connection.close()
+
+
+def exported_series(store: MetricStore, metric: str) -> list[dict[str, Any]]:
+    """A metric's series as the store exports them (for the state file), each ``{"tags", "points"}`` with
+    ``points`` as ``[[timestamp, value], ...]``."""
+    return [
+        {
+            "tags": series["tags"],
+            "points": [[t, v] for t, v in zip(series["timestamps"], series["values"], strict=True)],
+        }
+        for item in store.export()["metrics"]
+        if item["name"] == metric
+        for series in item["series"]
+    ]
 
 
 def kill_under_load(
