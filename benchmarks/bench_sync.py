@@ -53,6 +53,7 @@ def _definition(index: int) -> dict:
             "name": f"[mesh] {service} error rate",
             "message": f"{service} fails @slack-mesh-oncall",
             "scope": ["env:prod", f"service:{service}"],
+            "min_requests": 0,  # one monitor per definition (no composite): the targets count monitors
             "thresholds": {"critical": "5%", "warning": "2%"},
         },
         {

@@ -81,6 +81,10 @@ app = typer.Typer(
 )
 github_app = typer.Typer(cls=TyperGroup, no_args_is_help=True, help="GitHub integration for CI pipelines.")
 app.add_typer(github_app, name="github")
+mesh_app = typer.Typer(
+    cls=TyperGroup, no_args_is_help=True, help="Istio and Datadog set-up for the mesh monitors."
+)
+app.add_typer(mesh_app, name="mesh")
 
 
 def _version(value: bool) -> None:
@@ -179,6 +183,7 @@ class JsonOutput(StrEnum):
     apply = "apply"
     audit = "audit"
     validate = "validate"
+    environments = "environments"
 
 
 @app.command()
@@ -190,12 +195,33 @@ def schema(
         JsonOutput | None,
         typer.Option("--json-output", help="Print the schema of this command's --format json output."),
     ] = None,
+    vscode: Annotated[
+        bool, typer.Option("--vscode", help="With --out: map the schemas in .vscode/settings.json.")
+    ] = False,
 ) -> int:
     """Write the JSON Schemas: of the definitions, for editors (yaml-language-server), and of the JSON
     outputs, for the tools that read them."""
     from provisioner.commands.schema import schema as run
 
-    return run(out, json_output.value if json_output else None)
+    return run(out, json_output.value if json_output else None, vscode=vscode)
+
+
+class ListFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def environments(
+    config: ConfigOpt = None,
+    output_format: Annotated[
+        ListFormat, typer.Option("--format", help="text: one name a line; json: for a CI matrix.")
+    ] = ListFormat.text,
+) -> int:
+    """List the environments of provisioner.yaml in their declared order (the order CI applies them)."""
+    from provisioner.commands.environments import environments as run
+
+    return run(config, output_format.value)
 
 
 @app.command()
@@ -409,6 +435,27 @@ def import_(
     )
 
 
+class RequirementFormat(StrEnum):
+    text = "text"
+    yaml = "yaml"
+    json = "json"
+
+
+@mesh_app.command("requirements")
+def mesh_requirements(
+    paths: PathsArg = None,
+    env: EnvOpt = None,
+    config: ConfigOpt = None,
+    output_format: Annotated[
+        RequirementFormat, typer.Option("--format", help="Output format.")
+    ] = RequirementFormat.text,
+) -> int:
+    """What the cluster and the Datadog Agent need for every monitor to get data: ready-to-apply snippets."""
+    from provisioner.commands.mesh import requirements as run
+
+    return run(paths or [], env=env, config_path=config, output_format=output_format.value)
+
+
 ArtifactUrlOpt = Annotated[
     str | None, typer.Option("--artifact-url", help="Link to the full text, shown when the body is cut.")
 ]
@@ -426,6 +473,9 @@ def github_comment(
     pr: Annotated[
         int | None, typer.Option("--pr", min=1, help="Pull request number. Default: from GITHUB_EVENT_PATH.")
     ] = None,
+    heading: Annotated[
+        str | None, typer.Option("--heading", help="A heading above the body, e.g. the environment's name.")
+    ] = None,
 ) -> int:
     """Create or update the one sticky pull-request comment.
 
@@ -433,7 +483,7 @@ def github_comment(
     """
     from provisioner.commands.github import comment as run
 
-    return run(body=body, artifact_url=artifact_url, marker=marker, pr=pr)
+    return run(body=body, artifact_url=artifact_url, marker=marker, pr=pr, heading=heading)
 
 
 @github_app.command("issue")

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from provisioner.commands._session import current_plan, datadog_session, load_valid_project, report_rejections
+from provisioner.commands.key_check import expects_read_only_key, warn_if_key_can_write
 from provisioner.engine.remote_validate import SKIPPED, validate_remotely
 from provisioner.model import Plan
 from provisioner.report.colour import colour_enabled, styler
@@ -35,6 +36,8 @@ def plan(
     if project is None:
         return 1
     with datadog_session(project.environment, use_emulator, api_url) as session:
+        if expects_read_only_key():
+            warn_if_key_can_write(session.port)
         result = current_plan(project, session.port)
         validation = validate_remotely(result, session.port) if remote_validate else SKIPPED
     context = PlanContext(session.app_url, validation)

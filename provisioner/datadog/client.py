@@ -28,6 +28,7 @@ from datadog_api_client.exceptions import ApiException
 from datadog_api_client.rest import ClientRetry, RESTClientObject
 from datadog_api_client.v1.api.dashboards_api import DashboardsApi
 from datadog_api_client.v1.api.monitors_api import MonitorsApi
+from datadog_api_client.v2.api.key_management_api import KeyManagementApi
 
 from provisioner.credentials import Target, redact
 from provisioner.errors import DatadogError
@@ -64,6 +65,24 @@ class _WaitBudget:
     @property
     def exhausted(self) -> bool:
         return self._left <= 0
+
+
+@dataclass(frozen=True)
+class ApplicationKeyAccess:
+    """What Datadog tells about the application key in use. ``known`` is False when it does not tell:
+    listing its user's keys needs the ``user_app_keys`` permission (a key scoped without it gets 403),
+    and the key is found only by its last four characters."""
+
+    known: bool
+    scopes: tuple[str, ...] | None = None  # None: unscoped, every permission of the key's owner
+
+    @property
+    def can_write(self) -> bool:
+        return self.known and (self.scopes is None or bool(self.write_scopes))
+
+    @property
+    def write_scopes(self) -> tuple[str, ...]:
+        return tuple(scope for scope in self.scopes or () if scope.endswith("_write"))
 
 
 class _BoundedRetry(ClientRetry):
@@ -133,6 +152,7 @@ class DatadogClient:
         self._api_client = _PooledApiClient(config, max(self._settings.concurrency, 4))
         self._monitors = MonitorsApi(self._api_client)
         self._dashboards = DashboardsApi(self._api_client)
+        self._keys = KeyManagementApi(self._api_client)
         self._count_lock = threading.Lock()
         self.request_count = 0
 
@@ -212,6 +232,27 @@ class DatadogClient:
 
     def delete_dashboard(self, datadog_id: str) -> None:
         self._call("DELETE", self._dashboards.delete_dashboard, datadog_id)
+
+    # --- the application key ----------------------------------------------------------------
+
+    def application_key_access(self) -> ApplicationKeyAccess:
+        """The scopes of the application key in use, found among its user's keys by its last four
+        characters. Advisory: any failure, or no single match, means Datadog did not tell."""
+        try:
+            page = self._call("GET", self._keys.list_current_user_application_keys, page_size=100)
+        except DatadogError:
+            return ApplicationKeyAccess(known=False)
+        last4 = self._target.app_key[-4:]
+        items = page.get("data") if isinstance(page, dict) else None
+        matches = [
+            attributes
+            for item in items or []
+            if isinstance(attributes := item.get("attributes"), dict) and attributes.get("last4") == last4
+        ]
+        if len(matches) != 1:
+            return ApplicationKeyAccess(known=False)
+        scopes = matches[0].get("scopes")
+        return ApplicationKeyAccess(known=True, scopes=None if scopes is None else tuple(map(str, scopes)))
 
     # --- transport --------------------------------------------------------------------------
 

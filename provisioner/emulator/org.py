@@ -98,6 +98,7 @@ class Org:
         metric_limits: MetricLimits | None = None,
     ) -> None:
         self.lock = threading.RLock()
+        self.identity = identity
         self._depth = 0  # transactions nested in the one running (the lock holder's)
         self._pending: list[Change] = []
         self._store: ChangeStore | None = None

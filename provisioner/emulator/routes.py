@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from provisioner.emulator import api_dashboards as dashboards
+from provisioner.emulator import api_keys as keys
 from provisioner.emulator import api_metrics as metrics
 from provisioner.emulator import api_monitors as monitors
 from provisioner.emulator.auth import AuthRequirement
@@ -70,6 +71,7 @@ ROUTES: tuple[Route, ...] = (
         metrics.list_tags_by_metric_name,
         "list_tags_by_metric_name",
     ),
+    Route("GET", "/api/v2/current_user/application_keys", keys.list_current_user_application_keys),
 )
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from provisioner import identity
 from provisioner.datadog.port import DatadogPort
+from provisioner.engine import references
 from provisioner.engine.widgets import with_live_widget_ids
 from provisioner.errors import DatadogError
 from provisioner.model import (
@@ -54,7 +55,10 @@ def apply_plan(
 ) -> ApplyResult:
     applier = _Applier(port, options, progress or (lambda _o: None), plan.namespace)
     writes = [c for c in plan.changes if c.action in _WRITE_ACTIONS]
-    outcomes = applier.run_all(applier.write, writes)
+    # Composites after the monitors they combine, with those monitors' Datadog ids put in.
+    outcomes = references.write_in_waves(
+        writes, plan.monitor_ids, lambda wave: applier.run_all(applier.write, wave), applier.report
+    )
     deletes = [c for c in plan.changes if c.action is Action.DELETE]
     refused = ""
     if deletes and not options.prune:
@@ -189,14 +193,16 @@ class _Applier:
         dashboards = [c for c in deletes if c.kind == "dashboard"]
         monitors = [c for c in deletes if c.kind == "monitor"]
         outcomes = self.run_all(self._delete, dashboards)
-        blocked: dict[int, str] = {}
-        if monitors:
-            try:
-                blocked = self.port.monitors_blocking_delete([int(c.datadog_id or 0) for c in monitors])
-            except DatadogError as exc:
-                return outcomes + [
-                    self.report(c, "failed", f"could not check references: {exc}") for c in monitors
-                ]
+        for wave in references.delete_waves(monitors):  # composites before the monitors they combine
+            outcomes += self._delete_monitors(wave)
+        return outcomes
+
+    def _delete_monitors(self, monitors: Sequence[PlannedChange]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        try:
+            blocked = self.port.monitors_blocking_delete([int(c.datadog_id or 0) for c in monitors])
+        except DatadogError as exc:
+            return [self.report(c, "failed", f"could not check references: {exc}") for c in monitors]
         for change in monitors:
             reason = blocked.get(int(change.datadog_id or 0))
             if reason:

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from provisioner.datadog.port import DatadogPort
+from provisioner.engine import references
 from provisioner.errors import DatadogError
 from provisioner.model import Action, Plan, PlannedChange, Problem
 
@@ -95,7 +96,10 @@ def _validated(pointer: str) -> bool:
 def validate_remotely(plan: Plan, port: DatadogPort, concurrency: int = 8) -> RemoteValidation:
     """Rejections are 4xx answers about a body; 429s past the retry budget, 5xx and lost connections
     are not a verdict and raise ``DatadogError``."""
-    changes = [c for c in plan.changes if needs_remote_validation(c)]
+    # Composites name their monitors @{definition id}: Datadog judges them with those monitors' ids.
+    changes = references.validatable(
+        [c for c in plan.changes if needs_remote_validation(c)], plan.monitor_ids
+    )
     before = port.request_count
     verdicts = _ask_all(port, changes, concurrency)
     rejections = tuple(r for r in verdicts if r is not None)

@@ -16,9 +16,21 @@ Facts, with their sources, are in ``shared/reference/istio-metrics.md``; the sho
   default it keeps none of them). Its V2 mode (``openmetrics_endpoint``) suffixes counters with ``.count``.
 - **APM** trace metrics (``trace.envoy.proxy.*``) need Envoy's Datadog tracer; their naming has no mode.
 
-Defaults (``CollectionModes()``) mirror a cluster set up by Datadog's Istio documentation: istiod
+Defaults (``DEFAULT_MODES``) mirror a cluster set up by Datadog's Istio documentation: istiod
 annotated for openmetrics, the proxies on the shipped auto-configuration (legacy), the Envoy check on
-``openmetrics_endpoint`` as the Envoy integration's Istio section shows.
+``openmetrics_endpoint`` as the Envoy integration's Istio section shows. An environment chooses its own
+with ``istio:`` in provisioner.yaml (``modes_of``).
+
+The API the rest of provisioner uses:
+
+- ``METRICS`` / ``metric(key)``: every metric by catalogue key; ``submission(key, modes)`` the Datadog name
+  and type one environment's collector submits (KeyError when that mode submits none);
+- ``term(key, scope, group_by, modes)``: a query term with ``.as_count()`` exactly on counts;
+- ``lookup(name)`` / ``counterparts(name)``: what a Datadog name is, per mode, and its other modes' names;
+- ``signals_of(name, filters, group_by)``: which of the four mesh signals a term watches;
+- ``counts_events(name, filters)``: whether a term's series only exist once an event happened;
+- ``SERVICE_TAGS``, ``EXCLUDED_BY_DEFAULT``, ``envoy_cluster_value``, ``apm_service_value``,
+  ``service_of``: the tags that name a service, on which side of a request, and how their values read.
 """
 
 from __future__ import annotations
@@ -29,7 +41,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-Mode = Literal["openmetrics", "legacy"]
+from provisioner.model import CollectionModes, Environment, IstioMode
+
+Mode = IstioMode
 MODES: tuple[Mode, ...] = ("openmetrics", "legacy")
 MetricType = Literal["count", "gauge", "distribution"]
 
@@ -40,7 +54,7 @@ CIRCUIT_OPEN = "circuit-open"
 
 
 class Collector(StrEnum):
-    """What submits a metric to Datadog; each has its own collection mode in an environment."""
+    """What submits a metric to Datadog; each but APM has its own collection mode in an environment."""
 
     DATA_PLANE = "data_plane"  # Istio check, istio_mesh_endpoint (the proxies' merged :15020 endpoint)
     CONTROL_PLANE = "control_plane"  # Istio check, istiod_endpoint (:15014)
@@ -48,23 +62,16 @@ class Collector(StrEnum):
     APM = "apm"  # Envoy's Datadog tracer: trace metrics, one naming whatever the checks run
 
 
-@dataclass(frozen=True)
-class CollectionModes:
-    """Which mode each collector runs in, for one environment."""
-
-    data_plane: Mode = "legacy"
-    control_plane: Mode = "openmetrics"
-    envoy: Mode = "openmetrics"
-
-    def of(self, collector: Collector) -> Mode | None:
-        """The collector's mode; None for APM, whose names do not depend on a mode."""
-        if collector is Collector.APM:
-            return None
-        mode: Mode = getattr(self, collector.value)
-        return mode
+# What a cluster set up by Datadog's Istio documentation runs: the proxies on the shipped auto_conf.yaml
+# (legacy: `use_openmetrics` is commented out there and the check's code default is V1), istiod with the
+# documented `ad.datadoghq.com/discovery.checks` annotation (`"use_openmetrics": "true"`), and the Envoy
+# check with the `openmetrics_endpoint` the Envoy integration's Istio section shows.
+DEFAULT_MODES = CollectionModes(data_plane="legacy", control_plane="openmetrics", envoy="openmetrics")
 
 
-DEFAULT_MODES = CollectionModes()
+def modes_of(environment: Environment) -> CollectionModes:
+    """The environment's collection modes: its ``istio:`` setting, else the documented defaults."""
+    return environment.istio if environment.istio is not None else DEFAULT_MODES
 
 
 @dataclass(frozen=True)
@@ -267,9 +274,12 @@ def _metrics() -> tuple[Metric, ...]:
                 istiod,
                 _both(f"istio.pilot.xds.{xds_type}_reject", "gauge"),
                 (*_ISTIOD_TAGS, "node", "err"),
-                f"proxies currently rejecting {xds_type.upper()} config (per node; kept by Istio for compatibility)",
+                f"{xds_type.upper()} rejects per proxy node: a running total Istio exports as a gauge (kept for "
+                "compatibility; total_xds_rejects counts the same NACKs)",
                 on_event=True,
-                source="istio-metrics.md §2 (Istio exports a gauge; submitted type unverified)",
+                cumulative=True,
+                source="istio-metrics.md §2 (Istio exports a gauge; submitted type unverified); istio/istio "
+                "pilot/pkg/xds/monitoring.go IncrementXDSRejects increments it, never resets it",
             )
             for xds_type in XDS_TYPES
         ),
@@ -398,6 +408,7 @@ def _metrics() -> tuple[Metric, ...]:
             _both("trace.envoy.proxy.errors", "count"),
             _APM_TAGS,
             "Envoy spans marked as errors",
+            on_event=True,  # whether a zero is reported where spans had no error: unverified; treat as events
             source="istio-metrics.md §6",
         ),
         Metric(
@@ -405,7 +416,15 @@ def _metrics() -> tuple[Metric, ...]:
             apm,
             _both("trace.envoy.proxy", "distribution"),
             _APM_TAGS,
-            "Envoy span duration (distribution)",
+            "Envoy span duration (distribution: percentiles such as p95 work on it)",
+            source="istio-metrics.md §6",
+        ),
+        Metric(
+            "apm_duration",
+            apm,
+            _both("trace.envoy.proxy.duration", "gauge"),
+            _APM_TAGS,
+            "Envoy span duration, the legacy gauge (Datadog recommends the distribution)",
             source="istio-metrics.md §6",
         ),
     ]
@@ -486,8 +505,22 @@ def counterparts(datadog_name: str) -> tuple[NameUse, ...]:
     return tuple(found.values())
 
 
+def mode_mismatch(datadog_name: str, modes: CollectionModes) -> tuple[NameUse, Submission | None] | None:
+    """When the environment's collector does not submit ``datadog_name`` (it is another mode's name): the
+    name's use, and what this environment submits instead (None when its mode has no such metric)."""
+    uses = lookup(datadog_name)
+    if not uses or any(modes.of(use.metric.collector) in (None, use.mode) for use in uses):
+        return None
+    use = uses[0]
+    return use, use.metric.submission(modes)
+
+
 def all_names() -> frozenset[str]:
     return frozenset(_BY_NAME)
+
+
+def keys() -> tuple[str, ...]:
+    return tuple(METRICS)
 
 
 # --- what a metric term means for the four mesh signals ----------------------------------------------
@@ -527,6 +560,26 @@ def _signals(key: str, filters: TagFilters, group_by: Sequence[str]) -> set[str]
     if key.startswith(("outlier_", "circuit_breaker_")) or key == "upstream_rq_pending_overflow":
         return {CIRCUIT_OPEN}
     return set()
+
+
+def counts_events(datadog_name: str, filters: TagFilters) -> bool:
+    """Whether a ``metric{filters}`` term counts events whose series only appear with the first event:
+    an ``on_event`` counter, or a count kept to its error values (``response_code:5*``, ``response_flags:UO``,
+    ``type:*senderr``). Missing data is then normal, and a count monitor evaluates it as 0."""
+    counts = [use for use in lookup(datadog_name) if use.submission.is_count]  # a name V1 also sends as a
+    return bool(counts) and all(_counts_events(use.metric, filters) for use in counts)  # cumulative gauge
+
+
+def _counts_events(metric: Metric, filters: TagFilters) -> bool:
+    if metric.on_event:
+        return True
+    if metric.key == "requests":
+        codes = [v for v in filters.get("response_code", ()) if v[:1] in ("0", "4", "5")]
+        flags = [v for v in filters.get("response_flags", ()) if v not in ("-", "*")]
+        return bool(codes or flags)
+    if metric.key == "xds_pushes":
+        return any("senderr" in v for v in filters.get("type", ()))
+    return False
 
 
 # --- tags that name a service, and on which side of a request -------------------------------------
@@ -592,13 +645,18 @@ def envoy_cluster_value(
     """The ``envoy_cluster`` tag value of the outbound cluster that sends traffic to a service, as
     Datadog stores it; what is not known is a wildcard. ``|`` spellings are normalised."""
     if "|" in service:
-        return tag_value(service)
+        return _tag_pattern(service)
     if service.startswith(("outbound_", "inbound_")):
         return service
     host = service_host(service, namespace)
     if port is None and subset is None:
-        return f"outbound_*_{host}"
-    return tag_value(f"outbound|{port if port is not None else '*'}|{subset or ''}|{host}")
+        return _tag_pattern(f"outbound_*_{host}")
+    return _tag_pattern(f"outbound|{port if port is not None else '*'}|{subset or ''}|{host}")
+
+
+def _tag_pattern(raw: str) -> str:
+    """``tag_value`` of a value with ``*`` wildcards, which stay wildcards."""
+    return "*".join(tag_value(part) for part in raw.split("*"))
 
 
 def apm_service_value(service: str, namespace: str | None = None) -> str:

@@ -127,3 +127,47 @@ def test_envoy_cluster_values_are_built_in_datadogs_normalised_form(
 def test_apm_service_is_app_dot_namespace_under_istio() -> None:
     assert catalogue.apm_service_value("checkout", "shop") == "checkout.shop"
     assert catalogue.apm_service_value("checkout") == "checkout.*"
+
+
+@pytest.mark.parametrize(
+    ("name", "filters", "events"),
+    [
+        ("istio.sidecar_injection.failure.count", {}, True),  # an event counter
+        ("istio.mesh.request.count.total", {"response_code": ("5*",)}, True),  # requests kept to errors
+        ("istio.mesh.request.count", {"response_flags": ("UO", "UH")}, True),
+        ("istio.mesh.request.count.total", {"reporter": ("destination",)}, False),  # all requests: traffic
+        ("istio.mesh.request.count", {}, False),  # V2's count, and V1's cumulative gauge
+        ("istio.pilot.xds.pushes.count", {"type": ("*senderr",)}, True),
+        ("istio.pilot.xds.pushes.count", {}, False),
+        ("envoy.cluster.outlier_detection.ejections_active", {}, False),  # a gauge
+        ("system.cpu.user", {}, False),
+    ],
+)
+def test_counts_of_events_are_told_from_series_that_always_report(
+    name: str, filters: dict[str, tuple[str, ...]], events: bool
+) -> None:
+    assert catalogue.counts_events(name, filters) is events
+
+
+def test_another_modes_name_is_told_with_the_name_to_use() -> None:
+    mismatch = catalogue.mode_mismatch("istio.pilot.xds.pushes", OPENMETRICS)
+    assert mismatch is not None
+    use, instead = mismatch
+    assert (use.mode, use.metric.key, instead and instead.name) == (
+        "legacy",
+        "xds_pushes",
+        "istio.pilot.xds.pushes.count",
+    )
+    assert catalogue.mode_mismatch("istio.pilot.xds.pushes.count", OPENMETRICS) is None
+    assert catalogue.mode_mismatch("trace.envoy.proxy.hits", LEGACY) is None  # APM has no modes
+    only_legacy = catalogue.mode_mismatch(
+        "envoy.cluster.outlier_detection.ejections_enforced_total", OPENMETRICS
+    )
+    assert only_legacy is not None and only_legacy[1] is None  # V2 has per-detector counters only
+
+
+def test_modes_of_an_environment_default_to_the_documented_setup() -> None:
+    from provisioner.model import Environment
+
+    assert catalogue.modes_of(Environment(name="x")) == catalogue.DEFAULT_MODES
+    assert catalogue.modes_of(Environment(name="x", istio=LEGACY)) == LEGACY

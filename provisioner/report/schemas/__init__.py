@@ -1,5 +1,5 @@
-"""The JSON Schemas (Draft 2020-12) of the JSON that ``plan``, ``apply``, ``audit`` and ``validate`` print
-with ``--format json``, shipped in the package; ``provisioner schema`` writes them out.
+"""The JSON Schemas (Draft 2020-12) of the JSON that ``plan``, ``apply``, ``audit``, ``validate`` and
+``environments`` print with ``--format json``, shipped in the package; ``provisioner schema`` writes them out.
 
 They require every field provisioner writes and allow fields they do not list: a field is added
 without a new ``format_version``, so consumers must ignore what they do not know.
@@ -17,6 +17,7 @@ OUTPUT_SCHEMAS: dict[str, str] = {
     "apply": "apply-output.json",
     "audit": "audit-output.json",
     "validate": "validate-output.json",
+    "environments": "environments-output.json",
 }
 COMMON_SCHEMA = "output-common.json"
 
