@@ -23,7 +23,7 @@ def emulator(
     rate_limit_body: str = "empty",
     duplicate_window_s: float | None = None,
 ) -> int:
-    """Print the base URL, serve until Ctrl-C or SIGTERM, flush ``--state`` and return 0."""
+    """Print the base URL, serve until Ctrl-C or SIGTERM, compact ``--state`` and return 0."""
     try:
         config = build_config(
             state=state,
