@@ -197,6 +197,12 @@ class DatadogClient:
         replacement = {**_MONITOR_PUT_CLEARS, **body}
         self._call("POST", self._monitors.validate_existing_monitor, datadog_id, replacement)
 
+    def list_monitor_states(self) -> list[LiveResource]:
+        """Every monitor with its evaluation state: ``state.groups`` (``group_states=all``), each group's
+        status and transition times, besides ``overall_state``."""
+        bodies = self._call("GET", self._monitors.list_monitors, group_states="all")
+        return [_monitor(body) for body in bodies]
+
     def monitors_blocking_delete(self, datadog_ids: Sequence[int]) -> dict[int, str]:
         if not datadog_ids:
             return {}
@@ -207,6 +213,15 @@ class DatadogClient:
                 return {int(k): "; ".join(map(str, v)) for k, v in exc.details.items()}
             raise
         return {}
+
+    # --- metrics ----------------------------------------------------------------------------
+
+    def submit_series(self, series: Sequence[JsonObject]) -> None:
+        """``POST /api/v2/series``: ``[{"metric", "type", "points": [{"timestamp", "value"}], "tags",
+        "resources", "interval"}]``."""
+        from datadog_api_client.v2.api.metrics_api import MetricsApi  # only provisioner test sends metrics
+
+        self._call("POST", MetricsApi(self._api_client).submit_metrics, {"series": list(series)})
 
     # --- dashboards -------------------------------------------------------------------------
 
