@@ -5,15 +5,19 @@ This is the only module that knows typer, and the one error boundary:
 - ``ProvisionerError`` prints its message (no traceback) and exits 1;
 - a usage error (unknown flag, bad value) exits 1, never 2, because ``--detailed-exitcode``
   gives 2 the meaning "changes or drift" and a pipeline must not mistake a typo for that;
-- anything unexpected exits 3 with "please report"; the traceback only with ``--debug``.
+- anything unexpected exits 3 with "please report"; the traceback only with ``--debug``;
+- Ctrl-C exits 130 and SIGTERM 143 (apply first finishes the writes in flight and reports, see
+  ``commands/_interrupt.py``).
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 import traceback
 from enum import StrEnum
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -27,8 +31,13 @@ EXIT_ERROR = 1
 EXIT_USAGE = 1
 EXIT_UNEXPECTED = 3
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 _debug = False
+
+
+class _Terminated(BaseException):
+    """SIGTERM outside apply's write phase: nothing is in flight that must finish."""
 
 
 class _ExitCodeGroup(TyperGroup):
@@ -50,6 +59,9 @@ class _ExitCodeGroup(TyperGroup):
         except (typer.Abort, KeyboardInterrupt):
             typer.echo("interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except _Terminated:
+            typer.echo("terminated (SIGTERM)", err=True)
+            sys.exit(EXIT_TERMINATED)
         except ProvisionerError as exc:
             typer.secho(f"error: {exc}", err=True, fg="red")
             sys.exit(EXIT_ERROR)
@@ -127,6 +139,16 @@ EmulatorOpt = Annotated[
 ApiUrlOpt = Annotated[
     str | None,
     typer.Option("--api-url", help="Datadog API base URL; overrides DD_SITE and the environment's site."),
+]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        min=1,
+        help="Seconds the whole command may take: requests, retries and rate-limit waits. "
+        "Default: 100, and apply adds what its writes need at Datadog's write limit.",
+        show_default=False,
+    ),
 ]
 
 
@@ -229,8 +251,16 @@ def plan(
         ),
     ] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Also write the plan to this file.")] = None,
+    save_plan: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-plan",
+            help="Also write the plan as JSON for `apply --plan FILE`, whatever --format shows.",
+        ),
+    ] = None,
     use_emulator: EmulatorOpt = False,
     api_url: ApiUrlOpt = None,
+    timeout: TimeoutOpt = None,
 ) -> int:
     """Show what apply would change (a dry run), and any drift made by hand in Datadog."""
     from provisioner.commands.plan import plan as run
@@ -244,6 +274,8 @@ def plan(
         out=out,
         use_emulator=use_emulator,
         api_url=api_url,
+        save_plan=save_plan,
+        timeout_s=timeout,
     )
 
 
@@ -262,10 +294,19 @@ def apply(
         bool, typer.Option("--keep-drift", help="Leave hand edits made in Datadog alone; only report them.")
     ] = False,
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Parallel requests.")] = 8,
+    saved_plan: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan",
+            help="Carry out this saved plan (from `plan --save-plan`) exactly, instead of planning again; "
+            "a resource changed in Datadog since is refused.",
+        ),
+    ] = None,
     use_emulator: EmulatorOpt = False,
     api_url: ApiUrlOpt = None,
+    timeout: TimeoutOpt = None,
 ) -> int:
-    """Bring Datadog in line with the definitions: create, update, revert drift (and prune)."""
+    """Bring Datadog in line with the definitions: create, update, revert drift, repair duplicates (and prune)."""
     from provisioner.commands.apply import apply as run
 
     return run(
@@ -278,6 +319,8 @@ def apply(
         concurrency=concurrency,
         use_emulator=use_emulator,
         api_url=api_url,
+        saved_plan=saved_plan,
+        timeout_s=timeout,
     )
 
 
@@ -434,7 +477,12 @@ def github_issue(
     )
 
 
+def _terminate(_signum: int, _frame: FrameType | None) -> None:
+    raise _Terminated
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     app()
 
 

@@ -1,4 +1,5 @@
-"""``provisioner apply``: bring Datadog in line with the definitions, resource by resource."""
+"""``provisioner apply``: bring Datadog in line with the definitions, resource by resource; or carry
+out a saved plan (``--plan FILE``) exactly, refusing what changed in Datadog since it was made."""
 
 from __future__ import annotations
 
@@ -6,20 +7,31 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import typer
 
+from provisioner.commands._interrupt import finish_in_flight_on_signal
 from provisioner.commands._session import (
+    command_deadline,
     current_plan,
     datadog_connection,
     load_valid_project,
+    stderr_line,
     styler,
     use_colour,
 )
+from provisioner.config import load_config, select_environment
+from provisioner.datadog.client import DatadogClient, write_allowance_s
+from provisioner.datadog.pacing import Deadline
 from provisioner.engine.apply import ApplyOptions, apply_plan
+from provisioner.engine.read import read_live_org
+from provisioner.engine.saved_plan import dashboards_in, guard_saved_plan
+from provisioner.errors import UserError
 from provisioner.model import Action, Outcome, Plan
 from provisioner.report.outcomes import apply_summary, failures_block, outcome_line
+from provisioner.report.plan_json import read_saved_plan
 from provisioner.report.plan_text import render_text
 
 
@@ -33,21 +45,102 @@ def apply(
     concurrency: int,
     use_emulator: bool,
     api_url: str | None,
+    saved_plan: Path | None = None,
+    timeout_s: float | None = None,
 ) -> int:
+    options = ApplyOptions(prune=prune, force=force, concurrency=concurrency)
+    if saved_plan is not None:
+        if paths:
+            raise UserError("--plan carries out a saved plan as it is; it takes no definition paths")
+        return _apply_saved(
+            saved_plan, env, config_path, keep_drift, options, use_emulator, api_url, timeout_s
+        )
     project = load_valid_project(paths, env, config_path)
     if project is None:
         return 1
-    options = ApplyOptions(prune=prune, force=force, concurrency=concurrency)
-    with datadog_connection(project.environment, use_emulator, api_url, concurrency) as port:
+    deadline = command_deadline(timeout_s)
+    with datadog_connection(project.environment, use_emulator, api_url, concurrency, deadline) as port:
         plan = current_plan(project, port, keep_drift, concurrency)
         typer.echo(render_text(plan, styler(use_colour())), nl=False)
-        work = _work_count(plan, prune)
-        if not work:
-            return 0
-        with _progress(work) as progress:
-            result = apply_plan(plan, port, options, progress)
+        return _carry_out(plan, port, options, deadline)
+
+
+def _apply_saved(
+    path: Path,
+    env: str | None,
+    config_path: Path | None,
+    keep_drift: bool,
+    options: ApplyOptions,
+    use_emulator: bool,
+    api_url: str | None,
+    timeout_s: float | None,
+) -> int:
+    saved = _read_plan_file(path)
+    assert saved.origin is not None
+    if env is not None and env != saved.origin.environment:
+        raise UserError(f"{path} was planned for environment '{saved.origin.environment}', not '{env}'")
+    environment = select_environment(load_config(config_path), saved.origin.environment)
+    if environment.namespace != saved.namespace:
+        raise UserError(
+            f"{path} was planned for namespace '{saved.namespace}'; environment '{environment.name}' "
+            f"now manages namespace '{environment.namespace}'",
+            hint="plan again",
+        )
+    deadline = command_deadline(timeout_s)
+    with datadog_connection(environment, use_emulator, api_url, options.concurrency, deadline) as port:
+        if port.target_name != saved.origin.target:
+            raise UserError(
+                f"{path} was planned against {saved.origin.target}; this run would apply it to {port.target_name}",
+                hint="apply it with the same --api-url / site / --emulator it was planned with, or plan again",
+            )
+        typer.echo(f"Applying the saved plan {path} (made for environment '{environment.name}'):", err=True)
+        typer.echo(render_text(saved, styler(use_colour())), nl=False)
+        live = read_live_org(port, dashboards_in(saved), options.concurrency)
+        guarded = guard_saved_plan(saved, live)
+        plan = guarded.plan
+        if keep_drift:
+            plan = replace(plan, changes=tuple(replace(c, keep_drift=True) for c in plan.changes))
+        return _carry_out(plan, port, options, deadline, guarded.refused)
+
+
+def _read_plan_file(path: Path) -> Plan:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read the saved plan {path}: {exc}") from None
+    return read_saved_plan(text, str(path))
+
+
+def _carry_out(
+    plan: Plan,
+    port: DatadogClient,
+    options: ApplyOptions,
+    deadline: Deadline,
+    refused: tuple[Outcome, ...] = (),
+) -> int:
+    work = _work_count(plan, options.prune)
+    if not work and not refused:
+        return 0
+    deadline.extend(write_allowance_s(work))
+
+    def stop_writes(reason: str) -> None:
+        port.gate.cancel(reason)
+        stderr_line(
+            f"{reason}: no new write starts; the ones in flight finish. Press Ctrl-C again to exit at once."
+        )
+
+    def stop_reason() -> str:
+        if interrupt.reason:
+            return interrupt.reason
+        return f"{deadline.describe()} ran out" if deadline.expired() else ""
+
+    with finish_in_flight_on_signal(stop_writes) as interrupt, _progress(work) as progress:
+        result = apply_plan(plan, port, options, progress, stop_reason)
+    result = replace(result, outcomes=refused + result.outcomes)
     typer.echo(failures_block(result.outcomes), nl=False)
     typer.echo(apply_summary(result))
+    if interrupt.signal is not None:
+        return interrupt.exit_code
     return 0 if result.ok else 1
 
 
@@ -57,13 +150,15 @@ def _work_count(plan: Plan, prune: bool) -> int:
 
 @contextmanager
 def _progress(total: int) -> Iterator[Callable[[Outcome], None]]:
-    """A progress bar on a terminal; one plain line per resource in CI logs."""
+    """A progress bar on a terminal; one plain line per resource in CI logs (none for the resources
+    an interrupt left unstarted: the summary counts them)."""
     lock = threading.Lock()
     if not sys.stderr.isatty():
 
         def line(outcome: Outcome) -> None:
-            with lock:
-                typer.echo(outcome_line(outcome))
+            if outcome.status != "not_started":
+                with lock:
+                    typer.echo(outcome_line(outcome))
 
         yield line
         return
@@ -72,7 +167,7 @@ def _progress(total: int) -> Iterator[Callable[[Outcome], None]]:
         def tick(outcome: Outcome) -> None:
             with lock:
                 bar.update(1)
-                if outcome.status != "ok":
-                    typer.echo("\n" + outcome_line(outcome), err=True)
+                if outcome.status not in ("ok", "not_started"):
+                    stderr_line(outcome_line(outcome))
 
         yield tick

@@ -122,10 +122,7 @@ class DatadogClient:
         self._dashboards = DashboardsApi(self._api_client)
         self._count_lock = threading.Lock()
         self.request_count = 0
-
-    @property
-    def api_url(self) -> str:
-        return self._target.api_url
+        self.target_name = target.api_url  # where this client points, as a saved plan records it
 
     def close(self) -> None:
         self._api_client.close()
