@@ -236,6 +236,8 @@ class DatadogClient:
             self.request_count += 1
         sent_at = time.monotonic()
         read_timeout = self._request_timeout()[1]
+        status: int | None = None
+        headers: Any = {}
         try:
             response = endpoint(*args, **kwargs)
             try:
@@ -243,26 +245,30 @@ class DatadogClient:
             finally:
                 response.release_conn()
         except ApiException as exc:
-            self.gate.learn(route, sent_at, time.monotonic(), exc.status, exc.headers or {})
+            status, headers = exc.status, exc.headers or {}
             raise self._answered_with_error(method, route, exc) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             error = self._network_error(method, route, exc, read_timeout)
             if isinstance(exc, urllib3.exceptions.NewConnectionError) or method not in _IDEMPOTENT:
                 raise error from None  # refused, or unknown host: fail fast; a write: look before re-sending
             raise _Retry(error) from None
-        self.gate.learn(route, sent_at, time.monotonic(), status, headers)
+        except UnicodeDecodeError:  # the client could not even decode an error answer's body
+            raise self._unreadable(method, route, status, "is not text") from None
+        finally:
+            self.gate.learn(route, sent_at, time.monotonic(), status, headers)
         try:
             return read(_json_body(data))
         except _Unreadable as exc:
-            error = DatadogError(
-                self._redact(f"Datadog answered {status} to {route} with a body that {exc}"),
-                status=status,
-                hint="a proxy or load balancer in the way may have cut or replaced the answer",
-                maybe_applied=method in _WRITES,
-            )
-            if method not in _IDEMPOTENT:
-                raise error from None
-            raise _Retry(error) from None
+            raise self._unreadable(method, route, status, str(exc)) from None
+
+    def _unreadable(self, method: str, route: str, status: int | None, what: str) -> Exception:
+        error = DatadogError(
+            self._redact(f"Datadog answered {status or 'an error'} to {route} with a body that {what}"),
+            status=status,
+            hint="a proxy or load balancer in the way may have cut or replaced the answer",
+            maybe_applied=method in _WRITES,
+        )
+        return _Retry(error) if method in _IDEMPOTENT else error
 
     def _answered_with_error(self, method: str, route: str, exc: ApiException) -> Exception:
         status = exc.status or None

@@ -22,6 +22,7 @@ it is refused at once (``NotSentError``) rather than slept.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -33,6 +34,7 @@ Clock = Callable[[], float]
 
 _NO_HEADER_BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 10.0)  # a 429 that does not say when to come back
 _UNKNOWN_END_POLL_S = 0.05  # bucket empty, end not known yet: wait for the next answer
+_PROBE_PRECISION_S = 0.02  # how well a window's end is worth knowing
 
 
 class Deadline:
@@ -99,66 +101,117 @@ def _int(text: str | None) -> int | None:
 
 
 class _Bucket:
-    """What we know of one bucket's current window."""
+    """What we know of one bucket: its limit and period, what is left of the current window, and
+    when that window ends.
+
+    Left: the lowest ``remaining`` the server announced in the window, minus our requests still in
+    flight (it may not have counted them yet); before any answer of the window, the limit minus
+    what we sent. A request that was counted already and is still in flight is subtracted twice
+    for a moment, so the estimate errs low and heals as answers arrive.
+
+    The end is known as an interval (``earliest_end``, ``window_end``]: ``reset`` is whole seconds,
+    so each answer bounds it from both sides, and answers of a window intersect. Windows are
+    calendar-aligned, so the interval moves on by one period at each window and what was learned
+    is kept. The window's last request is sent at a chosen moment (a probe) whenever that halves
+    the interval, so after a few windows holds end within a few milliseconds of the real reset."""
 
     def __init__(self) -> None:
         self.limit: int | None = None
         self.period: int | None = None
-        self.remaining: int | None = None  # None: unknown, send and learn
-        self.window_end: float | None = None  # the latest moment the current window can end
-        self.floor = float("-inf")  # answers to requests sent before this describe windows already over
+        self.server_remaining: int | None = None  # the lowest "remaining" announced in this window
+        self.sent = 0  # requests sent in this window (those in flight when it began included)
+        self.earliest_end = -math.inf  # the current window ends after this...
+        self.window_end: float | None = None  # ...and at the latest at this moment
+        self.floor = -math.inf  # answers to requests sent before this describe windows already over
         self.window = 0  # counts windows, so that each hold is reported once
         self.reported = -1
         self.backoffs = 0
 
-    def take(self, now: float) -> float:
+    def left(self, in_flight: int) -> int | None:
+        if self.server_remaining is not None:
+            return self.server_remaining - in_flight
+        return self.limit - self.sent if self.limit else None
+
+    def take(self, now: float, in_flight: int) -> float:
         """Spend one request (0.0) or say how long to hold."""
         if self.window_end is not None and now >= self.window_end:
-            self._roll()
-        if self.remaining is None or self.remaining > 0:
-            if self.remaining is not None:
-                self.remaining -= 1
+            self._roll(in_flight)
+        left = self.left(in_flight)
+        if left == 1:
+            probe_at = self._probe_time(now)
+            if probe_at > now:
+                return probe_at - now
+        if left is None or left > 0:
+            self.sent += 1
             return 0.0
         if self.window_end is None:
             return _UNKNOWN_END_POLL_S
         return self.window_end - now
 
-    def _roll(self) -> None:
+    def _probe_time(self, now: float) -> float:
+        """When to send the window's last request so that its answer halves the interval: sent at
+        ``middle - k`` seconds (k whole), its ``reset`` says on which side of ``middle`` the end
+        lies. 0.0 when the end is known well enough, or no such moment is left in this window."""
+        if self.window_end is None or self.window_end - self.earliest_end <= _PROBE_PRECISION_S:
+            return 0.0
+        if math.isinf(self.earliest_end):
+            return 0.0
+        middle = (self.window_end + self.earliest_end) / 2
+        probe_at = middle - math.floor(middle - now)
+        return probe_at if probe_at < self.earliest_end else 0.0
+
+    def _roll(self, in_flight: int) -> None:
         assert self.window_end is not None
         self.floor = self.window_end
-        self.window_end = self.window_end + self.period if self.period else None
-        self.remaining = self.limit or None  # a limit of 0 (seen on injected 429s) says nothing
+        if self.period:
+            self.earliest_end, self.window_end = (
+                self.earliest_end + self.period,
+                self.window_end + self.period,
+            )
+        else:
+            self.earliest_end, self.window_end = -math.inf, None
+        self._new_window(in_flight)
+
+    def _new_window(self, in_flight: int) -> None:
+        self.server_remaining = None
+        self.sent = in_flight
         self.window += 1
 
-    def observe(self, sent_at: float, received_at: float, rate: RateHeaders, throttled: bool) -> None:
+    def observe(
+        self, sent_at: float, received_at: float, rate: RateHeaders, in_flight: int, throttled: bool
+    ) -> None:
+        """Take in one answer (``in_flight``: our requests to the bucket still unanswered)."""
         assert rate.reset is not None
         # The server computed reset = ceil(end - t) at some t between sending and receiving.
-        latest_end = received_at + rate.reset
-        earliest_end = sent_at + rate.reset - 1
-        if earliest_end < self.floor:
+        earliest, latest = sent_at + rate.reset - 1, received_at + rate.reset
+        if earliest < self.floor:
             return  # the answer describes a window that is already over
-        self.limit = rate.limit if rate.limit is not None else self.limit
-        self.period = rate.period if rate.period else self.period
-        if self.window_end is None or earliest_end >= self.window_end:
-            if self.window_end is not None:  # a later window than the one we were counting in
-                self.floor = self.window_end
-                self.remaining = None
-                self.window += 1
-            self.window_end = latest_end
-        else:
-            self.window_end = min(self.window_end, latest_end)
-        if rate.remaining is not None:
-            self.remaining = rate.remaining if self.remaining is None else min(self.remaining, rate.remaining)
-        if throttled:
-            self.remaining = 0
+        if rate.limit:  # a limit of 0 (seen on injected 429s) says nothing
+            self.limit = rate.limit
+        self.period = rate.period or self.period
+        if self.window_end is not None and earliest >= self.window_end:  # a later window than ours
+            self.floor = self.window_end
+            shift = self.period or math.inf
+            self.earliest_end, self.window_end = self.earliest_end + shift, self.window_end + shift
+            self._new_window(in_flight)
+        self.earliest_end = max(self.earliest_end, earliest)
+        self.window_end = latest if self.window_end is None else min(self.window_end, latest)
+        if self.earliest_end >= self.window_end:  # what we knew no longer fits: trust the answer
+            self.earliest_end, self.window_end = earliest, latest
+        announced = 0 if throttled else rate.remaining
+        if announced is not None:
+            self.server_remaining = min(
+                announced, self.server_remaining if self.server_remaining is not None else announced
+            )
         self.backoffs = 0
 
     def hold_without_reset(self, received_at: float) -> None:
         """A 429 that does not say when the window ends: back off, longer each time."""
         delay = _NO_HEADER_BACKOFF_S[min(self.backoffs, len(_NO_HEADER_BACKOFF_S) - 1)]
         self.backoffs += 1
-        self.remaining = 0
+        self.server_remaining = 0
         self.floor = received_at
+        self.earliest_end = -math.inf
         self.window_end = max(self.window_end or 0.0, received_at + delay)
         self.window += 1
 
@@ -174,10 +227,12 @@ class RateGate:
         self._changed = threading.Condition()
         self._buckets: dict[str, _Bucket] = {}
         self._bucket_of: dict[str, str] = {}  # endpoint -> the bucket its answers named
+        self._in_flight: dict[str, int] = {}  # endpoint -> requests sent and not answered yet
         self._cancelled = ""
 
     def wait_turn(self, endpoint: str, deadline: Deadline) -> None:
-        """Block until ``endpoint``'s bucket lets one more request go, then count it as sent."""
+        """Block until ``endpoint``'s bucket lets one more request go, then count it as in flight
+        (``learn`` must follow, answered or not)."""
         with self._changed:
             while True:
                 if self._cancelled:
@@ -197,8 +252,12 @@ class RateGate:
 
     def take(self, endpoint: str, now: float) -> float:
         """Count one request against ``endpoint``'s bucket (0.0), or say how long it must hold."""
-        bucket = self._buckets.get(self._bucket_of.get(endpoint, endpoint))
-        return 0.0 if bucket is None else bucket.take(now)
+        name = self._bucket_of.get(endpoint, endpoint)
+        bucket = self._buckets.get(name)
+        hold = 0.0 if bucket is None else bucket.take(now, self._in_flight_to(name))
+        if hold <= 0:
+            self._in_flight[endpoint] = self._in_flight.get(endpoint, 0) + 1
+        return hold
 
     def learn(
         self,
@@ -208,19 +267,20 @@ class RateGate:
         status: int | None,
         headers: Mapping[str, str],
     ) -> None:
-        """Take in what one answer says about its bucket."""
+        """One request sent through ``wait_turn`` ended; take in what its answer (if any: ``status``
+        None and no headers when the connection failed) says about its bucket."""
         rate = RateHeaders.parse(headers)
         throttled = status == 429
         with self._changed:
+            self._in_flight[endpoint] = max(0, self._in_flight.get(endpoint, 0) - 1)
             name = rate.name or self._bucket_of.get(endpoint, endpoint)
             self._bucket_of[endpoint] = name
-            if rate.reset is None and not throttled:
-                return
-            bucket = self._buckets.setdefault(name, _Bucket())
-            if rate.reset is None:
-                bucket.hold_without_reset(received_at)
-            else:
-                bucket.observe(sent_at, received_at, rate, throttled)
+            if rate.reset is not None or throttled:
+                bucket = self._buckets.setdefault(name, _Bucket())
+                if rate.reset is None:
+                    bucket.hold_without_reset(received_at)
+                else:
+                    bucket.observe(sent_at, received_at, rate, self._in_flight_to(name), throttled)
             self._changed.notify_all()
 
     def cancel(self, reason: str) -> None:
@@ -229,8 +289,23 @@ class RateGate:
             self._cancelled = reason
             self._changed.notify_all()
 
+    def _in_flight_to(self, name: str) -> int:
+        return sum(
+            n for endpoint, n in self._in_flight.items() if self._bucket_of.get(endpoint, endpoint) == name
+        )
+
     def _report(self, name: str, hold: float) -> None:
+        """Once per window, and only once no answer is outstanding (until then an empty estimate
+        may be one that heals)."""
         bucket = self._buckets[name]
-        if bucket.reported != bucket.window and hold >= 0.5:
+        in_flight = self._in_flight_to(name)
+        left = bucket.left(in_flight)
+        if (
+            in_flight == 0
+            and left is not None
+            and left <= 0
+            and bucket.reported != bucket.window
+            and hold >= 0.5
+        ):
             bucket.reported = bucket.window
             self._on_wait(RateLimitWait(name, hold))
