@@ -106,20 +106,22 @@ class _Bucket:
 
     Left: the lowest ``remaining`` the server announced in the window, minus our requests still in
     flight (it may not have counted them yet); before any answer of the window, the limit minus
-    what we sent. A request that was counted already and is still in flight is subtracted twice
-    for a moment, so the estimate errs low and heals as answers arrive.
+    what may already count in it. A request that was counted already and is still in flight is
+    subtracted twice for a moment, so the estimate errs low and heals as answers arrive.
 
     The end is known as an interval (``earliest_end``, ``window_end``]: ``reset`` is whole seconds,
     so each answer bounds it from both sides, and answers of a window intersect. Windows are
     calendar-aligned, so the interval moves on by one period at each window and what was learned
     is kept. The window's last request is sent at a chosen moment (a probe) whenever that halves
-    the interval, so after a few windows holds end within a few milliseconds of the real reset."""
+    the interval, so after a few windows holds end within a few milliseconds of the real reset.
+    (A 1-second period says nothing about its end: ``reset`` is always 1.)"""
 
     def __init__(self) -> None:
         self.limit: int | None = None
         self.period: int | None = None
         self.server_remaining: int | None = None  # the lowest "remaining" announced in this window
-        self.sent = 0  # requests sent in this window (those in flight when it began included)
+        self.sent = 0  # requests that may count in this window (see _new_window)
+        self.answer_ends: list[float] = []  # for each answer of this window, the latest its window can end
         self.earliest_end = -math.inf  # the current window ends after this...
         self.window_end: float | None = None  # ...and at the latest at this moment
         self.floor = -math.inf  # answers to requests sent before this describe windows already over
@@ -152,9 +154,9 @@ class _Bucket:
         """When to send the window's last request so that its answer halves the interval: sent at
         ``middle - k`` seconds (k whole), its ``reset`` says on which side of ``middle`` the end
         lies. 0.0 when the end is known well enough, or no such moment is left in this window."""
-        if self.window_end is None or self.window_end - self.earliest_end <= _PROBE_PRECISION_S:
+        if self.window_end is None or math.isinf(self.earliest_end):
             return 0.0
-        if math.isinf(self.earliest_end):
+        if self.window_end - self.earliest_end <= _PROBE_PRECISION_S:
             return 0.0
         middle = (self.window_end + self.earliest_end) / 2
         probe_at = middle - math.floor(middle - now)
@@ -162,19 +164,23 @@ class _Bucket:
 
     def _roll(self, in_flight: int) -> None:
         assert self.window_end is not None
-        self.floor = self.window_end
+        self._new_window(in_flight)
         if self.period:
-            self.earliest_end, self.window_end = (
-                self.earliest_end + self.period,
-                self.window_end + self.period,
-            )
+            self.earliest_end += self.period
+            self.window_end += self.period
         else:
             self.earliest_end, self.window_end = -math.inf, None
-        self._new_window(in_flight)
 
     def _new_window(self, in_flight: int) -> None:
+        """Start counting a new window. What may already count in it: the requests still in flight,
+        and those answered whose own answer does not rule out that the server handled them in the
+        new window (their window may end as late as the new one)."""
+        assert self.window_end is not None
+        next_earliest = self.earliest_end + (self.period or 0)
+        self.sent = in_flight + sum(1 for end in self.answer_ends if end > next_earliest)
+        self.answer_ends = []
         self.server_remaining = None
-        self.sent = in_flight
+        self.floor = self.window_end
         self.window += 1
 
     def observe(
@@ -185,24 +191,27 @@ class _Bucket:
         # The server computed reset = ceil(end - t) at some t between sending and receiving.
         earliest, latest = sent_at + rate.reset - 1, received_at + rate.reset
         if earliest < self.floor:
-            return  # the answer describes a window that is already over
+            return  # the answer describes a window that is already over (or cannot tell)
         if rate.limit:  # a limit of 0 (seen on injected 429s) says nothing
             self.limit = rate.limit
         self.period = rate.period or self.period
+        if self.period == 1:  # reset is always 1: answers cannot be told apart by window
+            self.server_remaining = 0 if throttled else rate.remaining
+            self.earliest_end, self.window_end = -math.inf, latest
+            return
         if self.window_end is not None and earliest >= self.window_end:  # a later window than ours
-            self.floor = self.window_end
+            self._new_window(in_flight)
             shift = self.period or math.inf
             self.earliest_end, self.window_end = self.earliest_end + shift, self.window_end + shift
-            self._new_window(in_flight)
+        self.answer_ends.append(latest)
         self.earliest_end = max(self.earliest_end, earliest)
         self.window_end = latest if self.window_end is None else min(self.window_end, latest)
         if self.earliest_end >= self.window_end:  # what we knew no longer fits: trust the answer
             self.earliest_end, self.window_end = earliest, latest
         announced = 0 if throttled else rate.remaining
         if announced is not None:
-            self.server_remaining = min(
-                announced, self.server_remaining if self.server_remaining is not None else announced
-            )
+            lowest = self.server_remaining if self.server_remaining is not None else announced
+            self.server_remaining = min(announced, lowest)
         self.backoffs = 0
 
     def hold_without_reset(self, received_at: float) -> None:
