@@ -218,7 +218,7 @@ class DatadogClient:
                 return self._send(method, route, endpoint, args, kwargs, read)
             except _Retry as retry:
                 error, attempt = retry.error, attempt + (0 if retry.rate_limited else 1)
-                if attempt > self._settings.max_retries:
+                if attempt > (_UNREADABLE_RETRIES if retry.unreadable else self._settings.max_retries):
                     raise error from None
                 if not retry.rate_limited:
                     self._back_off(attempt, error)
@@ -268,7 +268,7 @@ class DatadogClient:
             hint="a proxy or load balancer in the way may have cut or replaced the answer",
             maybe_applied=method in _WRITES,
         )
-        return _Retry(error) if method in _IDEMPOTENT else error
+        return _Retry(error, unreadable=True) if method in _IDEMPOTENT else error
 
     def _answered_with_error(self, method: str, route: str, exc: ApiException) -> Exception:
         status = exc.status or None
@@ -340,11 +340,16 @@ class DatadogClient:
 class _Retry(Exception):
     """Internal: the request may be sent again (after backoff, or after the rate-limit hold)."""
 
-    def __init__(self, error: DatadogError, rate_limited: bool = False) -> None:
+    def __init__(self, error: DatadogError, rate_limited: bool = False, unreadable: bool = False) -> None:
         super().__init__(error.message)
         self.error = error
         self.rate_limited = rate_limited
+        self.unreadable = unreadable
 
+
+# A 2xx whose body is garbage is not the server asking us to slow down (as a 5xx or a 429 is), but
+# a proxy in the way: two more tries, then that resource fails and the others go on.
+_UNREADABLE_RETRIES = 2
 
 _WRONG_URL_HINT = (
     "check the URL: it comes from --api-url, PROVISIONER_API_URL, the environment's api_url or site in "

@@ -62,7 +62,7 @@ class Deadline:
     def describe(self) -> str:
         if self.explicit:
             return f"the --timeout of {self.seconds:.0f} s"
-        return f"the default timeout of {self.seconds:.0f} s (set another with --timeout)"
+        return f"the default timeout of {self.seconds:.0f} s"
 
 
 @dataclass(frozen=True)
