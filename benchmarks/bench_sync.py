@@ -68,7 +68,12 @@ def _definition(index: int) -> dict:
 
 def cli(*args: str, base_url: str) -> tuple[float, subprocess.CompletedProcess[str]]:
     """The real command in a fresh process, run from a folder without a provisioner.yaml."""
-    env = {**os.environ, "PROVISIONER_API_URL": base_url, "DD_API_KEY": "bench", "DD_APP_KEY": "bench"}
+    env = {
+        **os.environ,
+        "PROVISIONER_API_URL": base_url,
+        "DD_API_KEY": "bench-api-key",
+        "DD_APP_KEY": "bench-app-key",
+    }
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "provisioner", *args],
