@@ -137,6 +137,9 @@ def _carry_out(
     with finish_in_flight_on_signal(stop_writes) as interrupt, _progress(work) as progress:
         result = apply_plan(plan, port, options, progress, stop_reason)
     result = replace(result, outcomes=refused + result.outcomes)
+    if refused:
+        note = f"{len(refused)} planned changes were refused: Datadog changed since the plan was made; plan again"
+        result = replace(result, notes=(*result.notes, note))
     typer.echo(failures_block(result.outcomes), nl=False)
     typer.echo(apply_summary(result))
     if interrupt.signal is not None:
