@@ -52,6 +52,13 @@ def write_monitors(folder: Path, count: int, critical: float = 2, prefix: str = 
     return ids
 
 
+def applied_then_changed_in_code(cli: Cli, project: Path, count: int) -> None:
+    """``count`` monitors applied with critical 2, then changed in code to critical 4."""
+    write_monitors(project / "monitors", count, critical=2)
+    assert cli("apply", "monitors")[0] == 0
+    write_monitors(project / "monitors", count, critical=4)
+
+
 def copies_by_definition(org: RunningEmulator) -> Counter[str]:
     api = MonitorsApi(ApiClient(_configuration(org)))
     marks = (read_monitor_mark(m.to_dict()) for m in api.list_monitors())
@@ -201,9 +208,7 @@ def test_one_in_twenty_answers_spoilt_never_exits_3_converges_and_leaves_no_dupl
 def test_an_answer_that_stays_unreadable_fails_that_resource_only(
     cli: Cli, project: Path, org: RunningEmulator
 ) -> None:
-    write_monitors(project / "monitors", 4, critical=2)
-    assert cli("apply", "monitors")[0] == 0
-    write_monitors(project / "monitors", 4, critical=4)
+    applied_then_changed_in_code(cli, project, 4)
     # One at a time, so that the first update gets all three spoilt answers (a try and two retries).
     org.admin.set_faults(rules=[FaultRule("commit_then_truncate", method="PUT", count=3)])
     code, output = cli("apply", "monitors", "--concurrency", "1")
@@ -327,9 +332,7 @@ def test_a_second_ctrl_c_exits_at_once(project: Path, org: RunningEmulator) -> N
 def test_a_saved_plan_is_applied_exactly_and_a_monitor_edited_since_is_refused(
     cli: Cli, project: Path, org: RunningEmulator
 ) -> None:
-    write_monitors(project / "monitors", 3, critical=2)
-    assert cli("apply", "monitors")[0] == 0
-    write_monitors(project / "monitors", 3, critical=4)
+    applied_then_changed_in_code(cli, project, 3)
     code, _ = cli("plan", "monitors", "--save-plan", "plan.json", "--detailed-exitcode")
     assert code == 2
     saved = json.loads((project / "plan.json").read_text())
