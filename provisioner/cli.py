@@ -36,8 +36,13 @@ EXIT_TERMINATED = 143
 _debug = False
 
 
-class _Terminated(BaseException):
-    """SIGTERM outside apply's write phase: nothing is in flight that must finish."""
+class _Signalled(BaseException):
+    """SIGINT or SIGTERM outside apply's write phase (where nothing in flight must finish first).
+    Not a KeyboardInterrupt, which typer would turn into a silent exit code."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 class _ExitCodeGroup(TyperGroup):
@@ -59,9 +64,10 @@ class _ExitCodeGroup(TyperGroup):
         except (typer.Abort, KeyboardInterrupt):
             typer.echo("interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
-        except _Terminated:
-            typer.echo("terminated (SIGTERM)", err=True)
-            sys.exit(EXIT_TERMINATED)
+        except _Signalled as exc:
+            name = signal.Signals(exc.signum).name
+            typer.echo(f"interrupted ({name})", err=True)
+            sys.exit(EXIT_TERMINATED if exc.signum == signal.SIGTERM else EXIT_INTERRUPTED)
         except ProvisionerError as exc:
             typer.secho(f"error: {exc}", err=True, fg="red")
             sys.exit(EXIT_ERROR)
@@ -477,12 +483,13 @@ def github_issue(
     )
 
 
-def _terminate(_signum: int, _frame: FrameType | None) -> None:
-    raise _Terminated
+def _stop(signum: int, _frame: FrameType | None) -> None:
+    raise _Signalled(signum)
 
 
 def main() -> None:
-    signal.signal(signal.SIGTERM, _terminate)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _stop)
     app()
 
 

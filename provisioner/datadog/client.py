@@ -209,7 +209,7 @@ class DatadogClient:
     ) -> Any:
         """One request, paced, retried where that is safe, read into what ``read`` makes of the JSON."""
         route = _route_of(method, endpoint)
-        attempt = 0
+        attempt = held = 0
         while True:
             if self.deadline.expired():
                 raise NotSentError(f"not sent: {self.deadline.describe()} ran out", hint=_TIMEOUT_HINT)
@@ -217,11 +217,15 @@ class DatadogClient:
             try:
                 return self._send(method, route, endpoint, args, kwargs, read)
             except _Retry as retry:
-                error, attempt = retry.error, attempt + (0 if retry.rate_limited else 1)
+                if retry.rate_limited:  # the gate holds it until the reset; the deadline bounds that
+                    held += 1
+                    if held > _RATE_LIMITED_RETRIES:
+                        raise retry.error from None
+                    continue
+                attempt += 1
                 if attempt > (_UNREADABLE_RETRIES if retry.unreadable else self._settings.max_retries):
-                    raise error from None
-                if not retry.rate_limited:
-                    self._back_off(attempt, error)
+                    raise retry.error from None
+                self._back_off(attempt, retry.error)
 
     def _send(
         self,
@@ -306,7 +310,7 @@ class DatadogClient:
             hint = _WRONG_URL_HINT
         elif isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
             message = f"no connection to Datadog at {url} within {self._settings.connect_timeout_s:.0f} s"
-            message, maybe_applied, hint = message, False, _WRONG_URL_HINT
+            maybe_applied, hint = False, _WRONG_URL_HINT
         elif isinstance(exc, urllib3.exceptions.ReadTimeoutError):
             cut = read_timeout < self._settings.read_timeout_s
             message = (
@@ -350,6 +354,7 @@ class _Retry(Exception):
 # A 2xx whose body is garbage is not the server asking us to slow down (as a 5xx or a 429 is), but
 # a proxy in the way: two more tries, then that resource fails and the others go on.
 _UNREADABLE_RETRIES = 2
+_RATE_LIMITED_RETRIES = 50  # a request refused 50 windows in a row: something else is using the bucket up
 
 _WRONG_URL_HINT = (
     "check the URL: it comes from --api-url, PROVISIONER_API_URL, the environment's api_url or site in "

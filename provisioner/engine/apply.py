@@ -255,10 +255,7 @@ class _Applier:
             except NotSentError as exc:
                 if lost is None:
                     raise
-                raise DatadogError(
-                    f"{lost.message}; it may have been created, and looking it up failed: {exc.message}",
-                    hint="the next plan finds it by its marks if it was",
-                ) from None
+                raise _maybe_created(lost, exc) from None
             except DatadogError as exc:
                 if not exc.maybe_applied:
                     raise
@@ -277,7 +274,10 @@ class _Applier:
                 return self.port.update_monitor(duplicate, body)
             if not exc.maybe_applied:
                 raise
-            stored = self._find_stored(change)
+            try:
+                stored = self._find_stored(change)
+            except DatadogError as lookup:
+                raise _maybe_created(exc, lookup) from None
             if stored is None:
                 raise
             if _same_mark(change.kind, stored.body, body):
@@ -339,6 +339,14 @@ class _Applier:
                 raise
             return False
         return True
+
+
+def _maybe_created(lost: DatadogError, lookup: DatadogError) -> DatadogError:
+    """A create whose answer was lost and whose look-up failed: it must not be sent again blindly."""
+    return DatadogError(
+        f"{lost.message}; it may have been created, and looking for it failed: {lookup.message}",
+        hint="the next plan finds it by its marks if it was",
+    )
 
 
 def _same_mark(kind: ResourceKind, live: JsonObject, desired: JsonObject | None) -> bool:

@@ -36,7 +36,9 @@ def guard_saved_plan(plan: Plan, live: LiveOrg) -> GuardedPlan:
     for change in plan.changes:
         if change.action is Action.CREATE:
             existing = marked.get((change.kind, change.definition_id))
-            reason = f"{existing.datadog_id} was created in Datadog since the plan was made" if existing else ""
+            reason = (
+                f"{existing.datadog_id} was created in Datadog since the plan was made" if existing else ""
+            )
             current = None
         else:
             current = by_id.get((change.kind, str(change.datadog_id)))
