@@ -5,13 +5,15 @@ Datadog answers every rate-limited request with ``x-ratelimit-limit``, ``-period
 e.g. ``post_monitors``; see shared/reference/datadog-api-facts.md, section e). ``RateGate`` learns
 each bucket from those headers and paces every request through it:
 
-- a worker may send while the bucket has requests left in the current window (our estimate counts
-  every request we sent, and takes the server's ``remaining`` when that is lower, e.g. because
-  another client shares the bucket);
-- when the bucket is empty (we used it up, the server said ``remaining: 0``, or answered 429) every
-  worker on it holds until the window ends: one wait for all, reported once;
-- the window's end is known to well under a second: ``reset`` is rounded up to whole seconds, so
-  each answer bounds the end from both sides, and the bounds of all answers in a window intersect.
+- a worker may send while the bucket has requests left in the current window: the lowest
+  ``remaining`` the server announced, minus our requests still in flight (another client sharing
+  the bucket lowers it too);
+- when the bucket is empty (used up, ``remaining: 0``, or a 429) every worker on it holds until the
+  window ends: one wait for all, reported once;
+- the window's end is known to milliseconds after a few windows: ``reset`` is rounded up to whole
+  seconds, so each answer bounds the end from both sides, the bounds intersect, carry over from
+  window to window (windows are calendar-aligned), and the window's last request is timed so
+  that its answer halves what is left to know.
 
 So a run at the limit sends exactly what the window allows and steady state meets no 429. Buckets
 are keyed by ``x-ratelimit-name``, or by the endpoint until an answer names its bucket.
