@@ -236,11 +236,11 @@ def test_plan_against_a_server_that_never_answers_ends_at_its_timeout(
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         monkeypatch.setenv("PROVISIONER_API_URL", url)
         started = time.monotonic()
-        code, output = cli("plan", "monitors", "--timeout", "3")
+        code, output = cli("plan", "monitors", "--timeout", "2")
         elapsed = time.monotonic() - started
     assert code == 1, output
     assert f"Datadog at {url} accepted the connection but sent no answer" in output
-    assert "the --timeout of 3 s ran out" in output
+    assert "the --timeout of 2 s ran out" in output
     assert elapsed < 10
 
 
@@ -282,6 +282,7 @@ def test_a_signal_during_apply_finishes_the_writes_in_flight_reports_and_a_rerun
     assert run.stdout is not None
     lines = [run.stdout.readline()]
     while not lines[-1].startswith("✓ create"):
+        assert lines[-1] or run.poll() is None, "".join(lines)  # it ended before writing
         lines.append(run.stdout.readline())
     run.send_signal(signum)
     rest, errors = run.communicate(timeout=60)
