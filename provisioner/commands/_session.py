@@ -100,7 +100,6 @@ def datadog_connection(
     if not use_emulator:
         target = resolve_target(environment, api_url)
         with DatadogClient(target, settings, deadline, show_rate_limit_wait) as client:
-            client.target_name = target.api_url
             yield client
         return
     with (
