@@ -62,6 +62,7 @@ def _definition(index: int, services: int) -> dict[str, object]:
             "id": f"errors-{index}",
             "name": f"[mesh] {name} error rate #{index}",
             "scope": [f"service:{name}", f"shard:{index}"],
+            "min_requests": 0,  # one monitor per definition (no composite): the targets count monitors
             "thresholds": {"critical": "5%", "warning": "2%"},
             "options": {"notify_no_data": True, "no_data_timeframe": 30},
         }

@@ -6,6 +6,8 @@ Prints, for each scenario, wall time and requests; the targets come from issues 
 3. applying 5,000 creates under Datadog's real write limit (500 per 10 s) in one run: exit 0, no
    failed resource, and a total time within 10 % of what the limit allows (printed as a ratio to
    that floor, computed from the engine's own unlimited pace measured in the same run).
+Scenarios 2 and 3 measure the writes (``--no-remote-validate``); the cost of asking Datadog's validate
+endpoint first (one request per created monitor, apply's default) is printed as a ratio to scenario 2.
 
 Run: python benchmarks/bench_sync.py [--monitors 5000] [--creates 1000] [--limited-creates 5000]
 """
@@ -30,6 +32,7 @@ from provisioner.identity import marked_monitor_body
 from provisioner.model import Environment
 
 WRITE_LIMIT, WRITE_PERIOD_S = 500, 10
+NO_REMOTE_VALIDATE = ("--no-remote-validate",)
 
 
 def write_definitions(folder: Path, count: int, per_file: int = 100) -> Path:
@@ -51,6 +54,7 @@ def _definition(index: int) -> dict:
             "name": f"[mesh] {service} error rate",
             "message": f"{service} fails @slack-mesh-oncall",
             "scope": ["env:prod", f"service:{service}"],
+            "min_requests": 0,  # one monitor per definition (no composite): the targets count monitors
             "thresholds": {"critical": "5%", "warning": "2%"},
         },
         {
@@ -87,7 +91,7 @@ def cli(*args: str, base_url: str) -> tuple[float, subprocess.CompletedProcess[s
 
 
 def writes(counts: dict[str, int]) -> int:
-    return sum(v for k, v in counts.items() if not k.startswith("GET"))
+    return sum(v for k, v in counts.items() if not k.startswith("GET") and not k.endswith("/validate"))
 
 
 def bench_no_change_plan(workdir: Path, monitors: int) -> None:
@@ -113,17 +117,29 @@ def bench_no_change_plan(workdir: Path, monitors: int) -> None:
 
 def bench_creates_with_latency(workdir: Path, creates: int) -> float:
     folder = write_definitions(workdir / "latency", creates)
-    with emulator_process("--no-rate-limits") as base_url:
-        admin = EmulatorAdmin(base_url)
-        admin.set_faults(latency_ms=20)
-        seconds, done = cli("apply", str(folder), base_url=base_url)
-        counts = admin.request_counts()
+    seconds, done, counts = _apply_with_latency(folder, NO_REMOTE_VALIDATE)
     print(
         f"[apply] {creates} creates, 20 ms added latency, concurrency 8: {seconds:.2f} s wall, "
         f"{writes(counts)} writes, exit {done.returncode}"
     )
     _verdict(done.returncode == 0 and seconds < 5.0, "target: exit 0, < 5 s")
+    validated, done, counts = _apply_with_latency(folder, ())
+    print(
+        f"[apply] the same with remote validation first (the default): {validated:.2f} s wall "
+        f"({validated / seconds:.2f}x the writes alone), {counts.get('POST /api/v1/monitor/validate', 0)} "
+        f"validate requests, exit {done.returncode}"
+    )
     return seconds
+
+
+def _apply_with_latency(
+    folder: Path, flags: tuple[str, ...]
+) -> tuple[float, subprocess.CompletedProcess[str], dict[str, int]]:
+    with emulator_process("--no-rate-limits") as base_url:
+        admin = EmulatorAdmin(base_url)
+        admin.set_faults(latency_ms=20)
+        seconds, done = cli("apply", str(folder), *flags, base_url=base_url)
+        return seconds, done, admin.request_counts()
 
 
 def bench_creates_under_write_limit(workdir: Path, creates: int) -> None:
@@ -132,7 +148,7 @@ def bench_creates_under_write_limit(workdir: Path, creates: int) -> None:
         admin = EmulatorAdmin(base_url)
         _, unlimited = _unlimited_rate(workdir, creates)
         started_at = time.time()
-        seconds, done = cli("apply", str(folder), base_url=base_url)
+        seconds, done = cli("apply", str(folder), *NO_REMOTE_VALIDATE, base_url=base_url)
         counts = admin.request_counts()
         throttled = sum(1 for e in admin.request_log() if e.status == 429)
     allowed = _time_the_limit_allows(started_at, creates, unlimited)
@@ -153,7 +169,7 @@ def _unlimited_rate(workdir: Path, creates: int) -> tuple[float, float]:
     """Creates per second with no limit and no added latency (the engine's own pace)."""
     folder = write_definitions(workdir / "pace", creates)
     with emulator_process("--no-rate-limits") as base_url:
-        seconds, _ = cli("apply", str(folder), base_url=base_url)
+        seconds, _ = cli("apply", str(folder), *NO_REMOTE_VALIDATE, base_url=base_url)
     return seconds, creates / seconds
 
 

@@ -12,6 +12,7 @@ This is the only module that knows typer, and the one error boundary:
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import traceback
@@ -59,7 +60,7 @@ class _ExitCodeGroup(TyperGroup):
             if callable(show):
                 show()
             else:
-                typer.secho(f"error: {exc.format_message()}", err=True, fg="red")
+                _error(f"error: {exc.format_message()}")
             sys.exit(EXIT_USAGE)
         except (typer.Abort, KeyboardInterrupt):
             typer.echo("interrupted", err=True)
@@ -69,20 +70,25 @@ class _ExitCodeGroup(TyperGroup):
             typer.echo(f"interrupted ({name})", err=True)
             sys.exit(EXIT_TERMINATED if exc.signum == signal.SIGTERM else EXIT_INTERRUPTED)
         except ProvisionerError as exc:
-            typer.secho(f"error: {exc}", err=True, fg="red")
+            _error(f"error: {exc}")
             sys.exit(EXIT_ERROR)
         except Exception:  # noqa: BLE001 - the one place that catches everything
             if _debug:
                 traceback.print_exc()
             else:
-                typer.secho(
+                _error(
                     "error: an unexpected error occurred (a bug in provisioner; please report it). "
-                    "Run again with --debug to see the traceback.",
-                    err=True,
-                    fg="red",
+                    "Run again with --debug to see the traceback."
                 )
             sys.exit(EXIT_UNEXPECTED)
         sys.exit(result if isinstance(result, int) else EXIT_OK)
+
+
+def _error(text: str) -> None:
+    from provisioner.report.colour import colour_enabled, styler
+
+    colour = colour_enabled(sys.stderr)
+    typer.echo(styler(colour)(text, "red"), err=True, color=colour)
 
 
 app = typer.Typer(
@@ -94,6 +100,10 @@ app = typer.Typer(
 )
 github_app = typer.Typer(cls=TyperGroup, no_args_is_help=True, help="GitHub integration for CI pipelines.")
 app.add_typer(github_app, name="github")
+mesh_app = typer.Typer(
+    cls=TyperGroup, no_args_is_help=True, help="Istio and Datadog set-up for the mesh monitors."
+)
+app.add_typer(mesh_app, name="mesh")
 
 
 def _version(value: bool) -> None:
@@ -116,6 +126,11 @@ def _root(
 class OutputFormat(StrEnum):
     text = "text"
     markdown = "markdown"
+    json = "json"
+
+
+class ApplyFormat(StrEnum):
+    text = "text"
     json = "json"
 
 
@@ -156,6 +171,13 @@ TimeoutOpt = Annotated[
         show_default=False,
     ),
 ]
+RemoteValidateOpt = Annotated[
+    bool,
+    typer.Option(
+        "--remote-validate/--no-remote-validate",
+        help="Ask Datadog to validate every monitor created or changed in query, type or options.",
+    ),
+]
 
 
 @app.command()
@@ -185,16 +207,50 @@ def render(
     return run(paths or [], env=env, config_path=config)
 
 
+class JsonOutput(StrEnum):
+    plan = "plan"
+    apply = "apply"
+    audit = "audit"
+    validate = "validate"
+    environments = "environments"
+
+
 @app.command()
 def schema(
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder to write the JSON Schemas to. Default: print one.")
     ] = None,
+    json_output: Annotated[
+        JsonOutput | None,
+        typer.Option("--json-output", help="Print the schema of this command's --format json output."),
+    ] = None,
+    vscode: Annotated[
+        bool, typer.Option("--vscode", help="With --out: map the schemas in .vscode/settings.json.")
+    ] = False,
 ) -> int:
-    """Write the definition JSON Schemas, for editors (yaml-language-server)."""
+    """Write the JSON Schemas: of the definitions, for editors (yaml-language-server), and of the JSON
+    outputs, for the tools that read them."""
     from provisioner.commands.schema import schema as run
 
-    return run(out)
+    return run(out, json_output.value if json_output else None, vscode=vscode)
+
+
+class ListFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def environments(
+    config: ConfigOpt = None,
+    output_format: Annotated[
+        ListFormat, typer.Option("--format", help="text: one name a line; json: for a CI matrix.")
+    ] = ListFormat.text,
+) -> int:
+    """List the environments of provisioner.yaml in their declared order (the order CI applies them)."""
+    from provisioner.commands.environments import environments as run
+
+    return run(config, output_format.value)
 
 
 @app.command()
@@ -266,9 +322,11 @@ def plan(
     ] = None,
     use_emulator: EmulatorOpt = False,
     api_url: ApiUrlOpt = None,
+    remote_validate: RemoteValidateOpt = True,
     timeout: TimeoutOpt = None,
 ) -> int:
-    """Show what apply would change (a dry run), and any drift made by hand in Datadog."""
+    """Show what apply would change (a dry run), any drift made by hand in Datadog, and whether Datadog
+    accepts the monitors apply would write."""
     from provisioner.commands.plan import plan as run
 
     return run(
@@ -280,6 +338,7 @@ def plan(
         out=out,
         use_emulator=use_emulator,
         api_url=api_url,
+        remote_validate=remote_validate,
         save_plan=save_plan,
         timeout_s=timeout,
     )
@@ -308,8 +367,13 @@ def apply(
             "a resource changed in Datadog since is refused.",
         ),
     ] = None,
+    output_format: Annotated[
+        ApplyFormat,
+        typer.Option("--format", help="Outcome format; json prints only the outcome on stdout."),
+    ] = ApplyFormat.text,
     use_emulator: EmulatorOpt = False,
     api_url: ApiUrlOpt = None,
+    remote_validate: RemoteValidateOpt = True,
     timeout: TimeoutOpt = None,
 ) -> int:
     """Bring Datadog in line with the definitions: create, update, revert drift, repair duplicates (and prune)."""
@@ -325,6 +389,8 @@ def apply(
         concurrency=concurrency,
         use_emulator=use_emulator,
         api_url=api_url,
+        output_format=output_format.value,
+        remote_validate=remote_validate,
         saved_plan=saved_plan,
         timeout_s=timeout,
     )
@@ -419,6 +485,27 @@ def import_(
     )
 
 
+class RequirementFormat(StrEnum):
+    text = "text"
+    yaml = "yaml"
+    json = "json"
+
+
+@mesh_app.command("requirements")
+def mesh_requirements(
+    paths: PathsArg = None,
+    env: EnvOpt = None,
+    config: ConfigOpt = None,
+    output_format: Annotated[
+        RequirementFormat, typer.Option("--format", help="Output format.")
+    ] = RequirementFormat.text,
+) -> int:
+    """What the cluster and the Datadog Agent need for every monitor to get data: ready-to-apply snippets."""
+    from provisioner.commands.mesh import requirements as run
+
+    return run(paths or [], env=env, config_path=config, output_format=output_format.value)
+
+
 ArtifactUrlOpt = Annotated[
     str | None, typer.Option("--artifact-url", help="Link to the full text, shown when the body is cut.")
 ]
@@ -436,6 +523,9 @@ def github_comment(
     pr: Annotated[
         int | None, typer.Option("--pr", min=1, help="Pull request number. Default: from GITHUB_EVENT_PATH.")
     ] = None,
+    heading: Annotated[
+        str | None, typer.Option("--heading", help="A heading above the body, e.g. the environment's name.")
+    ] = None,
 ) -> int:
     """Create or update the one sticky pull-request comment.
 
@@ -443,7 +533,7 @@ def github_comment(
     """
     from provisioner.commands.github import comment as run
 
-    return run(body=body, artifact_url=artifact_url, marker=marker, pr=pr)
+    return run(body=body, artifact_url=artifact_url, marker=marker, pr=pr, heading=heading)
 
 
 @github_app.command("issue")
@@ -483,7 +573,19 @@ def github_issue(
     )
 
 
+_signalled = False
+
+
 def _stop(signum: int, _frame: FrameType | None) -> None:
+    """The first signal unwinds (requests in flight end, the embedded emulator flushes); a second one
+    exits at once."""
+    global _signalled
+    if _signalled:
+        sys.stdout.flush()
+        sys.stderr.write("\nInterrupted again: exiting now.\n")
+        sys.stderr.flush()
+        os._exit(EXIT_TERMINATED if signum == signal.SIGTERM else EXIT_INTERRUPTED)
+    _signalled = True
     raise _Signalled(signum)
 
 

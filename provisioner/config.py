@@ -6,13 +6,16 @@ Credentials are not read here: they come from the environment, and the lead's co
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from provisioner.definitions.pointers import join_pointer
 from provisioner.definitions.schema import CONFIG_SCHEMA, check_schema, did_you_mean
-from provisioner.definitions.source import SourceDocument, join_pointer, read_documents
+from provisioner.definitions.source import SourceDocument, read_documents
 from provisioner.errors import UserError
-from provisioner.model import Environment, Json, Problem, ProjectConfig
+from provisioner.mesh.catalogue import DEFAULT_MODES
+from provisioner.model import CollectionModes, Environment, Json, Problem, ProjectConfig
 from provisioner.report.problems import format_problems
 
 DEFAULT_CONFIG_FILE = Path("provisioner.yaml")
@@ -109,12 +112,14 @@ def _site_problems(document: SourceDocument) -> list[Problem]:
 
 def _build_config(path: str, data: Mapping[str, Any]) -> ProjectConfig:
     namespace = data.get("namespace") or DEFAULT_NAMESPACE
+    modes = with_modes(DEFAULT_MODES, data.get("istio"))
     environments = {
-        name: _environment(name, settings or {}, namespace)
+        name: _environment(name, settings or {}, namespace, modes)
         for name, settings in (data.get("environments") or {}).items()
     }
     if not environments:
-        environments = {IMPLICIT_ENVIRONMENT: Environment(name=IMPLICIT_ENVIRONMENT, namespace=namespace)}
+        implicit = Environment(name=IMPLICIT_ENVIRONMENT, namespace=namespace, istio=modes)
+        environments = {IMPLICIT_ENVIRONMENT: implicit}
     return ProjectConfig(
         path=path,
         environments=environments,
@@ -123,7 +128,9 @@ def _build_config(path: str, data: Mapping[str, Any]) -> ProjectConfig:
     )
 
 
-def _environment(name: str, settings: Mapping[str, Any], namespace: str) -> Environment:
+def _environment(
+    name: str, settings: Mapping[str, Any], namespace: str, modes: CollectionModes
+) -> Environment:
     return Environment(
         name=name,
         site=settings.get("site"),
@@ -132,7 +139,18 @@ def _environment(name: str, settings: Mapping[str, Any], namespace: str) -> Envi
         tags=tuple(settings.get("tags") or ()),
         notify=tuple(settings.get("notify") or ()),
         variables={key: _variable_text(value) for key, value in (settings.get("variables") or {}).items()},
+        istio=with_modes(modes, settings.get("istio")),
     )
+
+
+def with_modes(modes: CollectionModes, setting: Json) -> CollectionModes:
+    """``modes`` changed by an ``istio:`` setting: a plain mode sets the Istio check's two collectors (data
+    plane and control plane), a mapping sets the collectors it names."""
+    if isinstance(setting, str):
+        return replace(modes, data_plane=setting, control_plane=setting)  # type: ignore[arg-type]
+    if isinstance(setting, Mapping):
+        return replace(modes, **setting)
+    return modes
 
 
 def _variable_text(value: Json) -> str:

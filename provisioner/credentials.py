@@ -1,8 +1,12 @@
 """Where to send requests and with which keys, read the way every Datadog tool reads them.
 
-Keys come from ``DD_API_KEY`` and ``DD_APP_KEY`` (``DD_APPLICATION_KEY`` is accepted too); the
-site from ``--api-url``, ``PROVISIONER_API_URL``, the environment's ``api_url`` or ``site`` in
-provisioner.yaml, or ``DD_SITE``. Keys never appear in a repr, a message or a log line.
+Keys come from ``DD_API_KEY`` and ``DD_APP_KEY`` (``DD_APPLICATION_KEY`` is accepted too). The endpoint,
+first match wins: ``--api-url``, ``PROVISIONER_API_URL``, ``DD_SITE``, the environment's ``api_url`` then
+``site`` in provisioner.yaml, ``datadoghq.com``. A command-line flag beats the environment, and the
+environment beats the config file, as in Datadog's own tools (the Agent's ``DD_SITE`` overrides
+``datadog.yaml``; datadog-ci reads its config file, then environment variables, then flags). When
+``DD_SITE`` and the config disagree, the endpoint carries a warning naming both. Keys never appear in a
+repr, a message or a log line.
 
 Keys are checked before any request: one with a character an HTTP header cannot carry (a line
 break, a control character, a space, non-ASCII) would otherwise end in a library error that quotes
@@ -72,19 +76,78 @@ def resolve_site(site: str) -> str:
     return site
 
 
-def resolve_api_url(environment: Environment, api_url: str | None, env: Mapping[str, str]) -> str:
-    explicit = api_url or env.get("PROVISIONER_API_URL") or environment.api_url
-    if explicit:
-        return explicit.rstrip("/")
-    site = environment.site or env.get("DD_SITE") or "datadoghq.com"
-    return f"https://api.{resolve_site(site)}"
+DEFAULT_SITE = "datadoghq.com"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where requests go, and the Datadog site whose org answers them (for links into its web UI)."""
+
+    api_url: str
+    site: str | None  # None: a custom URL (a proxy, the emulator) and no site named anywhere
+    warnings: tuple[str, ...] = ()
+
+
+def app_url(site: str) -> str:
+    """The web UI of a site (docs.datadoghq.com/getting_started/site): ``app.`` before the three
+    first sites (datadoghq.com, datadoghq.eu, ddog-gov.com), the site itself for the regional ones
+    (us3.datadoghq.com, ap1.datadoghq.com, us2.ddog-gov.com, ...)."""
+    site = resolve_site(site)
+    return f"https://app.{site}" if site.count(".") == 1 else f"https://{site}"
+
+
+def resolve_endpoint(
+    environment: Environment, api_url: str | None = None, env: Mapping[str, str] | None = None
+) -> Endpoint:
+    env = os.environ if env is None else env
+    dd_site = _named_site(env.get("DD_SITE"), "DD_SITE")
+    configured = _named_site(environment.site, f"site of environment '{environment.name}'")
+    url = api_url or env.get("PROVISIONER_API_URL") or (None if dd_site else environment.api_url)
+    warnings = _disagreements(environment, dd_site, env.get("DD_SITE", ""))
+    if url:
+        url = url.rstrip("/")
+        return Endpoint(url, _site_of_url(url) or dd_site or configured, warnings)
+    site = dd_site or configured or DEFAULT_SITE
+    return Endpoint(f"https://api.{site}", site, warnings)
+
+
+def _named_site(value: str | None, source: str) -> str | None:
+    if not value or not value.strip():
+        return None
+    try:
+        return resolve_site(value)
+    except UserError as exc:
+        raise UserError(f"{source}: {exc.message}", exc.hint) from None
+
+
+def _site_of_url(url: str) -> str | None:
+    host = url.removeprefix("https://").split("/")[0]
+    site = host.removeprefix("api.")
+    return site if host.startswith("api.") and site in DATADOG_SITES else None
+
+
+def _disagreements(environment: Environment, dd_site: str | None, raw: str) -> tuple[str, ...]:
+    if dd_site is None:
+        return ()
+    name = f"environment '{environment.name}'"
+    if environment.site and resolve_site(environment.site) != dd_site:
+        setting = f"`site: {environment.site}`"
+    elif environment.api_url and _site_of_url(environment.api_url.rstrip("/")) != dd_site:
+        setting = f"`api_url: {environment.api_url}`"
+    else:
+        return ()
+    return (
+        f"DD_SITE={raw.strip()} disagrees with {setting} of {name} in provisioner.yaml; DD_SITE wins "
+        "(an environment variable overrides the config file, as in Datadog's own tools). "
+        "Unset DD_SITE or make the two agree.",
+    )
 
 
 def resolve_target(
     environment: Environment, api_url: str | None = None, env: Mapping[str, str] | None = None
 ) -> Target:
     env = os.environ if env is None else env
-    url = resolve_api_url(environment, api_url, env)
+    url = resolve_endpoint(environment, api_url, env).api_url
     api_key = _first(env, _API_KEY_VARS)
     app_key = _first(env, _APP_KEY_VARS)
     missing = [names[0] for names, value in ((_API_KEY_VARS, api_key), (_APP_KEY_VARS, app_key)) if not value]

@@ -10,6 +10,10 @@ A managed dashboard carries the marker line at the end of its description (Datad
 
 The fingerprint records what was last applied, one short digest per field group, so that a plan
 can tell a change made in code from a change made by hand in Datadog, field group by field group.
+
+A definition may compile to a composite and its parts: each part is a monitor of its own, with the id
+``<definition id>:<part>``. A composite's query names the monitors it combines by definition id,
+``@{<definition id>}``, and apply puts their Datadog ids in (engine/references.py).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from provisioner.model import DashboardSpec, Json, JsonObject, MonitorSpec, ResourceKind
@@ -29,8 +33,10 @@ FINGERPRINT_VERSION = "1"
 _DIGEST_CHARS = 4
 
 _MARKER_RE = re.compile(
-    r"\[provisioner ns=(?P<ns>[a-z0-9._-]+) id=(?P<id>[a-z0-9._/-]+)(?: fp=(?P<fp>[0-9a-f]+))?\]"
+    r"\[provisioner ns=(?P<ns>[a-z0-9._-]+) id=(?P<id>[a-z0-9._/:-]+)(?: fp=(?P<fp>[0-9a-f]+))?\]"
 )
+PART_SEPARATOR = ":"  # never in a definition id, nor in a service name: "<id>:<part>" is unambiguous
+_REFERENCE_RE = re.compile(r"@\{(?P<id>[a-z0-9][a-z0-9._/:-]*)\}")
 _MARKER_LINE_RE = re.compile(r"\s*^[^\n]*\[provisioner ns=[^\]\n]*\][^\n]*$", re.MULTILINE)
 _MARKER_NOTE = "Managed in git by provisioner; edits made here are reported as drift and reverted."
 
@@ -107,6 +113,30 @@ def _with_marker(text: str, namespace: str, definition_id: str, fingerprint: str
     marker = f"[provisioner ns={namespace} id={definition_id} fp={fingerprint}] {_MARKER_NOTE}"
     text = strip_marker(text)
     return f"{text}\n\n{marker}" if text else marker
+
+
+def part_id(definition_id: str, part: str) -> str:
+    return f"{definition_id}{PART_SEPARATOR}{part}"
+
+
+def reference(definition_id: str) -> str:
+    """How a composite's query names the monitor of a definition: ``@{<definition id>}``."""
+    return "@{" + definition_id + "}"
+
+
+def referenced_ids(query: str) -> tuple[str, ...]:
+    """The definition ids a composite's query names, in order."""
+    return tuple(match["id"] for match in _REFERENCE_RE.finditer(query))
+
+
+def substitute_references(query: str, datadog_id: Callable[[str], str | None]) -> str:
+    """The query with each ``@{id}`` replaced by ``datadog_id(id)`` (kept where that is None)."""
+
+    def replaced(match: re.Match[str]) -> str:
+        found = datadog_id(match["id"])
+        return match[0] if found is None else found
+
+    return _REFERENCE_RE.sub(replaced, query)
 
 
 # --- reading live bodies --------------------------------------------------------------------

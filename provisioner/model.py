@@ -17,6 +17,7 @@ JsonObject = Mapping[str, Json]
 
 Severity = Literal["error", "warning"]
 ResourceKind = Literal["monitor", "dashboard"]
+IstioMode = Literal["openmetrics", "legacy"]  # how a Datadog check collects: OpenMetrics V2, or V1 (legacy)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class MonitorSpec:
     signal: str | None = None  # mesh signal watched: one of MESH_SIGNALS, or None
     services: tuple[str, ...] = ()  # mesh services this monitor watches (empty: the whole mesh)
     adopt_id: int | None = None  # an existing, unmarked Datadog monitor to take over in place
+    part_of: str | None = None  # a part of this definition's composite (error-rate guard...): never notifies
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,24 @@ class DefinitionSet:
 
 
 MESH_SIGNALS: tuple[str, ...] = ("error-rate", "sidecar-injection", "config-propagation", "circuit-open")
+MODE_COLLECTORS: tuple[str, ...] = ("data_plane", "control_plane", "envoy")
+
+
+@dataclass(frozen=True)
+class CollectionModes:
+    """The mode each Datadog collector of mesh metrics runs in, for one environment (``istio:`` in
+    provisioner.yaml). What the modes change, and the defaults, are in ``mesh/catalogue.py``."""
+
+    data_plane: IstioMode  # Istio check on the proxies (:15020)
+    control_plane: IstioMode  # Istio check on istiod (:15014)
+    envoy: IstioMode  # Envoy check on the sidecars (:15090)
+
+    def of(self, collector: str) -> IstioMode | None:
+        """The mode of a collector named in MODE_COLLECTORS; None for one without modes (APM)."""
+        return getattr(self, collector) if collector in MODE_COLLECTORS else None  # type: ignore[no-any-return]
+
+    def as_dict(self) -> dict[str, str]:
+        return {collector: getattr(self, collector) for collector in MODE_COLLECTORS}
 
 
 @dataclass(frozen=True)
@@ -104,6 +124,7 @@ class Environment:
     tags: tuple[str, ...] = ()  # added to every monitor
     notify: tuple[str, ...] = ()  # notification handles ("@slack-mesh") added to every monitor message
     variables: Mapping[str, str] = field(default_factory=dict)  # ${name} substitutions in definitions
+    istio: CollectionModes | None = None  # None: the documented set-up (mesh.catalogue.DEFAULT_MODES)
 
 
 @dataclass(frozen=True)
@@ -199,6 +220,9 @@ class Plan:
     unchanged: int = 0
     managed: int = 0  # live resources carrying this namespace's mark
     warnings: tuple[str, ...] = ()
+    monitor_ids: Mapping[str, int | str] = field(
+        default_factory=dict
+    )  # live ids by definition id (references)
     origin: PlanOrigin | None = None  # set by the command that read the org
 
     @property

@@ -1,14 +1,16 @@
 """Which mesh kind an imported monitor is, if any: a raw ``kind: monitor`` document in, the
 ``error-rate``, ``sidecar-injection``, ``config-propagation`` or ``circuit-open`` document that compiles
-to the very same monitor out (or None).
+to the very same monitor out (or None). ``recognise_mesh_group`` does the same for a composite and the
+monitors it combines (error-rate's ``ratio && traffic``, config-propagation's ``a || b || c``): one
+definition that compiles to all of them.
 
 The query templates are not written here a second time: each kind's own compiler is run once with
-placeholder values (window, scope, group-by, minimum traffic, breaker names), and the query it emits
-becomes a regular expression with those placeholders as capture groups. A query that fits a template
-gives a candidate document, and a candidate is returned only when the definitions layer compiles it
-(for a bare environment: no variables, tags or notify handles) into a body whose canonical form
-(``normalize.canonical_monitor``) equals the imported monitor's, query text included. Anything else is
-left as the raw monitor it is, which is always correct.
+placeholder values (window, scope, group-by) for the environment's
+collection modes, and the query it emits becomes a regular expression with those placeholders as capture
+groups. A query that fits a template gives a candidate document, and a candidate is returned only when
+the definitions layer compiles it (for a bare environment with the same modes: no variables, tags or
+notify handles) into bodies whose canonical form (``normalize.canonical_monitor``) equals the imported
+monitors', query text included. Anything else is left as the raw monitors it is, which is always correct.
 """
 
 from __future__ import annotations
@@ -21,38 +23,39 @@ from functools import cache
 
 import yaml
 
-from provisioner.definitions.compile import compile_definition
+from provisioner import identity
+from provisioner.definitions.compile import COMPOSITE, compile_definition
 from provisioner.definitions.documents import split_definitions
 from provisioner.definitions.kinds import MONITOR_KINDS
 from provisioner.definitions.kinds.base import CompileContext
-from provisioner.definitions.kinds.circuit_open import CLUSTER_TAGS
 from provisioner.definitions.kinds.error_rate import as_ratio
+from provisioner.definitions.kinds.mesh import EVALUATION_OPTIONS
 from provisioner.definitions.source import parse_documents
-from provisioner.model import MESH_SIGNALS, Environment, Json, MonitorSpec
+from provisioner.definitions.yaml_reader import DefinitionDumper
+from provisioner.mesh.catalogue import CIRCUIT_OPEN, CONFIG_PROPAGATION, ERROR_RATE, lookup, modes_of
+from provisioner.model import MESH_SIGNALS, CollectionModes, Environment, Json, MonitorSpec
 from provisioner.normalize import MONITOR_FIELDS, canonical_monitor
-from provisioner.signals import CIRCUIT_OPEN, CONFIG_PROPAGATION, ERROR_RATE, metric_terms, signals_of
+from provisioner.signals import MetricTerm, metric_terms, signals_of
 
-__all__ = ["recognise_mesh_kind"]
+__all__ = ["recognise_mesh_group", "recognise_mesh_kind"]
 
 BARE_ENVIRONMENT = Environment(name="default")
-_MAX_BREAKERS = 5  # circuit-open's breakers: at most the five Envoy circuit breakers, each once
+_TEMPLATE_ID = "template"
 
 # Placeholders handed to the kinds' compilers; each becomes a capture group of the template.
 _WINDOW = "\x00window\x00"
 _SCOPE = "\x00scope\x00"
 _GROUP_BY = "\x00by\x00"
-_MIN_REQUESTS = 918273645  # an int: error-rate reads min_requests with int()
 _CRITICAL = 546372819
-_BREAKER = "\x00breaker{}\x00"
 
 _GROUPS = {
     _WINDOW: ("window", r"[1-9][0-9]*[mhdw]"),
     _SCOPE: ("scope", r"[^{}]+?"),
     _GROUP_BY: ("group_by", r"[^{}]+"),
-    str(_MIN_REQUESTS): ("min_requests", r"[0-9]+"),
-    **{_BREAKER.format(i): (f"breaker{i}", r"[a-z_]+") for i in range(_MAX_BREAKERS)},
 }
 _PLACEHOLDER = re.compile("(" + "|".join(re.escape(p) for p in _GROUPS) + ")")
+_TRAFFIC_TAIL = re.compile(r" >= (?P<min_requests>[1-9][0-9]*)$")
+_COMPOSITE_QUERY = re.compile(r"^\s*(\d+)((?:\s*(?:&&|\|\|)\s*\d+)+)\s*$")
 
 # Document keys in the order they are written.
 _PARAMETER_ORDER = (
@@ -66,8 +69,10 @@ _PARAMETER_ORDER = (
     "min_requests",
     "push_errors",
     "proxy_rejects",
+    "validation_failures",
 )
 _NOT_CARRIED = frozenset({"kind", "type", "query", "id", "adopt", "name"})
+_ALL_OFF = {"push_errors": False, "proxy_rejects": False, "validation_failures": False}
 
 
 @dataclass(frozen=True)
@@ -76,82 +81,246 @@ class Template:
 
     kind: str
     pattern: re.Pattern[str]
-    fields: Mapping[str, Json]  # the shape's fixed fields (source, signal, push_errors...)
-    breakers: int  # number of breaker placeholders (circuit-breaker signal), else 0
+    fields: Mapping[str, Json]  # the shape's fixed fields (source, signal, breakers, push_errors...)
     groups_by_default: bool  # without group_by the kind still groups (circuit-open: by cluster)
 
 
-def recognise_mesh_kind(raw: dict[str, Json]) -> dict[str, Json] | None:
-    """The mesh-kind document that compiles to exactly the monitor ``raw`` describes, or None."""
+def recognise_mesh_kind(
+    raw: dict[str, Json], environment: Environment = BARE_ENVIRONMENT
+) -> dict[str, Json] | None:
+    """The mesh-kind document that compiles to exactly the monitor ``raw`` describes in an environment
+    with ``environment``'s collection modes, or None."""
     try:
-        return _recognise(raw)
+        return _recognise(raw, modes_of(environment))
     except Exception:  # odd input (a value of an unexpected type...): the raw document is still right
         return None
 
 
-def _recognise(raw: Mapping[str, Json]) -> dict[str, Json] | None:
+def recognise_mesh_group(
+    composite: dict[str, Json],
+    parts: Mapping[int, dict[str, Json]],
+    environment: Environment = BARE_ENVIRONMENT,
+) -> dict[str, Json] | None:
+    """The mesh-kind document that compiles to exactly this composite and the monitors it combines
+    (``parts``: raw documents by Datadog id, with ``adopt``), or None."""
+    try:
+        return _recognise_group(composite, parts, modes_of(environment))
+    except Exception:
+        return None
+
+
+def _recognise(raw: Mapping[str, Json], modes: CollectionModes) -> dict[str, Json] | None:
     query = raw.get("query") if isinstance(raw, Mapping) else None
     if not isinstance(query, str) or "\x00" in query:
         return None
-    signals = signals_of(metric_terms(query))  # a scope may name a second signal (response_code:503)
-    expected = canonical_monitor({key: raw[key] for key in MONITOR_FIELDS if key in raw}).body
-    for kind in (kind for kind in MESH_SIGNALS if kind in signals):
-        for candidate in _candidates(raw, kind, query.strip()):
-            if _compiles_to(candidate, expected):
+    expected = _canonical(raw)
+    for kind, parameters in _matches(query, modes):
+        for candidate in _variants(_document(raw, kind, parameters)):
+            if _compiles_to(candidate, {_document_id(candidate): expected}, modes):
                 return candidate
     return None
+
+
+def _matches(query: str, modes: CollectionModes) -> Iterator[tuple[str, dict[str, Json]]]:
+    terms = metric_terms(query)
+    signals = signals_of(terms)  # a scope may name a second signal (response_code:503)
+    for kind in (kind for kind in MESH_SIGNALS if kind in signals):
+        found = templates(kind, modes)
+        if kind == CIRCUIT_OPEN:
+            found += _breaker_templates(_breakers(terms), modes)
+        for template in found:
+            match = template.pattern.fullmatch(query.strip())
+            if match is not None:
+                for parameters in _parameters(template, match):
+                    yield kind, parameters
+
+
+# --- groups: a composite and its parts ------------------------------------------------------
+
+
+def _recognise_group(
+    composite: Mapping[str, Json], parts: Mapping[int, dict[str, Json]], modes: CollectionModes
+) -> dict[str, Json] | None:
+    query = composite.get("query")
+    found = _COMPOSITE_QUERY.match(query) if isinstance(query, str) else None
+    if found is None or "\x00" in str(query):
+        return None
+    ids = [int(i) for i in re.findall(r"\d+", str(query))]
+    operators = set(re.findall(r"&&|\|\|", str(query)))
+    if len(operators) != 1 or len(set(ids)) != len(ids) or any(i not in parts for i in ids):
+        return None
+    members = [parts[i] for i in ids]
+    candidate = _group_candidate(composite, members, operators.pop(), modes)
+    if candidate is None:
+        return None
+    expected = _expected_group(composite, members, candidate)
+    for variant in _variants(candidate):
+        if _compiles_to(variant, expected, modes):
+            return variant
+    return None
+
+
+def _group_candidate(
+    composite: Mapping[str, Json],
+    members: Sequence[Mapping[str, Json]],
+    operator: str,
+    modes: CollectionModes,
+) -> dict[str, Json] | None:
+    if operator == "&&" and len(members) == 2:
+        kind, shared = ERROR_RATE, _error_rate_parameters(members, modes)
+    elif operator == "||":
+        kind, shared = CONFIG_PROPAGATION, _config_propagation_parameters(members, modes)
+    else:
+        return None
+    if shared is None:
+        return None
+    ratio_or_any = members[0]
+    document = _document({**composite, "options": _group_options(composite, ratio_or_any)}, kind, shared)
+    document["thresholds"] = _thresholds(kind, (ratio_or_any.get("options") or {}).get("thresholds"))
+    document["adopt"] = {COMPOSITE: composite["adopt"], **shared.pop("adopt")}  # type: ignore[dict-item]
+    return {k: v for k, v in document.items() if k != "thresholds" or v is not None}
+
+
+def _error_rate_parameters(
+    members: Sequence[Mapping[str, Json]], modes: CollectionModes
+) -> dict[str, Json] | None:
+    ratio, traffic = members
+    tail = _TRAFFIC_TAIL.search(str(traffic.get("query") or ""))
+    if tail is None:
+        return None
+    for kind, parameters in _matches(str(ratio.get("query") or ""), modes):
+        if kind == ERROR_RATE and parameters.get("min_requests") == 0:
+            adopt = {"ratio": ratio["adopt"], "traffic": traffic["adopt"]}
+            return {**parameters, "min_requests": int(tail["min_requests"]), "adopt": adopt}
+    return None
+
+
+def _config_propagation_parameters(
+    members: Sequence[Mapping[str, Json]], modes: CollectionModes
+) -> dict[str, Json] | None:
+    merged: dict[str, Json] = dict(_ALL_OFF)
+    adopt: dict[str, Json] = {}
+    shared: dict[str, Json] | None = None
+    for member in members:
+        matches = [p for k, p in _matches(str(member.get("query") or ""), modes) if k == CONFIG_PROPAGATION]
+        if not matches:
+            return None
+        parameters = matches[0]
+        signal = next(key for key in _ALL_OFF if parameters.get(key))
+        rest = {k: v for k, v in parameters.items() if k not in _ALL_OFF}
+        if shared is not None and rest != shared:
+            return None
+        shared, merged[signal] = rest, True
+        adopt[_SIGNAL_PARTS[signal]] = member["adopt"]
+    return {**(shared or {}), **merged, "adopt": adopt}
+
+
+_SIGNAL_PARTS = {
+    "push_errors": "push-errors",
+    "proxy_rejects": "proxy-rejects",
+    "validation_failures": "validation",
+}
+
+
+def _group_options(composite: Mapping[str, Json], part: Mapping[str, Json]) -> dict[str, Json]:
+    """The definition's options: the composite's (notification) and a part's evaluation options."""
+    part_options = part.get("options") or {}
+    evaluation = {k: v for k, v in part_options.items() if k in EVALUATION_OPTIONS}  # type: ignore[union-attr]
+    return {**(composite.get("options") or {}), **evaluation}  # type: ignore[dict-item]
+
+
+def _thresholds(kind: str, thresholds: Json) -> Json:
+    return _ratios(thresholds) if kind == ERROR_RATE else thresholds
+
+
+def _expected_group(
+    composite: Mapping[str, Json], members: Sequence[Mapping[str, Json]], candidate: Mapping[str, Json]
+) -> dict[str, dict[str, Json]]:
+    """The canonical bodies the candidate must compile to, by definition id; the composite's query
+    names its parts by definition id, as the compiled one does."""
+    definition_id = str(candidate["id"])
+    adopt: Mapping[str, Json] = candidate["adopt"]  # type: ignore[assignment]
+    suffix_of = {value: key for key, value in adopt.items() if key != COMPOSITE}
+    expected = {identity.part_id(definition_id, str(suffix_of[m["adopt"]])): _canonical(m) for m in members}
+    query = re.sub(
+        r"\d+",
+        lambda m: identity.reference(identity.part_id(definition_id, str(suffix_of[int(m[0])]))),
+        str(composite["query"]),
+    )
+    expected[definition_id] = _canonical({**composite, "query": query})
+    return expected
 
 
 # --- templates ------------------------------------------------------------------------------
 
 
 @cache
-def templates(kind: str) -> tuple[Template, ...]:
-    """Every query shape of a mesh kind, the bare shape before the scoped one (so {*} reads as no scope)."""
+def templates(kind: str, modes: CollectionModes | None = None) -> tuple[Template, ...]:
+    """Every query shape of a mesh kind's single monitor, the bare shape before the scoped one (so {*}
+    reads as no scope). A composite's parts have the queries of single monitors: error-rate's ratio is
+    the ``min_requests: 0`` monitor, config-propagation's parts are its one-signal monitors."""
+    modes = modes or modes_of(BARE_ENVIRONMENT)
     built = (
-        _template(kind, shape, breakers, scoped, grouped)
-        for shape, breakers in _shapes(kind)
+        _template(kind, shape, scoped, grouped, modes)
+        for shape in _shapes(kind)
         for scoped in (False, True)
         for grouped in (False, True)
     )
     return tuple(template for template in built if template is not None)
 
 
-def _shapes(kind: str) -> Iterator[tuple[dict[str, Json], int]]:
-    """The fields that change a kind's query beyond scope, group-by and window, with each value."""
+def _shapes(kind: str) -> Iterator[dict[str, Json]]:
+    """The fields that change a kind's query beyond scope, group-by and window, with each value
+    (circuit-open's breakers: ``_breaker_templates``)."""
     if kind == ERROR_RATE:
         for source in ("apm", "istio"):
-            yield {"source": source, "min_requests": _MIN_REQUESTS}, 0
-            yield {"source": source, "min_requests": 0}, 0
+            yield {"source": source, "min_requests": 0}
     elif kind == CONFIG_PROPAGATION:
-        for extra in ({}, {"push_errors": True}, {"proxy_rejects": True}):
-            yield extra, 0
-        yield {"push_errors": True, "proxy_rejects": True}, 0
+        for signal in _ALL_OFF:
+            yield {**_ALL_OFF, signal: True}
     elif kind == CIRCUIT_OPEN:
-        yield {"signal": "outlier-ejection"}, 0
-        yield {"signal": "overflow"}, 0
-        for count in range(1, _MAX_BREAKERS + 1):
-            yield {"signal": "circuit-breaker"}, count
+        yield {"signal": "outlier-ejection"}
+        yield {"signal": "overflow"}
     else:
-        yield {}, 0
+        yield {}
+
+
+@cache
+def _breaker_templates(breakers: tuple[str, ...], modes: CollectionModes) -> tuple[Template, ...]:
+    """circuit-open's circuit-breaker shapes for these breakers, in this order (read from the query)."""
+    if not breakers or len(set(breakers)) != len(breakers):
+        return ()
+    shape = {"signal": "circuit-breaker", "breakers": list(breakers)}
+    built = (
+        _template(CIRCUIT_OPEN, shape, scoped, grouped, modes)
+        for scoped in (False, True)
+        for grouped in (False, True)
+    )
+    return tuple(template for template in built if template is not None)
+
+
+def _breakers(terms: Sequence[MetricTerm]) -> tuple[str, ...]:
+    """The circuit breakers a query's terms name, in order."""
+    prefix = "circuit_breaker_"
+    keys = [uses[0].metric.key for uses in (lookup(t.metric) for t in terms) if uses]
+    return tuple(key[len(prefix) :] for key in keys if key.startswith(prefix))
 
 
 def _template(
-    kind: str, shape: Mapping[str, Json], breakers: int, scoped: bool, grouped: bool
+    kind: str, shape: Mapping[str, Json], scoped: bool, grouped: bool, modes: CollectionModes
 ) -> Template | None:
     fields: dict[str, Json] = {**shape, "name": "template", "thresholds": {"critical": _CRITICAL}}
-    if breakers:
-        fields["breakers"] = [_BREAKER.format(i) for i in range(breakers)]
-    groups_by_default = " by {" in _query(kind, fields)
+    groups_by_default = " by {" in _query(kind, fields, modes)
     fields.update(window=_WINDOW, scope=[_SCOPE] if scoped else [], group_by=[_GROUP_BY] if grouped else [])
-    pattern = _pattern(_query(kind, fields))
+    pattern = _pattern(_query(kind, fields, modes))
     if pattern is None:
         return None
-    return Template(kind, re.compile(pattern), shape, breakers, groups_by_default)
+    return Template(kind, re.compile(pattern), shape, groups_by_default)
 
 
-def _query(kind: str, fields: Mapping[str, Json]) -> str:
-    return str(MONITOR_KINDS[kind].compile(fields, CompileContext(BARE_ENVIRONMENT)).body["query"])
+def _query(kind: str, fields: Mapping[str, Json], modes: CollectionModes) -> str:
+    context = CompileContext(Environment(name="default", istio=modes), definition_id=_TEMPLATE_ID)
+    return str(MONITOR_KINDS[kind].compile(fields, context).body.get("query", ""))
 
 
 def _pattern(query: str) -> str | None:
@@ -174,32 +343,17 @@ def _pattern(query: str) -> str | None:
 # --- candidates -----------------------------------------------------------------------------
 
 
-def _candidates(raw: Mapping[str, Json], kind: str, query: str) -> Iterator[dict[str, Json]]:
-    for template in templates(kind):
-        match = template.pattern.fullmatch(query)
-        if match is None:
-            continue
-        for parameters in _parameters(template, match):
-            yield _document(raw, kind, parameters)
-
-
 def _parameters(template: Template, match: re.Match[str]) -> Iterator[dict[str, Json]]:
     captured = match.groupdict()
     scope = _tag_filters(captured["scope"]) if "scope" in captured else []
     if scope is None:
         return
     parameters: dict[str, Json] = {**template.fields, "window": captured["window"]}
-    if "min_requests" in captured:
-        parameters["min_requests"] = int(captured["min_requests"])
-    if template.breakers:
-        parameters["breakers"] = [captured[f"breaker{i}"] for i in range(template.breakers)]
     group_by = captured["group_by"].split(",") if "group_by" in captured else []
     if group_by or template.groups_by_default:
         parameters["group_by"] = group_by
     clusters = (
-        _clusters(scope, CLUSTER_TAGS[str(template.fields["signal"])])
-        if template.kind == CIRCUIT_OPEN
-        else None
+        _clusters(scope) if template.fields.get("signal") in ("outlier-ejection", "circuit-breaker") else None
     )
     if clusters is not None:
         yield _with_scope({**parameters, "clusters": clusters}, scope[:-1])
@@ -225,9 +379,9 @@ def _tag_filters(scope: str) -> list[str] | None:
     return filters
 
 
-def _clusters(scope: Sequence[str], tag: str) -> list[str] | None:
-    """The clusters of circuit-open's ``clusters`` filter, when the scope ends with one: ``tag:a`` or
-    ``(tag:a OR tag:b)``."""
+def _clusters(scope: Sequence[str]) -> list[str] | None:
+    """The clusters of circuit-open's ``clusters`` filter, when the scope ends with one:
+    ``envoy_cluster:a`` or ``(envoy_cluster:a OR envoy_cluster:b)``."""
     if not scope:
         return None
     last = scope[-1]
@@ -237,7 +391,7 @@ def _clusters(scope: Sequence[str], tag: str) -> list[str] | None:
             return None
     else:
         terms = [last]
-    prefix = f"{tag}:"
+    prefix = "envoy_cluster:"
     values = [term[len(prefix) :] for term in terms if term.startswith(prefix)]
     return values if len(values) == len(terms) and all(values) else None
 
@@ -250,13 +404,22 @@ def _document(raw: Mapping[str, Json], kind: str, parameters: Mapping[str, Json]
     options = dict(options) if isinstance(options, Mapping) else {}
     thresholds = options.pop("thresholds", None)
     if thresholds is not None:
-        document["thresholds"] = _ratios(thresholds) if kind == ERROR_RATE else thresholds
+        document["thresholds"] = _thresholds(kind, thresholds)
     for key, value in raw.items():
         if key not in _NOT_CARRIED:
             document[key] = value if key != "options" else options
     if not options:
         document.pop("options", None)
     return document
+
+
+def _variants(document: dict[str, Json]) -> Iterator[dict[str, Json]]:
+    """The document without the kind's missing-data policy written out, then as read."""
+    options = document.get("options")
+    if isinstance(options, Mapping) and "on_missing_data" in options:
+        rest = {k: v for k, v in options.items() if k != "on_missing_data"}
+        yield {k: v for k, v in {**document, "options": rest}.items() if k != "options" or rest}
+    yield document
 
 
 def _ratios(thresholds: Json) -> Json:
@@ -279,23 +442,36 @@ def _percent(value: Json) -> Json:
 # --- verification ---------------------------------------------------------------------------
 
 
-def _compiles_to(candidate: Mapping[str, Json], expected: Mapping[str, Json]) -> bool:
-    spec = _compiled(candidate)
-    return spec is not None and canonical_monitor(spec.body).body == expected
+def _canonical(raw: Mapping[str, Json]) -> dict[str, Json]:
+    return canonical_monitor({key: raw[key] for key in MONITOR_FIELDS if key in raw}).body
 
 
-def _compiled(document: Mapping[str, Json]) -> MonitorSpec | None:
-    """The monitor the definitions layer compiles from ``document`` for the bare environment, or None
-    when the document has an error. It goes through YAML text, as the written file will."""
-    text = yaml.dump(dict(document), Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
+def _document_id(document: Mapping[str, Json]) -> str:
+    return str(document.get("id"))
+
+
+def _compiles_to(
+    candidate: Mapping[str, Json], expected: Mapping[str, Mapping[str, Json]], modes: CollectionModes
+) -> bool:
+    """Whether the candidate compiles to exactly the expected canonical bodies, by definition id."""
+    specs = _compiled(candidate, modes)
+    if specs is None:
+        return False
+    return {spec.definition_id: canonical_monitor(spec.body).body for spec in specs} == expected
+
+
+def _compiled(document: Mapping[str, Json], modes: CollectionModes) -> list[MonitorSpec] | None:
+    """The monitors the definitions layer compiles from ``document`` for a bare environment with these
+    modes, or None when the document has an error. It goes through YAML text, as the written file will."""
+    text = yaml.dump(dict(document), Dumper=DefinitionDumper, sort_keys=False)
     documents, problems = parse_documents(text, "<recognise>")
     if problems or len(documents) != 1:
         return None
     definitions, problems = split_definitions(documents[0])
     if problems or len(definitions) != 1 or not definitions[0].valid:
         return None
-    specs, problems = compile_definition(definitions[0], BARE_ENVIRONMENT)
-    if any(p.severity == "error" for p in problems) or len(specs) != 1:
+    specs, problems = compile_definition(definitions[0], Environment(name="default", istio=modes))
+    if any(p.severity == "error" for p in problems):
         return None
-    spec = specs[0]
-    return spec if isinstance(spec, MonitorSpec) and spec.kind in MESH_SIGNALS else None
+    monitors = [spec for spec in specs if isinstance(spec, MonitorSpec) and spec.kind in MESH_SIGNALS]
+    return monitors if len(monitors) == len(specs) else None

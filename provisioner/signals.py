@@ -1,38 +1,31 @@
 """Which mesh signals a monitor watches, and for which services: read from its metric query.
 
-The four signals (``model.MESH_SIGNALS``) are recognised by the metrics Datadog defines for
-Istio, Envoy and APM (see shared/reference/istio-metrics.md):
-
-- error-rate: ``trace.envoy.proxy.errors``; ``trace.envoy.proxy.hits`` filtered on an HTTP status;
-  ``istio.mesh.request.count[.total]`` filtered or grouped on ``response_code``;
-- sidecar-injection: ``istio.sidecar_injection.*``;
-- config-propagation: ``istio.galley.validation.failed[.count]``, ``istio.pilot.xds.pushes[.count]``
-  filtered on a ``*senderr`` type, ``istio.pilot.total_xds_rejects``, ``istio.pilot.xds.*_reject``;
-- circuit-open: ``envoy.cluster.outlier_detection.*``, ``envoy.cluster.circuit_breakers.*``,
-  ``envoy.cluster.upstream_rq_pending_overflow[.count]``, ``response_flags:UO``.
+Pure functions over query text; nothing here talks to Datadog. What a metric name means (its signal, its
+tags, which side of a request a tag names) is the mesh catalogue's (``provisioner.mesh.catalogue``): this
+module only parses queries into ``metric{filters} by {tags}`` terms and asks the catalogue.
 
 A query filtered on service tags (``service:x``, ``destination_service_name:x``,
-``destination_service:x.ns.svc.cluster.local``, ``envoy_cluster:outbound|80||x.ns…``) watches
-those services; a query without such a filter, grouped by service or not, watches the whole mesh.
-Pure functions over query text; nothing here talks to Datadog.
+``destination_service:x.ns.svc.cluster.local``, ``envoy_cluster:outbound|80||x.ns…``) watches those
+services; a query without such a filter, grouped by service or not, watches the whole mesh.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from provisioner.mesh import catalogue
 from provisioner.model import MESH_SIGNALS, JsonObject
 
 ERROR_RATE, SIDECAR_INJECTION, CONFIG_PROPAGATION, CIRCUIT_OPEN = MESH_SIGNALS
 CONTROL_PLANE_SIGNALS: frozenset[str] = frozenset({SIDECAR_INJECTION, CONFIG_PROPAGATION})
 
-# Tags whose value names a mesh service. Host-like values (x.ns.svc.cluster.local, Envoy cluster
-# names) are reduced to their first DNS label, the service name.
+# Tags whose value names the mesh service a monitor watches (the receiving side, or APM's own service).
+# Host-like values (x.ns.svc.cluster.local, Envoy cluster names) are reduced to the service name.
 SERVICE_TAGS: frozenset[str] = frozenset(
-    {"service", "destination_service_name", "destination_service", "destination_app", "envoy_cluster"}
+    key for key, tag in catalogue.SERVICE_TAGS.items() if tag.side is not catalogue.Side.CALLER
 )
 
 _TERM_RE = re.compile(
@@ -63,6 +56,14 @@ class MetricTerm:
     def values(self, key: str) -> tuple[str, ...]:
         return tuple(f.value for f in self.filters if f.key == key and not f.negated)
 
+    def kept(self) -> dict[str, tuple[str, ...]]:
+        """Tag key -> the values the term keeps (negated filters left out)."""
+        kept: dict[str, list[str]] = {}
+        for found in self.filters:
+            if not found.negated:
+                kept.setdefault(found.key, []).append(found.value)
+        return {key: tuple(values) for key, values in kept.items()}
+
 
 @dataclass(frozen=True)
 class Watch:
@@ -72,6 +73,7 @@ class Watch:
     services: tuple[str, ...] = ()  # service names, first DNS label, wildcards kept ("reviews", "pay*")
     excluded: tuple[str, ...] = ()  # services filtered out with !service:x
     grouped_by_service: bool = False
+    events_only: bool = False  # every term counts events whose series appear with the first one
 
     @property
     def mesh_wide(self) -> bool:
@@ -120,55 +122,18 @@ def monitor_queries(body: JsonObject) -> tuple[str, ...]:
 # --- signals --------------------------------------------------------------------------------
 
 
-def _is_error_rate(term: MetricTerm) -> bool:
-    metric = term.metric
-    if metric.startswith("trace.envoy.proxy.errors"):
-        return True
-    if metric.startswith("trace.envoy.proxy.hits"):
-        return bool(term.values("http.status_code") or term.values("http.status_class"))
-    if metric in ("istio.mesh.request.count", "istio.mesh.request.count.total"):
-        return bool(term.values("response_code")) or "response_code" in term.group_by
-    return False
-
-
-def _is_sidecar_injection(term: MetricTerm) -> bool:
-    return term.metric.startswith("istio.sidecar_injection.")
-
-
-def _is_config_propagation(term: MetricTerm) -> bool:
-    metric = term.metric
-    if metric in ("istio.galley.validation.failed", "istio.galley.validation.failed.count"):
-        return True
-    if metric in ("istio.pilot.xds.pushes", "istio.pilot.xds.pushes.count"):
-        return any("senderr" in v for v in term.values("type"))
-    return metric == "istio.pilot.total_xds_rejects" or bool(
-        re.fullmatch(r"istio\.pilot\.xds\.[a-z]+_reject(\.count)?", metric)
-    )
-
-
-def _is_circuit_open(term: MetricTerm) -> bool:
-    metric = term.metric
-    if metric.startswith(("envoy.cluster.outlier_detection.", "envoy.cluster.circuit_breakers.")):
-        return True
-    if metric in (
-        "envoy.cluster.upstream_rq_pending_overflow",
-        "envoy.cluster.upstream_rq_pending_overflow.count",
-    ):
-        return True
-    return "UO" in term.values("response_flags")
-
-
-_SIGNAL_TESTS: Mapping[str, Callable[[MetricTerm], bool]] = {
-    ERROR_RATE: _is_error_rate,
-    SIDECAR_INJECTION: _is_sidecar_injection,
-    CONFIG_PROPAGATION: _is_config_propagation,
-    CIRCUIT_OPEN: _is_circuit_open,
-}
-
-
 def signals_of(terms: Iterable[MetricTerm]) -> frozenset[str]:
+    found: set[str] = set()
+    for term in terms:
+        found |= catalogue.signals_of(term.metric, term.kept(), term.group_by)
+    return frozenset(found)
+
+
+def counts_only_events(terms: Iterable[MetricTerm]) -> bool:
+    """Whether the terms are all counts of events (series that only exist after an event: missing data
+    is normal, and a count monitor evaluates it as 0)."""
     terms = tuple(terms)
-    return frozenset(s for s, test in _SIGNAL_TESTS.items() if any(test(t) for t in terms))
+    return bool(terms) and all(catalogue.counts_events(t.metric, t.kept()) for t in terms)
 
 
 # --- services -------------------------------------------------------------------------------
@@ -176,8 +141,7 @@ def signals_of(terms: Iterable[MetricTerm]) -> frozenset[str]:
 
 def service_name(tag_key: str, value: str) -> str:
     """The service a service-tag value names: ``outbound|9080||reviews.default.svc…`` → ``reviews``."""
-    host = value.rsplit("|", 1)[-1] if tag_key == "envoy_cluster" else value
-    return host.split(".", 1)[0]
+    return catalogue.service_of(tag_key, value)
 
 
 def _services(terms: Iterable[MetricTerm], negated: bool) -> tuple[str, ...]:
@@ -205,6 +169,29 @@ def watch_of_terms(terms: Iterable[MetricTerm]) -> Watch:
         services=_services(terms, negated=False),
         excluded=_services(terms, negated=True),
         grouped_by_service=any(SERVICE_TAGS.intersection(t.group_by) for t in terms),
+        events_only=counts_only_events(terms),
+    )
+
+
+def metric_uses(body: JsonObject) -> tuple[tuple[MetricTerm, tuple[catalogue.NameUse, ...]], ...]:
+    """Each metric term of a monitor, with what the catalogue knows its name as (nothing: not a mesh metric)."""
+    return tuple((t, catalogue.lookup(t.metric)) for q in monitor_queries(body) for t in metric_terms(q))
+
+
+def metric_names(body: JsonObject) -> tuple[str, ...]:
+    """The metric names a monitor queries, in order (no tag parsing: cheap enough for every definition)."""
+    return tuple(m["metric"] for q in monitor_queries(body) for m in _TERM_RE.finditer(q))
+
+
+def merged_watch(watches: Iterable[Watch]) -> Watch:
+    """What a composite watches: everything the monitors it combines watch."""
+    watches = tuple(watches)
+    return Watch(
+        signals=frozenset().union(*(w.signals for w in watches)),
+        services=tuple(sorted({s for w in watches for s in w.services})),
+        excluded=tuple(sorted({s for w in watches for s in w.excluded})),
+        grouped_by_service=any(w.grouped_by_service for w in watches),
+        events_only=bool(watches) and all(w.events_only for w in watches),
     )
 
 

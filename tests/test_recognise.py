@@ -9,9 +9,11 @@ to a YAML file and loaded again.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import textwrap
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -27,13 +29,16 @@ from provisioner.datadog.client import DatadogClient
 from provisioner.definitions import load_definitions
 from provisioner.emulator import RunningEmulator
 from provisioner.engine.importer import monitor_document
-from provisioner.identity import strip_monitor_marks
-from provisioner.model import MESH_SIGNALS, Environment, Json, LiveResource, MonitorSpec
+from provisioner.identity import strip_monitor_marks, substitute_references
+from provisioner.model import MESH_SIGNALS, CollectionModes, Environment, Json, LiveResource, MonitorSpec
 from provisioner.normalize import canonical_monitor
-from provisioner.recognise import recognise_mesh_kind, templates
+from provisioner.recognise import recognise_mesh_group, recognise_mesh_kind, templates
 from tests.conftest import TEST_API_KEY, TEST_APP_KEY
 
 BARE = Environment(name="default")
+OPENMETRICS = Environment(name="default", istio=CollectionModes("openmetrics", "openmetrics", "openmetrics"))
+LEGACY = Environment(name="default", istio=CollectionModes("legacy", "legacy", "legacy"))
+MODES = {"default modes": BARE, "openmetrics": OPENMETRICS, "legacy": LEGACY}
 
 
 @pytest.fixture
@@ -42,26 +47,81 @@ def client(emulator: RunningEmulator) -> Iterator[DatadogClient]:
         yield opened
 
 
-def compile_text(folder: Path, text: str) -> MonitorSpec:
-    """The one monitor a definition file compiles to, for the bare environment."""
+def compile_all(folder: Path, text: str, environment: Environment = BARE) -> list[MonitorSpec]:
+    """The monitors a definition file compiles to (a composite first, then its parts)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "definition.yaml").write_text(text, encoding="utf-8")
-    loaded = load_definitions([folder], BARE)
+    loaded = load_definitions([folder], environment)
     assert loaded.ok, [p.message for p in loaded.errors]
-    assert len(loaded.monitors) == 1
-    return loaded.monitors[0]
+    return list(loaded.monitors)
 
 
-def written_body(folder: Path, document: dict[str, Json]) -> dict[str, Json]:
-    """The canonical body of ``document`` once written to a file and loaded like any definition."""
-    spec = compile_text(folder, yaml.safe_dump(document))
-    assert spec.adopt_id == document["adopt"]
-    return canonical_monitor(spec.body).body
+def compile_text(folder: Path, text: str, environment: Environment = BARE) -> MonitorSpec:
+    """The one monitor a definition file compiles to."""
+    (spec,) = compile_all(folder, text, environment)
+    return spec
+
+
+def written_bodies(
+    folder: Path, document: dict[str, Json], environment: Environment = BARE
+) -> dict[str, Json]:
+    """The canonical bodies ``document`` compiles to once written to a file and loaded like any
+    definition, by definition id."""
+    specs = compile_all(folder, yaml.safe_dump(document), environment)
+    adopt = document["adopt"]
+    assert {s.adopt_id for s in specs} == (set(adopt.values()) if isinstance(adopt, dict) else {adopt})
+    return {spec.definition_id: canonical_monitor(spec.body).body for spec in specs}
 
 
 def imported(client: DatadogClient, spec: MonitorSpec) -> tuple[LiveResource, dict[str, Json]]:
     live = client.create_monitor(spec.body)
     return live, monitor_document(live, "imported")
+
+
+@dataclass(frozen=True)
+class Created:
+    """What a definition's monitors became in Datadog, and the documents import reads."""
+
+    lives: dict[str, LiveResource]  # by definition id
+    raws: dict[str, dict[str, Json]]  # import's raw documents, by definition id
+
+    def live_bodies(self, definition_id: str) -> dict[str, Json]:
+        """The live canonical bodies, by the ids a definition ``definition_id`` gives them (a composite's
+        query naming its parts by those ids)."""
+        root = next(key for key in self.lives if ":" not in key)
+
+        def renamed(key: str) -> str:
+            return definition_id + key[len(root) :]
+
+        by_datadog_id = {str(live.datadog_id): renamed(key) for key, live in self.lives.items()}
+        bodies = {}
+        for key, live in self.lives.items():
+            body = live_body(live)
+            if body["type"] == "composite":
+                body["query"] = re.sub(r"\d+", lambda m: "@{" + by_datadog_id[m[0]] + "}", body["query"])
+            bodies[renamed(key)] = body
+        return bodies
+
+
+def create_all(client: DatadogClient, specs: list[MonitorSpec]) -> Created:
+    """Create the specs as apply does: parts first, then the composite with their ids."""
+    lives: dict[str, LiveResource] = {}
+    for spec in sorted(specs, key=lambda s: s.body["type"] == "composite"):
+        body = dict(spec.body)
+        body["query"] = substitute_references(body["query"], lambda i: str(lives[i].datadog_id))
+        lives[spec.definition_id] = client.create_monitor(body)
+    raws = {key: monitor_document(live, "imported") for key, live in lives.items()}
+    return Created(lives, raws)
+
+
+def recognised(created: Created, environment: Environment = BARE) -> dict[str, Json] | None:
+    """What import recognises: the group from its composite, or the one monitor."""
+    composite = next((k for k, live in created.lives.items() if live.body["type"] == "composite"), None)
+    if composite is None:
+        (raw,) = created.raws.values()
+        return recognise_mesh_kind(raw, environment)
+    parts = {int(live.datadog_id): created.raws[k] for k, live in created.lives.items() if k != composite}
+    return recognise_mesh_group(created.raws[composite], parts, environment)
 
 
 def live_body(live: LiveResource) -> dict[str, Json]:
@@ -109,14 +169,22 @@ DEFINITIONS = {
         group_by: [destination_service_name]
         thresholds: {critical: 1%}
         """,
-    "error-rate istio, per-service expansion": """
+    "error-rate istio, per-service expansion in a namespace": """
         kind: error-rate
         source: istio
         scope: ["kube_cluster_name:prod-eu1"]
         thresholds: {critical: 2%}
         services:
           - service: payments
+            namespace: shop
             thresholds: {critical: 0.5%, warning: 0.2%}
+        """,
+    "error-rate apm, per-service expansion, no guard": """
+        kind: error-rate
+        min_requests: 0
+        thresholds: {critical: 2%}
+        options: {on_missing_data: show_no_data}
+        services: [cart]
         """,
     "sidecar-injection, scoped": """
         kind: sidecar-injection
@@ -136,27 +204,30 @@ DEFINITIONS = {
         """,
     "config-propagation, validation only": """
         kind: config-propagation
+        push_errors: false
+        proxy_rejects: false
         scope: ["kube_cluster_name:prod-eu1"]
         thresholds: {critical: 2}
         """,
-    "config-propagation, push errors": """
+    "config-propagation, push errors only": """
         kind: config-propagation
         push_errors: true
+        proxy_rejects: false
+        validation_failures: false
         window: 15m
         """,
-    "config-propagation, proxy rejects": """
+    "config-propagation, proxy rejects and validation": """
         kind: config-propagation
-        proxy_rejects: true
+        push_errors: false
         scope: ["env:prod"]
         """,
     "config-propagation, everything, grouped": """
         kind: config-propagation
-        push_errors: true
-        proxy_rejects: true
         scope: ["kube_cluster_name:prod-eu1", "env:prod"]
         group_by: [kube_cluster_name]
         window: 30m
         thresholds: {critical: 5, warning: 0}
+        options: {renotify_interval: 30, evaluation_delay: 60}
         """,
     "circuit-open outlier ejection, default group-by": """
         kind: circuit-open
@@ -178,7 +249,7 @@ DEFINITIONS = {
         kind: circuit-open
         signal: circuit-breaker
         breakers: [cx_pool_open]
-        clusters: ["outbound|80||reviews.default.svc.cluster.local", "outbound|80||cart.default.svc.cluster.local"]
+        clusters: ["outbound_80__reviews.default.svc.cluster.local", "outbound_80__cart.default.svc.cluster.local"]
         """,
     "circuit-open all five breakers": """
         kind: circuit-open
@@ -186,17 +257,22 @@ DEFINITIONS = {
         breakers: [rq_retry_open, rq_open, cx_open, rq_pending_open, cx_pool_open]
         group_by: [envoy_cluster, kube_namespace]
         """,
+    "circuit-open outlier ejection per destination service": """
+        kind: circuit-open
+        scope: ["kube_cluster_name:prod-eu1"]
+        services:
+          - {service: payments, namespace: shop, port: 8080}
+        """,
     "circuit-open overflow of 503s only (a scope that names another signal)": """
         kind: circuit-open
         signal: overflow
         scope: ["response_code:503"]
         group_by: []
         """,
-    "circuit-open overflow, one cluster": """
+    "circuit-open overflow, one destination": """
         kind: circuit-open
         signal: overflow
-        scope: ["kube_cluster_name:prod-eu1", "reporter:source"]
-        clusters: [payments.default.svc.cluster.local]
+        scope: ["kube_cluster_name:prod-eu1", "destination_service_name:payments"]
         thresholds: {critical: 10, warning: 0}
         """,
 }
@@ -206,28 +282,42 @@ def definition_text(kind_fields: str) -> str:
     return textwrap.dedent(COMMON) + textwrap.dedent(kind_fields).strip() + "\n"
 
 
+@pytest.mark.parametrize("environment", MODES.values(), ids=MODES.keys())
 @pytest.mark.parametrize("fields", DEFINITIONS.values(), ids=DEFINITIONS.keys())
-def test_an_imported_mesh_monitor_becomes_its_kind_and_loads_back_to_the_same_monitor(
-    tmp_path: Path, client: DatadogClient, fields: str
+def test_imported_mesh_monitors_become_their_definition_and_load_back_to_the_same_monitors(
+    tmp_path: Path, client: DatadogClient, fields: str, environment: Environment
 ) -> None:
-    spec = compile_text(tmp_path / "source", definition_text(fields))
-    live, raw = imported(client, spec)
+    """The round trip, in each collection mode: compile → Datadog → import → compile equals."""
+    specs = compile_all(tmp_path / "source", definition_text(fields), environment)
+    created = create_all(client, specs)
 
-    document = recognise_mesh_kind(raw)
+    document = recognised(created, environment)
 
     assert document is not None
-    assert document["kind"] == spec.kind
-    assert (document["id"], document["adopt"], document["name"]) == ("imported", live.datadog_id, raw["name"])
+    assert document["kind"] == specs[0].kind
+    assert (document["id"], document["name"]) == ("imported", specs[0].body["name"])
     assert "query" not in document and "type" not in document
-    assert written_body(tmp_path / "written", document) == live_body(live)
-    assert live_body(live) == canonical_monitor(spec.body).body
+    assert written_bodies(tmp_path / "written", document, environment) == created.live_bodies("imported")
+    expected = {spec.definition_id: canonical_monitor(spec.body).body for spec in specs}
+    assert created.live_bodies(specs[0].definition_id) == expected
+
+
+def test_a_monitor_compiled_for_other_collection_modes_stays_raw(
+    tmp_path: Path, client: DatadogClient
+) -> None:
+    """Recognising it would change its metric names on the next apply."""
+    fields = DEFINITIONS["sidecar-injection, scoped"]
+    created = create_all(client, compile_all(tmp_path, definition_text(fields), LEGACY))
+
+    assert recognised(created, LEGACY) is not None
+    assert recognised(created, OPENMETRICS) is None
 
 
 def test_the_recognised_document_reads_as_the_definition_was_written(
     tmp_path: Path, client: DatadogClient
 ) -> None:
     spec = compile_text(
-        tmp_path / "source", definition_text(DEFINITIONS["circuit-open overflow, one cluster"])
+        tmp_path / "source", definition_text(DEFINITIONS["circuit-open overflow, one destination"])
     )
     live, raw = imported(client, spec)
 
@@ -239,9 +329,8 @@ def test_the_recognised_document_reads_as_the_definition_was_written(
         "adopt": live.datadog_id,
         "name": "[mesh] something is wrong",
         "signal": "overflow",
-        "clusters": ["payments.default.svc.cluster.local"],
-        "scope": ["kube_cluster_name:prod-eu1", "reporter:source"],
-        "group_by": ["destination_service"],
+        "scope": ["kube_cluster_name:prod-eu1", "destination_service_name:payments"],
+        "group_by": ["destination_service_name"],
         "window": "5m",
         "thresholds": {"critical": 10, "warning": 0},
         "message": "Something is wrong. Runbook: https://runbooks.example.com/mesh\n@slack-mesh-alerts",
@@ -250,17 +339,20 @@ def test_the_recognised_document_reads_as_the_definition_was_written(
     }
 
 
-def test_error_rate_thresholds_come_back_as_percents_and_the_guard_as_min_requests(
+def test_an_error_rate_group_comes_back_as_one_definition_with_percents_and_min_requests(
     tmp_path: Path, client: DatadogClient
 ) -> None:
-    spec = compile_text(
-        tmp_path, definition_text(DEFINITIONS["error-rate apm, grouped, guarded, percent thresholds"])
-    )
-    _, raw = imported(client, spec)
+    fields = DEFINITIONS["error-rate apm, grouped, guarded, percent thresholds"]
+    created = create_all(client, compile_all(tmp_path, definition_text(fields)))
 
-    document = recognise_mesh_kind(raw)
+    document = recognised(created)
 
     assert document is not None
+    assert document["adopt"] == {
+        "composite": created.lives["source-definition"].datadog_id,
+        "ratio": created.lives["source-definition:ratio"].datadog_id,
+        "traffic": created.lives["source-definition:traffic"].datadog_id,
+    }
     assert document["thresholds"] == {"critical": "5%", "warning": "2%"}
     assert (document["source"], document["min_requests"], document["window"]) == ("apm", 100, "5m")
     assert document["scope"] == ["env:prod", "!kube_namespace:test"]
@@ -275,45 +367,61 @@ def test_error_rate_thresholds_come_back_as_percents_and_the_guard_as_min_reques
 REPOSITORY = Path(__file__).resolve().parents[1]
 
 
-def test_every_shipped_mesh_example_deployed_to_production_is_recognised(
-    tmp_path: Path, client: DatadogClient
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_every_shipped_mesh_example_is_recognised(
+    tmp_path: Path, client: DatadogClient, environment: str
 ) -> None:
-    production = select_environment(load_config(REPOSITORY / "provisioner.yaml"), "production")
-    shipped = load_definitions([REPOSITORY / "monitors"], production)
+    deployed = select_environment(load_config(REPOSITORY / "provisioner.yaml"), environment)
+    shipped = load_definitions([REPOSITORY / "monitors"], deployed)
     mesh = [spec for spec in shipped.monitors if spec.kind in MESH_SIGNALS]
-    assert len(mesh) >= 6
-
+    groups: dict[str, list[MonitorSpec]] = {}
     for spec in mesh:
-        live, raw = imported(client, spec)
-        document = recognise_mesh_kind(raw)
+        groups.setdefault(spec.part_of or spec.definition_id, []).append(spec)
+    assert len(groups) >= 9
 
-        assert document is not None and document["kind"] == spec.kind, spec.definition_id
-        folder = tmp_path / spec.definition_id.replace("/", "-")
-        assert written_body(folder, document) == live_body(live) == canonical_monitor(spec.body).body
+    for root, specs in groups.items():
+        created = create_all(client, specs)
+        document = recognised(created, deployed)
+
+        assert document is not None and document["kind"] == specs[0].kind, root
+        folder = tmp_path / root.replace("/", "-")
+        bare_modes = Environment(name="default", istio=deployed.istio)
+        assert written_bodies(folder, document, bare_modes) == created.live_bodies("imported")
+
+
+ERROR_RATIO = """
+    kind: error-rate
+    source: apm
+    scope: ["env:prod", "!kube_namespace:test"]
+    group_by: [service]
+    min_requests: 0
+    thresholds: {critical: 5%, warning: 2%}
+    """
 
 
 @pytest.fixture
 def error_rate_raw(tmp_path: Path, client: DatadogClient) -> dict[str, Json]:
-    spec = compile_text(
-        tmp_path, definition_text(DEFINITIONS["error-rate apm, grouped, guarded, percent thresholds"])
-    )
+    spec = compile_text(tmp_path, definition_text(ERROR_RATIO))
     return imported(client, spec)[1]
 
 
 @pytest.mark.parametrize(
     ("old", "new"),
     [
-        (" / clamp_min(", " /  clamp_min("),  # different spacing
-        (" / clamp_min(", "/clamp_min("),
+        (" / sum:trace", " /  sum:trace"),  # different spacing
+        (" / sum:trace", "/sum:trace"),
         ("{env:prod,", "{env:prod, "),  # in the errors term only
         (" by {service}.as_count() /", " by {service}.as_count().rollup(sum, 60) /"),  # an extra function
         ("sum:trace.envoy.proxy.errors", "avg:trace.envoy.proxy.errors"),  # another space aggregation
         ("sum(last_5m)", "avg(last_5m)"),  # another time aggregation
-        (", 100) > 0.05", ", 100) >= 0.05"),  # another comparator
-        (", 100) > 0.05", ", 100) > 0.06"),  # query and critical threshold disagree
+        ("> 0.05", ">= 0.05"),  # another comparator
+        ("> 0.05", "> 0.06"),  # query and critical threshold disagree
         ("hits{env:prod,!kube_namespace:test}", "hits{env:prod}"),  # errors and requests scoped apart
         ("hits{env:prod,!kube_namespace:test} by {service}", "hits{env:prod,!kube_namespace:test}"),
-        (", 100)", ", 0)"),  # a guard of 0 is not what error-rate writes
+        (  # the guard of earlier versions: not what error-rate writes any more
+            " / sum:trace.envoy.proxy.hits{env:prod,!kube_namespace:test} by {service}.as_count()",
+            " / clamp_min(sum:trace.envoy.proxy.hits{env:prod,!kube_namespace:test} by {service}.as_count(), 100)",
+        ),
         ("last_5m", "last_90s"),
     ],
 )
@@ -438,14 +546,15 @@ def _kind_fields(draw: st.DrawFn, kind: str) -> dict[str, Json]:
         return fields
     fields = {"thresholds": {"critical": draw(counts)}} if draw(st.booleans()) else {}
     if kind == "config-propagation":
-        fields.update({"push_errors": draw(st.booleans()), "proxy_rejects": draw(st.booleans())})
+        flags = draw(st.lists(st.booleans(), min_size=3, max_size=3).filter(any))
+        fields.update(zip(("push_errors", "proxy_rejects", "validation_failures"), flags, strict=True))
     if kind == "circuit-open":
         signal = draw(st.sampled_from(["outlier-ejection", "circuit-breaker", "overflow"]))
         fields["signal"] = signal
         if signal == "circuit-breaker" and draw(st.booleans()):
             breakers = ["rq_open", "cx_open", "rq_pending_open", "cx_pool_open", "rq_retry_open"]
             fields["breakers"] = draw(st.lists(st.sampled_from(breakers), min_size=1, unique=True))
-        if draw(st.booleans()):
+        if signal != "overflow" and draw(st.booleans()):
             fields["clusters"] = draw(st.lists(cluster_names, min_size=1, max_size=3))
     return fields
 
@@ -456,14 +565,14 @@ def test_every_generated_mesh_definition_is_recognised_after_a_trip_through_data
     client: DatadogClient, definition: dict[str, Json]
 ) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        spec = compile_text(Path(folder) / "source", yaml.safe_dump(definition))
-        live, raw = imported(client, spec)
+        specs = compile_all(Path(folder) / "source", yaml.safe_dump(definition))
+        created = create_all(client, specs)
 
-        document = recognise_mesh_kind(raw)
+        document = recognised(created)
 
-        assert document is not None, raw["query"]
+        assert document is not None, [s.body["query"] for s in specs]
         assert document["kind"] == definition["kind"]
-        assert written_body(Path(folder) / "written", document) == live_body(live)
+        assert written_bodies(Path(folder) / "written", document) == created.live_bodies("imported")
 
 
 @settings(max_examples=150, deadline=None)
@@ -473,7 +582,8 @@ def test_whatever_is_recognised_from_a_changed_query_compiles_to_that_query(
 ) -> None:
     """Invariant: the result is None or a document that loads back to exactly the raw monitor."""
     with tempfile.TemporaryDirectory() as folder:
-        spec = compile_text(Path(folder) / "source", yaml.safe_dump(definition))
+        specs = compile_all(Path(folder) / "source", yaml.safe_dump(definition))
+        spec = next(s for s in specs if s.body["type"] != "composite")  # the one monitor, or a part
         raw = monitor_document(LiveResource("monitor", 7, spec.body), "changed")
         query = str(raw["query"])
         at = data.draw(st.integers(0, len(query)))
@@ -488,32 +598,36 @@ def test_whatever_is_recognised_from_a_changed_query_compiles_to_that_query(
             expected = canonical_monitor(
                 {k: v for k, v in raw.items() if k not in ("kind", "id", "adopt")}
             ).body
-            assert written_body(Path(folder) / "written", document) == expected
+            assert written_bodies(Path(folder) / "written", document) == {"changed": expected}
 
 
 def test_import_writes_mesh_monitors_as_their_kinds_and_apply_only_adopts_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dd_env: RunningEmulator
 ) -> None:
-    names = ["error-rate istio, per-service expansion", "sidecar-injection, scoped",
+    names = ["error-rate istio, per-service expansion in a namespace", "sidecar-injection, scoped",
              "config-propagation, everything, grouped", "circuit-open one breaker, two clusters"]  # fmt: skip
-    specs = [
-        compile_text(tmp_path / "sources" / str(i), definition_text(DEFINITIONS[n]))
+    definitions = [
+        compile_all(tmp_path / "sources" / str(i), definition_text(DEFINITIONS[n]))
         for i, n in enumerate(names)
     ]
     with DatadogClient(Target(dd_env.base_url, TEST_API_KEY, TEST_APP_KEY)) as client:
-        ids = sorted(client.create_monitor(spec.body).datadog_id for spec in specs)
+        created = [create_all(client, specs) for specs in definitions]
+    ids = sorted(live.datadog_id for c in created for live in c.lives.values())
     monkeypatch.chdir(tmp_path)
 
     code, output = run_cli("import", "--all-unmanaged")
 
     assert code == 0, output
     written = [yaml.safe_load(path.read_text()) for path in (tmp_path / "monitors").glob("*.yaml")]
-    assert sorted(d["kind"] for d in written) == sorted(spec.kind for spec in specs)
-    assert sorted(d["adopt"] for d in written) == ids
+    assert sorted(d["kind"] for d in written) == sorted(specs[0].kind for specs in definitions)
+    adopted = [
+        i for d in written for i in (d["adopt"].values() if isinstance(d["adopt"], dict) else [d["adopt"]])
+    ]
+    assert sorted(adopted) == ids  # the groups' composites and parts each in one definition
     code, output = run_cli("plan", "--format", "json", "--detailed-exitcode")
     assert code == 2, output
-    plan = json.loads(output)
-    assert plan["summary"]["adopt"] == len(specs) and plan["summary"]["create"] == 0
+    plan = json.loads(output[output.index("{") :])
+    assert plan["summary"]["adopt"] == len(ids) and plan["summary"]["create"] == 0
     assert all(change["fields"] == [] for change in plan["changes"])  # adopted as they are, nothing to change
     assert run_cli("apply")[0] == 0
     assert run_cli("plan", "--detailed-exitcode")[0] == 0

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import math
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -14,14 +13,15 @@ from pathlib import Path
 import typer
 
 from provisioner.config import load_config, select_environment
-from provisioner.credentials import Target, resolve_target
+from provisioner.credentials import Target, app_url, resolve_endpoint, resolve_target
 from provisioner.datadog.client import READ_DEADLINE_S, ClientSettings, DatadogClient
 from provisioner.datadog.pacing import Deadline, RateLimitWait
 from provisioner.definitions import load_definitions
 from provisioner.engine.plan import compute_plan
 from provisioner.engine.read import dashboards_for_plan, read_live_org
+from provisioner.engine.remote_validate import Rejection
 from provisioner.model import DefinitionSet, Environment, Plan, PlanOrigin, ProjectConfig
-from provisioner.report.plan_text import Style
+from provisioner.report.colour import interactive
 from provisioner.report.problems import format_problems
 
 EMULATOR_STATE = Path(".provisioner") / "emulator-state.json"
@@ -85,6 +85,43 @@ def command_deadline(timeout_s: float | None) -> Deadline:
     return Deadline(READ_DEADLINE_S) if timeout_s is None else Deadline(timeout_s, explicit=True)
 
 
+@dataclass(frozen=True)
+class Session:
+    port: DatadogClient
+    app_url: str | None  # the org's Datadog web UI, for links; None for the emulator or an unknown endpoint
+
+
+@contextmanager
+def datadog_session(
+    environment: Environment,
+    use_emulator: bool,
+    api_url: str | None,
+    concurrency: int = 8,
+    deadline: Deadline | None = None,
+) -> Iterator[Session]:
+    """A connection to the environment's org; a disagreement about its site is printed once, here.
+    The client's ``target_name`` says where it points in a way that stays the same across runs (a
+    saved plan is checked against it); every request and wait counts against ``deadline``."""
+    settings = ClientSettings(concurrency=concurrency)
+    deadline = deadline or command_deadline(None)
+    if use_emulator:
+        with (
+            _embedded_emulator() as base_url,
+            DatadogClient(
+                Target(base_url, "emulator", "emulator"), settings, deadline, show_rate_limit_wait
+            ) as client,
+        ):
+            client.target_name = "emulator"
+            yield Session(client, None)
+        return
+    endpoint = resolve_endpoint(environment, api_url)
+    for warning in endpoint.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    target = resolve_target(environment, api_url)
+    with DatadogClient(target, settings, deadline, show_rate_limit_wait) as client:
+        yield Session(client, app_url(endpoint.site) if endpoint.site else None)
+
+
 @contextmanager
 def datadog_connection(
     environment: Environment,
@@ -93,23 +130,8 @@ def datadog_connection(
     concurrency: int = 8,
     deadline: Deadline | None = None,
 ) -> Iterator[DatadogClient]:
-    """A client for the environment's Datadog (or the embedded emulator). Its ``target_name`` says
-    where it points in a way that stays the same across runs (a saved plan is checked against it)."""
-    settings = ClientSettings(concurrency=concurrency)
-    deadline = deadline or command_deadline(None)
-    if not use_emulator:
-        target = resolve_target(environment, api_url)
-        with DatadogClient(target, settings, deadline, show_rate_limit_wait) as client:
-            yield client
-        return
-    with (
-        _embedded_emulator() as base_url,
-        DatadogClient(
-            Target(base_url, "emulator", "emulator"), settings, deadline, show_rate_limit_wait
-        ) as client,
-    ):
-        client.target_name = "emulator"
-        yield client
+    with datadog_session(environment, use_emulator, api_url, concurrency, deadline) as session:
+        yield session.port
 
 
 def show_rate_limit_wait(wait: RateLimitWait) -> None:
@@ -119,7 +141,7 @@ def show_rate_limit_wait(wait: RateLimitWait) -> None:
 
 def stderr_line(text: str) -> None:
     """A line on stderr; on a terminal it first clears the progress bar's line (the bar redraws)."""
-    prefix = "\r\033[K" if sys.stderr.isatty() else ""
+    prefix = "\r\033[K" if interactive(sys.stderr) else ""
     typer.echo(prefix + text, err=True)
 
 
@@ -149,12 +171,7 @@ def _embedded_emulator() -> Iterator[str]:
         yield running.base_url
 
 
-def use_colour() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
-
-
-def styler(enabled: bool) -> Style:
-    def style(text: str, colour: str) -> str:
-        return typer.style(text, fg=colour) if enabled else text
-
-    return style
+def report_rejections(rejections: Sequence[Rejection]) -> None:
+    """On stderr, as definition problems (file:line:col, Datadog's words, a hint)."""
+    typer.echo(format_problems([r.problem() for r in rejections], "text"), err=True)
+    typer.echo("Datadog rejects the monitors above: fix their definitions first.", err=True)

@@ -4,12 +4,13 @@ and which mesh services lack which signal. Reads the org with list calls only.""
 from __future__ import annotations
 
 import re
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
 
-from provisioner.commands._session import datadog_connection, load_project, styler, use_colour
+from provisioner.commands._session import datadog_connection, load_project
 from provisioner.engine.audit import audit_org
 from provisioner.engine.audit_types import AuditReport, AuditSettings, FindingSeverity
 from provisioner.engine.read import all_marked_dashboards, read_live_org
@@ -17,6 +18,7 @@ from provisioner.errors import UserError
 from provisioner.report.audit_json import render_json
 from provisioner.report.audit_markdown import render_markdown
 from provisioner.report.audit_text import render_text
+from provisioner.report.colour import colour_enabled, styler
 
 EXIT_FINDINGS = 1
 _DURATION_RE = re.compile(r"(?P<amount>\d+)(?P<unit>[smhdw])")
@@ -55,7 +57,8 @@ def audit(
         settings,
         services=project.config.services,
     )
-    typer.echo(render_audit(report, output_format, colour=use_colour()), nl=False)
+    colour = colour_enabled(sys.stdout)
+    typer.echo(render_audit(report, output_format, colour=colour), nl=False, color=colour)
     threshold = None if fail_on == "never" else FindingSeverity(fail_on)
     return EXIT_FINDINGS if report.fails(threshold) else 0
 
@@ -65,7 +68,7 @@ def render_audit(report: AuditReport, output_format: str, colour: bool = False) 
         return render_json(report)
     if output_format == "markdown":
         return render_markdown(report)
-    return render_text(report, styler(colour))  # type: ignore[arg-type]
+    return render_text(report, styler(colour))
 
 
 def parse_duration(text: str, option: str) -> timedelta:

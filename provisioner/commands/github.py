@@ -14,12 +14,16 @@ from provisioner.github.sticky import Outcome, close_issue, upsert_comment, upse
 CLOSING_TEXT = "Datadog matches the definitions again: no drift and no pending changes. Closing."
 
 
-def comment(body: Path, artifact_url: str | None, marker: str, pr: int | None = None) -> int:
+def comment(
+    body: Path, artifact_url: str | None, marker: str, pr: int | None = None, heading: str | None = None
+) -> int:
     """Create or update the one sticky comment (found by ``marker``) on a pull request."""
     marker_tag(marker)
     text = _read_body(body)
     if not text.strip():
         raise UserError(f"{body} is empty; there is nothing to post", hint="did the step writing it fail?")
+    if heading and heading.strip():
+        text = f"## {heading.strip()}\n\n{text}"
     settings = settings_from_env(os.environ)
     number = pull_request_number(os.environ, pr)
     with GitHubClient(settings) as client:

@@ -3,25 +3,31 @@ next plan adopts them in place (same Datadog id) instead of creating copies."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import typer
 import yaml
 
 from provisioner.commands._session import datadog_connection, load_project
+from provisioner.definitions.yaml_reader import DefinitionDumper
 from provisioner.engine.importer import (
     ImportedDefinition,
     definition_id_for,
     import_dashboard,
+    import_group,
     import_monitor,
     select_monitors,
 )
 from provisioner.engine.read import SKIPPED_MONITOR_TYPES
+from provisioner.engine.references import combined_ids
 from provisioner.errors import DatadogError, UserError
 from provisioner.identity import read_dashboard_mark, read_monitor_mark
-from provisioner.model import DashboardSpec, LiveResource, MonitorSpec
-from provisioner.recognise import recognise_mesh_kind
+from provisioner.model import DashboardSpec, Environment, LiveResource, MonitorSpec
+from provisioner.recognise import recognise_mesh_group, recognise_mesh_kind
+from provisioner.report.colour import colour_enabled, styler
 
 Spec = MonitorSpec | DashboardSpec
 
@@ -69,11 +75,8 @@ def import_(
                 typer.echo(
                     f"{len(managed) - len(named)} selected monitor(s) already managed: skipped.", err=True
                 )
-            for monitor in chosen:
-                if monitor in managed:
-                    continue
-                definition_id = _definition_id(monitor, adopted, taken)
-                imported.append(import_monitor(monitor, definition_id, recognise_mesh_kind))
+            unmanaged = [m for m in chosen if m not in managed]
+            imported += _import_monitors(unmanaged, monitors, project.environment, adopted, taken)
         for dashboard_id in dashboard_ids:
             dashboard = _get_dashboard(port, dashboard_id, problems)
             if dashboard is None:
@@ -87,13 +90,50 @@ def import_(
         typer.echo(
             f"✓ {item.imported.kind:<18} {item.path}  ← {item.imported.datadog_id} {item.imported.title!r}"
         )
+    colour = colour_enabled(sys.stderr)
     for problem in problems:
-        typer.secho(f"✗ {problem}", err=True, fg="red")
+        typer.echo(styler(colour)(f"✗ {problem}", "red"), err=True, color=colour)
     typer.echo(
         f"Imported {len(written)} definition(s). Next: `provisioner plan` shows them as adoptions "
         "(same Datadog ids); `provisioner apply` takes them over."
     )
     return 1 if problems else 0
+
+
+def _import_monitors(
+    chosen: list[LiveResource],
+    org: list[LiveResource],
+    environment: Environment,
+    adopted: dict[str, Spec],
+    taken: set[str],
+) -> list[ImportedDefinition]:
+    """The chosen monitors as definitions: a composite with the unmanaged monitors it combines as one mesh
+    definition when a kind compiles to exactly them (those monitors are then not imported on their own),
+    every other monitor as its mesh kind or raw. Recognised in this environment's collection modes."""
+    by_id = {m.datadog_id: m for m in org}
+    imported: list[ImportedDefinition] = []
+    grouped: set[int | str] = set()
+    for composite in chosen:
+        parts = [by_id[i] for i in combined_ids(composite.body) if i in by_id]
+        if not parts or any(read_monitor_mark(p.body) is not None for p in parts):
+            continue
+        existing = adopted.get(str(composite.datadog_id))
+        definition_id = existing.definition_id if existing else definition_id_for(composite.title, set(taken))
+        group = import_group(
+            composite, parts, definition_id, partial(recognise_mesh_group, environment=environment)
+        )
+        if group is None:
+            continue
+        taken.add(definition_id)
+        imported.append(group)
+        grouped.update({composite.datadog_id, *(p.datadog_id for p in parts)})
+    for monitor in chosen:
+        if monitor.datadog_id not in grouped:
+            definition_id = _definition_id(monitor, adopted, taken)
+            imported.append(
+                import_monitor(monitor, definition_id, partial(recognise_mesh_kind, environment=environment))
+            )
+    return imported
 
 
 def _definition_id(live: LiveResource, adopted: dict[str, Spec], taken: set[str]) -> str:
@@ -151,7 +191,7 @@ def _yaml_of(item: ImportedDefinition) -> str:
     return header + yaml.dump(item.document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(DefinitionDumper):
     """Multi-line strings as literal blocks, so imported messages read as they do in Datadog."""
 
 

@@ -1,7 +1,9 @@
-"""``provisioner plan``: a dry run; what apply would change, and what was changed by hand."""
+"""``provisioner plan``: a dry run; what apply would change, what was changed by hand, and whether
+Datadog accepts the monitors apply would write."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -9,12 +11,15 @@ import typer
 from provisioner.commands._session import (
     command_deadline,
     current_plan,
-    datadog_connection,
+    datadog_session,
     load_valid_project,
-    styler,
-    use_colour,
+    report_rejections,
 )
+from provisioner.commands.key_check import expects_read_only_key, warn_if_key_can_write
+from provisioner.engine.remote_validate import SKIPPED, validate_remotely
 from provisioner.model import Plan
+from provisioner.report.colour import colour_enabled, styler
+from provisioner.report.plan_context import PlanContext
 from provisioner.report.plan_json import render_json
 from provisioner.report.plan_markdown import render_markdown
 from provisioner.report.plan_text import render_text
@@ -31,29 +36,37 @@ def plan(
     out: Path | None,
     use_emulator: bool,
     api_url: str | None,
+    remote_validate: bool = True,
     save_plan: Path | None = None,
     timeout_s: float | None = None,
 ) -> int:
     project = load_valid_project(paths, env, config_path)
     if project is None:
         return 1
-    with datadog_connection(
-        project.environment, use_emulator, api_url, deadline=command_deadline(timeout_s)
-    ) as port:
-        result = current_plan(project, port)
-    typer.echo(render_plan(result, output_format, colour=use_colour()), nl=False)
+    deadline = command_deadline(timeout_s)
+    with datadog_session(project.environment, use_emulator, api_url, deadline=deadline) as session:
+        if expects_read_only_key():
+            warn_if_key_can_write(session.port)
+        result = current_plan(project, session.port)
+        validation = validate_remotely(result, session.port) if remote_validate else SKIPPED
+    context = PlanContext(session.app_url, validation)
+    colour = colour_enabled(sys.stdout)
+    typer.echo(render_plan(result, output_format, context, colour), nl=False, color=colour)
     if out is not None:
-        out.write_text(render_plan(result, output_format, colour=False), encoding="utf-8")
+        out.write_text(render_plan(result, output_format, context), encoding="utf-8")
+    if validation.rejections:
+        report_rejections(validation.rejections)
+        return 1
     if save_plan is not None:  # the JSON plan, whatever --format shows: what `apply --plan` carries out
-        save_plan.write_text(render_json(result), encoding="utf-8")
+        save_plan.write_text(render_json(result, context), encoding="utf-8")
     if detailed_exitcode and result.has_changes:
         return EXIT_CHANGES
     return 0
 
 
-def render_plan(result: Plan, output_format: str, colour: bool = False) -> str:
+def render_plan(result: Plan, output_format: str, context: PlanContext, colour: bool = False) -> str:
     if output_format == "json":
-        return render_json(result)
+        return render_json(result, context)
     if output_format == "markdown":
-        return render_markdown(result)
-    return render_text(result, styler(colour))
+        return render_markdown(result, context=context)
+    return render_text(result, styler(colour), context)

@@ -10,6 +10,7 @@ import typer
 from provisioner.config import load_config, select_environment
 from provisioner.definitions import load_definitions
 from provisioner.identity import marked_dashboard_body, marked_monitor_body
+from provisioner.mesh.catalogue import modes_of
 from provisioner.model import DefinitionSet, Environment, Json
 from provisioner.report.problems import format_problems, format_summary
 
@@ -32,6 +33,7 @@ def rendered_payloads(definitions: DefinitionSet, environment: Environment) -> d
     return {
         "environment": environment.name,
         "namespace": namespace,
+        "istio": modes_of(environment).as_dict(),  # the collection modes the mesh queries are compiled for
         "monitors": [
             {
                 "definition_id": spec.definition_id,

@@ -8,7 +8,7 @@ import typer
 
 from provisioner.config import load_config, select_environment
 from provisioner.definitions import load_definitions
-from provisioner.report.problems import format_problems, format_summary
+from provisioner.report.problems import format_problems, format_summary, validate_json
 
 
 def validate(paths: list[Path], env: str | None, config_path: Path | None, output_format: str) -> int:
@@ -16,8 +16,11 @@ def validate(paths: list[Path], env: str | None, config_path: Path | None, outpu
     config = load_config(config_path)
     environment = select_environment(config, env)
     definitions = load_definitions(paths, environment, config)
-    report = format_problems(definitions.problems, output_format)
-    if report:  # json prints "[]" when there is nothing, so stdout always parses
+    if output_format == "json":
+        report = validate_json(definitions.problems, len(definitions.files))
+    else:
+        report = format_problems(definitions.problems, output_format)
+    if report:
         typer.echo(report)
     summary = format_summary(definitions.problems, len(definitions.files))
     typer.echo(summary, err=output_format == "json")

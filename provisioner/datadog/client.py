@@ -34,6 +34,7 @@ from datadog_api_client.exceptions import ApiException
 from datadog_api_client.rest import RESTClientObject
 from datadog_api_client.v1.api.dashboards_api import DashboardsApi
 from datadog_api_client.v1.api.monitors_api import MonitorsApi
+from datadog_api_client.v2.api.key_management_api import KeyManagementApi
 
 from provisioner.credentials import Target, redact
 from provisioner.datadog.pacing import Deadline, RateGate, RateLimitWait
@@ -71,6 +72,24 @@ class ClientSettings:
     backoff_max_s: float = 10.0
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class ApplicationKeyAccess:
+    """What Datadog tells about the application key in use. ``known`` is False when it does not tell:
+    listing its user's keys needs the ``user_app_keys`` permission (a key scoped without it gets 403),
+    and the key is found only by its last four characters."""
+
+    known: bool
+    scopes: tuple[str, ...] | None = None  # None: unscoped, every permission of the key's owner
+
+    @property
+    def can_write(self) -> bool:
+        return self.known and (self.scopes is None or bool(self.write_scopes))
+
+    @property
+    def write_scopes(self) -> tuple[str, ...]:
+        return tuple(scope for scope in self.scopes or () if scope.endswith("_write"))
 
 
 class _Unreadable(Exception):
@@ -120,6 +139,7 @@ class DatadogClient:
         self._api_client = _PooledApiClient(config, max(self._settings.concurrency, 4), self._request_timeout)
         self._monitors = MonitorsApi(self._api_client)
         self._dashboards = DashboardsApi(self._api_client)
+        self._keys = KeyManagementApi(self._api_client)
         self._count_lock = threading.Lock()
         self.request_count = 0
         self.target_name = target.api_url  # where this client points, as a saved plan records it
@@ -155,6 +175,14 @@ class DatadogClient:
 
     def delete_monitor(self, datadog_id: int) -> None:
         self._call("DELETE", self._monitors.delete_monitor, datadog_id)
+
+    def validate_monitor(self, body: JsonObject, datadog_id: int | None = None) -> None:
+        """An update is validated as the full replacement ``update_monitor`` sends."""
+        if datadog_id is None:
+            self._call("POST", self._monitors.validate_monitor, dict(body), idempotent=True)
+            return
+        replacement = {**_MONITOR_PUT_CLEARS, **body}
+        self._call("POST", self._monitors.validate_existing_monitor, datadog_id, replacement, idempotent=True)
 
     def monitors_blocking_delete(self, datadog_ids: Sequence[int]) -> dict[int, str]:
         if not datadog_ids:
@@ -197,6 +225,27 @@ class DatadogClient:
     def delete_dashboard(self, datadog_id: str) -> None:
         self._call("DELETE", self._dashboards.delete_dashboard, datadog_id)
 
+    # --- the application key ----------------------------------------------------------------
+
+    def application_key_access(self) -> ApplicationKeyAccess:
+        """The scopes of the application key in use, found among its user's keys by its last four
+        characters. Advisory: any failure, or no single match, means Datadog did not tell."""
+        try:
+            page = self._call("GET", self._keys.list_current_user_application_keys, page_size=100)
+        except DatadogError:
+            return ApplicationKeyAccess(known=False)
+        last4 = self._target.app_key[-4:]
+        items = page.get("data") if isinstance(page, dict) else None
+        matches = [
+            attributes
+            for item in items or []
+            if isinstance(attributes := item.get("attributes"), dict) and attributes.get("last4") == last4
+        ]
+        if len(matches) != 1:
+            return ApplicationKeyAccess(known=False)
+        scopes = matches[0].get("scopes")
+        return ApplicationKeyAccess(known=True, scopes=None if scopes is None else tuple(map(str, scopes)))
+
     # --- transport --------------------------------------------------------------------------
 
     def _call(
@@ -205,10 +254,14 @@ class DatadogClient:
         endpoint: Any,
         *args: Any,
         read: Callable[[Json], Any] = lambda body: body,
+        idempotent: bool = False,
         **kwargs: Any,
     ) -> Any:
-        """One request, paced, retried where that is safe, read into what ``read`` makes of the JSON."""
+        """One request, paced, retried where that is safe, read into what ``read`` makes of the JSON.
+        ``idempotent``: a POST that changes nothing (validation), retried and reported as a GET is."""
         route = _route_of(method, endpoint)
+        if idempotent:
+            method = "GET"  # from here on, ``method`` only decides what is safe to retry
         attempt = held = 0
         while True:
             if self.deadline.expired():
@@ -266,9 +319,8 @@ class DatadogClient:
             raise self._unreadable(method, route, status, str(exc)) from None
 
     def _unreadable(self, method: str, route: str, status: int | None, what: str) -> Exception:
-        error = DatadogError(
+        error = DatadogError(  # no status: nothing Datadog meant can be read (not a verdict on the request)
             self._redact(f"Datadog answered {status or 'an error'} to {route} with a body that {what}"),
-            status=status,
             hint="a proxy or load balancer in the way may have cut or replaced the answer",
             maybe_applied=method in _WRITES,
         )
@@ -357,8 +409,8 @@ _UNREADABLE_RETRIES = 2
 _RATE_LIMITED_RETRIES = 50  # a request refused 50 windows in a row: something else is using the bucket up
 
 _WRONG_URL_HINT = (
-    "check the URL: it comes from --api-url, PROVISIONER_API_URL, the environment's api_url or site in "
-    "provisioner.yaml, or DD_SITE (in that order)"
+    "check the URL: it comes from --api-url, PROVISIONER_API_URL, DD_SITE, or the environment's api_url "
+    "or site in provisioner.yaml (the first one set)"
 )
 _TIMEOUT_HINT = "run again with a longer --timeout (in seconds), or later"
 

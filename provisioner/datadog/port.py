@@ -23,6 +23,12 @@ class DatadogPort(Protocol):
 
     def delete_monitor(self, datadog_id: int) -> None: ...
 
+    def validate_monitor(self, body: JsonObject, datadog_id: int | None = None) -> None:
+        """Ask Datadog whether it would accept this body, as a new monitor (``datadog_id`` None) or as
+        the update of an existing one. Writes nothing; a rejection is a ``DatadogError`` with status 400
+        and Datadog's own message."""
+        ...
+
     def monitors_blocking_delete(self, datadog_ids: Sequence[int]) -> dict[int, str]:
         """The monitors among these that cannot be deleted (used by an SLO or a composite), and why."""
         ...

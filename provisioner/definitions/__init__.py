@@ -1,6 +1,7 @@
 """Definitions: YAML files in git → validated, compiled Datadog payloads (``MonitorSpec``/``DashboardSpec``).
 
 ``load_definitions`` never raises for bad input: every problem is collected into the ``DefinitionSet``.
+Files are read and compiled one at a time; only specs and ids outlive their file.
 """
 
 from __future__ import annotations
@@ -8,11 +9,18 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from provisioner.definitions.compile import compile_definition
-from provisioner.definitions.documents import RawDefinition, duplicate_id_problems, split_definitions
+from provisioner.definitions.compile import Spec, compile_definition, semantic_problems_despite_schema
+from provisioner.definitions.documents import (
+    DefinitionId,
+    RawDefinition,
+    duplicate_id_problems,
+    split_definitions,
+)
 from provisioner.definitions.files import display_path, find_definition_files
+from provisioner.definitions.references import reference_problems, refers_to_others
 from provisioner.definitions.source import read_documents
 from provisioner.model import DashboardSpec, DefinitionSet, Environment, MonitorSpec, Problem, ProjectConfig
 from provisioner.report.problems import problem_order
@@ -34,8 +42,8 @@ def load_definitions(
 
 @contextmanager
 def _garbage_collection_paused() -> Iterator[None]:
-    """Definitions keep their YAML node trees (to locate problems lazily); with the collector on, every
-    few thousand new nodes trigger a scan of all of them, which more than doubles the load time."""
+    """Loading creates many small containers and no reference cycles; with the collector on, every few
+    thousand new ones trigger a scan of all of them."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -45,53 +53,65 @@ def _garbage_collection_paused() -> Iterator[None]:
             gc.enable()
 
 
+@dataclass(frozen=True)
+class _Compiled:
+    """What a definition leaves once its file is done: its id's place (for duplicates across files) and
+    its specs (none when it has an error). Its YAML data and positions are freed with the file."""
+
+    definition_id: DefinitionId | None
+    specs: tuple[Spec, ...]
+    referring: RawDefinition | None = None  # kept only when its monitor names other definitions (@{id})
+
+
 def _load(paths: Sequence[Path], environment: Environment, config: ProjectConfig | None) -> DefinitionSet:
     files, problems = find_definition_files(paths)
-    raws: list[RawDefinition] = []
-    excluded: set[int] = set()  # definitions checked for problems but never compiled into specs
-    displays: list[str] = []
+    known_environments = tuple(config.environments) if config and config.path else ()
+    compiled: list[_Compiled] = []
     for file in files:
-        display = display_path(file)
-        displays.append(display)
-        documents, file_problems = read_documents(file, display)
-        problems.extend(file_problems)
-        first = len(raws)
-        for document in documents:
-            definitions, definition_problems = split_definitions(document)
-            raws.extend(definitions)
-            problems.extend(definition_problems)
-        if any(p.severity == "error" for p in file_problems):  # e.g. a duplicate key: which value is meant?
-            excluded.update(range(first, len(raws)))
-    duplicates, duplicated = duplicate_id_problems(raws)
+        compiled.extend(_load_file(file, environment, known_environments, problems))
+    duplicates, duplicated = duplicate_id_problems([c.definition_id for c in compiled])
     problems.extend(duplicates)
-    monitors, dashboards = _compile_all(raws, excluded | duplicated, environment, config, problems)
+    specs = [spec for index, c in enumerate(compiled) if index not in duplicated for spec in c.specs]
+    monitors = [spec for spec in specs if isinstance(spec, MonitorSpec)]
+    known_ids = {c.definition_id.value for c in compiled if c.definition_id}
+    problems.extend(reference_problems(monitors, [c.referring for c in compiled if c.referring], known_ids))
     services = set(config.services if config else ()) | {s for m in monitors for s in m.services}
     return DefinitionSet(
         monitors=tuple(monitors),
-        dashboards=tuple(dashboards),
+        dashboards=tuple(spec for spec in specs if isinstance(spec, DashboardSpec)),
         problems=tuple(sorted(dict.fromkeys(problems), key=problem_order)),
-        files=tuple(displays),
+        files=tuple(display_path(file) for file in files),
         services=tuple(sorted(services)),
     )
 
 
-def _compile_all(
-    raws: list[RawDefinition],
-    excluded: set[int],
-    environment: Environment,
-    config: ProjectConfig | None,
-    problems: list[Problem],
-) -> tuple[list[MonitorSpec], list[DashboardSpec]]:
-    known_environments = tuple(config.environments) if config and config.path else ()
-    monitors: list[MonitorSpec] = []
-    dashboards: list[DashboardSpec] = []
-    for index, raw in enumerate(raws):
-        if not raw.valid:
-            continue
-        specs, spec_problems = compile_definition(raw, environment, known_environments)
-        problems.extend(spec_problems)
-        if index in excluded or any(p.severity == "error" for p in spec_problems):
-            continue
-        monitors.extend(s for s in specs if isinstance(s, MonitorSpec))
-        dashboards.extend(s for s in specs if isinstance(s, DashboardSpec))
-    return monitors, dashboards
+def _load_file(
+    file: Path, environment: Environment, known_environments: tuple[str, ...], problems: list[Problem]
+) -> list[_Compiled]:
+    documents, file_problems = read_documents(file, display_path(file))
+    problems.extend(file_problems)
+    unreadable = {p.pointer for p in file_problems}  # the reader said what is wrong there already
+    # a file error (e.g. a duplicate key: which value is meant?) keeps all its definitions from specs
+    usable = not any(p.severity == "error" for p in file_problems)
+    compiled: list[_Compiled] = []
+    for document in documents:
+        definitions, definition_problems = split_definitions(document)
+        problems.extend(p for p in definition_problems if p.pointer not in unreadable)
+        for raw in definitions:
+            specs = _compile(raw, environment, known_environments, problems)
+            refers = any(isinstance(s, MonitorSpec) and refers_to_others(s) for s in specs)
+            compiled.append(
+                _Compiled(raw.id_location(), tuple(specs) if usable else (), raw if refers else None)
+            )
+    return compiled
+
+
+def _compile(
+    raw: RawDefinition, environment: Environment, known_environments: tuple[str, ...], problems: list[Problem]
+) -> list[Spec]:
+    if not raw.valid:
+        problems.extend(semantic_problems_despite_schema(raw, environment, known_environments))
+        return []
+    specs, spec_problems = compile_definition(raw, environment, known_environments)
+    problems.extend(spec_problems)
+    return [] if any(p.severity == "error" for p in spec_problems) else specs

@@ -1,19 +1,28 @@
-"""A raw definition to the specs one environment gets: resolve, compile by kind, check the result."""
+"""A raw definition to the specs one environment gets: resolve, check each effective definition against its
+kind's schema (rules that span layers, e.g. an option set in an override that conflicts with one in the
+base), compile by kind, check the result."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import copy
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import replace
 
+from provisioner import identity
 from provisioner.definitions.documents import DASHBOARD_KIND, RawDefinition
 from provisioner.definitions.findings import Finding
 from provisioner.definitions.kinds import MONITOR_KINDS
-from provisioner.definitions.kinds.base import CompileContext
+from provisioner.definitions.kinds.base import CompileContext, CompiledMonitor
 from provisioner.definitions.kinds.dashboard import compile_dashboard
+from provisioner.definitions.kinds.mesh import setup_findings
+from provisioner.definitions.pointers import split_pointer
 from provisioner.definitions.resolve import ResolvedDefinition, resolve
-from provisioner.definitions.rules import check_monitor
-from provisioner.model import DashboardSpec, Environment, MonitorSpec, Problem, SourceLocation
+from provisioner.definitions.rules import Facts, check_monitor, template_variables
+from provisioner.definitions.schema import KIND_SCHEMAS, check_schema
+from provisioner.model import DashboardSpec, Environment, Json, MonitorSpec, Problem, SourceLocation
 
 Spec = MonitorSpec | DashboardSpec
+COMPOSITE = "composite"  # in ``adopt: {composite: N, <part>: N}``, the key of the composite's Datadog id
 
 
 def compile_definition(
@@ -22,36 +31,133 @@ def compile_definition(
     resolved, problems = resolve(raw, environment, known_environments)
     specs: list[Spec] = []
     for definition in resolved:
-        spec, spec_problems = _compile(definition, environment)
-        specs.append(spec)
-        problems.extend(spec_problems)
+        effective = check_schema(KIND_SCHEMAS[raw.kind], definition.fields)
+        if effective:
+            problems.extend(definition.problem(finding) for finding in effective)
+            continue
+        if definition.raw.kind == DASHBOARD_KIND:
+            dashboard, dashboard_problems = _dashboard(definition, environment)
+            specs.append(dashboard)
+            problems.extend(dashboard_problems)
+        else:
+            monitors, monitor_problems = _monitors(definition, environment)
+            specs.extend(monitors)
+            problems.extend(monitor_problems)
     return specs, problems
 
 
-def _compile(definition: ResolvedDefinition, environment: Environment) -> tuple[Spec, list[Problem]]:
-    if definition.raw.kind == DASHBOARD_KIND:
-        return _dashboard(definition)
-    return _monitor(definition, environment)
+def semantic_problems_despite_schema(
+    raw: RawDefinition, environment: Environment, known_environments: Collection[str] = ()
+) -> list[Problem]:
+    """What the semantic checks find in a definition its schema rejects: they run on the definition
+    without the rejected values, and report only what is not at, above or below one of them (a value the
+    schema rejected is the one problem there). Nothing when a required field or the kind itself is wrong."""
+    pruned = _without(raw.data, raw.rejected)
+    if pruned is None or raw.kind not in KIND_SCHEMAS or check_schema(KIND_SCHEMAS[raw.kind], pruned):
+        return []
+    _, problems = compile_definition(replace(raw, data=pruned, rejected=()), environment, known_environments)
+    rejected = [raw.pointer + pointer for pointer in raw.rejected]
+    return [p for p in problems if not any(_related(p.pointer, pointer) for pointer in rejected)]
 
 
-def _monitor(definition: ResolvedDefinition, environment: Environment) -> tuple[MonitorSpec, list[Problem]]:
+def _without(data: Json, pointers: Collection[str]) -> dict[str, Json] | None:
+    """A copy of the definition without the mapping keys that hold the rejected values (a list is removed
+    whole, so the positions of what remains do not move); None when the definition itself is rejected."""
+    pruned = copy.deepcopy(data)
+    for pointer in pointers:
+        tokens = split_pointer(pointer)
+        parent, key = None, None
+        node = pruned
+        for token in tokens:
+            if isinstance(node, dict) and token in node:
+                parent, key, node = node, token, node[token]
+            else:
+                break
+            if isinstance(node, list):
+                break
+        if parent is None:
+            return None
+        parent.pop(key, None)
+    return pruned
+
+
+def _related(pointer: str, rejected: str) -> bool:
+    return pointer == rejected or pointer.startswith(rejected + "/") or rejected.startswith(pointer + "/")
+
+
+def _monitors(
+    definition: ResolvedDefinition, environment: Environment
+) -> tuple[list[MonitorSpec], list[Problem]]:
+    """The definition's monitor, and the parts its composite combines (``<id>:<part>``)."""
     kind = MONITOR_KINDS[definition.raw.kind]
-    compiled = kind.compile(definition.fields, CompileContext(environment, definition.service))
-    findings = [
-        *compiled.findings,
-        *(_in_fields(f, kind.field_pointer) for f in check_monitor(compiled.body)),
+    context = CompileContext(environment, definition.service, definition.definition_id)
+    compiled = kind.compile(definition.fields, context)
+    findings = _monitor_findings(compiled, kind.field_pointer, context)
+    return _monitor_specs(definition, kind.name, compiled), [definition.problem(f) for f in findings]
+
+
+def _monitor_findings(
+    compiled: CompiledMonitor, field_pointer: Callable[[str], str], context: CompileContext
+) -> list[Finding]:
+    findings = [*compiled.findings, *_checked(compiled.body, field_pointer)]
+    bodies = (compiled.body, *(part.body for part in compiled.parts))
+    if compiled.parts:
+        # The parts share the definition's thresholds and options (a traffic part's are fixed): checking
+        # one is checking them all. A part never notifies: the composite carries the handles.
+        first = _checked(compiled.parts[0].body, field_pointer)
+        findings.extend(f for f in first if f.code != "no-notification-handle")
+        # The composite's {{tag.name}} variables come from the groups of its parts.
+        stand_in = {**compiled.body, "type": "query alert", "query": _queries(bodies[1:])}
+        findings.extend(_in_fields(f, field_pointer) for f in template_variables(Facts(stand_in)))
+    setup = setup_findings({"query": _queries(bodies)}, context.modes)
+    findings.extend(_in_fields(f, field_pointer) for f in setup)
+    return list(dict.fromkeys(findings))
+
+
+def _queries(bodies: Iterable[Mapping[str, Json]]) -> str:
+    return " ".join(str(body.get("query", "")) for body in bodies)
+
+
+def _monitor_specs(definition: ResolvedDefinition, kind: str, compiled: CompiledMonitor) -> list[MonitorSpec]:
+    adopt = definition.fields.get("adopt")
+    adopt_ids = adopt if isinstance(adopt, dict) else {COMPOSITE: adopt}
+    spec = _monitor_spec(definition, kind, compiled, adopt_ids.get(COMPOSITE))
+    parts = [
+        replace(
+            spec,
+            definition_id=identity.part_id(definition.definition_id, part.suffix),
+            body=part.body,
+            adopt_id=_adopt_id(adopt_ids.get(part.suffix)),
+            part_of=definition.definition_id,
+        )
+        for part in compiled.parts
     ]
-    spec = MonitorSpec(
+    return [spec, *parts]
+
+
+def _adopt_id(value: Json) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def _checked(body: dict[str, Json], field_pointer: Callable[[str], str]) -> list[Finding]:
+    if not body:  # the kind could not build one; its findings say why
+        return []
+    return [_in_fields(f, field_pointer) for f in check_monitor(body)]
+
+
+def _monitor_spec(
+    definition: ResolvedDefinition, kind: str, compiled: CompiledMonitor, adopt: Json
+) -> MonitorSpec:
+    return MonitorSpec(
         definition_id=definition.definition_id,
-        kind=kind.name,
+        kind=kind,
         body=compiled.body,
         source=_source(definition),
         keep_drift=bool(definition.fields.get("keep_drift", False)),
-        adopt_id=definition.fields.get("adopt"),
+        adopt_id=_adopt_id(adopt),
         signal=compiled.signal,
         services=compiled.services,
     )
-    return spec, [definition.problem(f) for f in findings]
 
 
 def _in_fields(finding: Finding, field_pointer: Callable[[str], str]) -> Finding:
@@ -59,8 +165,10 @@ def _in_fields(finding: Finding, field_pointer: Callable[[str], str]) -> Finding
     return Finding(pointer, finding.code, finding.message, finding.hint, finding.severity, finding.at_key)
 
 
-def _dashboard(definition: ResolvedDefinition) -> tuple[DashboardSpec, list[Problem]]:
-    compiled = compile_dashboard(definition.fields)
+def _dashboard(
+    definition: ResolvedDefinition, environment: Environment
+) -> tuple[DashboardSpec, list[Problem]]:
+    compiled = compile_dashboard(definition.fields, environment)
     spec = DashboardSpec(
         definition_id=definition.definition_id,
         body=compiled.body,

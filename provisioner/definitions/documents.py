@@ -21,7 +21,12 @@ class RawDefinition:
     document: SourceDocument
     pointer: str  # of the definition in its YAML document: "" or "/3" in a list
     data: Mapping[str, Json]
-    valid: bool  # the kind is known and the schema accepts it
+    rejected: tuple[str, ...] = ()  # pointers (in the definition) of what its kind or schema rejects
+
+    @property
+    def valid(self) -> bool:
+        """The kind is known and the schema accepts the definition."""
+        return not self.rejected
 
     @property
     def kind(self) -> str:
@@ -38,9 +43,12 @@ class RawDefinition:
             key=finding.at_key,
         )  # fmt: skip
 
-    def location(self, pointer: str = "") -> str:
-        line, col = self.document.locate(self.pointer + pointer)
-        return f"{self.document.path}:{line}:{col}"
+    def id_location(self) -> DefinitionId | None:
+        definition_id = self.definition_id
+        if definition_id is None:
+            return None
+        line, col = self.document.locate(self.pointer + "/id")
+        return DefinitionId(definition_id, self.document.path, self.pointer + "/id", line, col)
 
 
 def split_definitions(document: SourceDocument) -> tuple[list[RawDefinition], list[Problem]]:
@@ -63,7 +71,7 @@ def split_definitions(document: SourceDocument) -> tuple[list[RawDefinition], li
             )
             continue
         findings = _kind_findings(item) or check_schema(KIND_SCHEMAS[item["kind"]], item)
-        definition = RawDefinition(document, pointer, item, valid=not findings)
+        definition = RawDefinition(document, pointer, item, tuple(f.pointer for f in findings))
         definitions.append(definition)
         problems.extend(definition.problem(finding) for finding in findings)
     return definitions, problems
@@ -80,27 +88,44 @@ def _kind_findings(item: Mapping[str, Json]) -> list[Finding]:
     return []
 
 
-def duplicate_id_problems(definitions: list[RawDefinition]) -> tuple[list[Problem], set[int]]:
+@dataclass(frozen=True)
+class DefinitionId:
+    """A definition's id and where it is written: all that finding duplicates across files needs."""
+
+    value: str
+    path: str
+    pointer: str  # of the id in its YAML document
+    line: int
+    col: int
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+
+def duplicate_id_problems(ids: list[DefinitionId | None]) -> tuple[list[Problem], set[int]]:
     """Problems for ids defined more than once (each naming the other place), and the positions (in
-    ``definitions``) of the definitions involved."""
-    first_seen: dict[str, int] = {}
+    ``ids``) of the definitions involved."""
+    first_seen: dict[str, tuple[int, DefinitionId]] = {}
     problems: list[Problem] = []
     involved: set[int] = set()
-    for index, definition in enumerate(definitions):
-        definition_id = definition.definition_id
+    for index, definition_id in enumerate(ids):
         if definition_id is None:
             continue
-        if definition_id not in first_seen:
-            first_seen[definition_id] = index
+        if definition_id.value not in first_seen:
+            first_seen[definition_id.value] = (index, definition_id)
             continue
-        first = definitions[first_seen[definition_id]]
-        involved.update({index, first_seen[definition_id]})
-        problems.append(_duplicate(definition, definition_id, first.location("/id")))
-        problems.append(_duplicate(first, definition_id, definition.location("/id")))
+        first_index, first = first_seen[definition_id.value]
+        involved.update({index, first_index})
+        problems.append(_duplicate(definition_id, first))
+        problems.append(_duplicate(first, definition_id))
     return problems, involved
 
 
-def _duplicate(definition: RawDefinition, definition_id: str, other: str) -> Problem:
-    message = f"duplicate id '{definition_id}': also defined at {other}"
+def _duplicate(definition_id: DefinitionId, other: DefinitionId) -> Problem:
+    message = f"duplicate id '{definition_id.value}': also defined at {other.location}"
     hint = "the id is the resource's identity in Datadog: give each definition its own"
-    return definition.problem(Finding("/id", "duplicate-id", message, hint))
+    return Problem(
+        definition_id.path, definition_id.line, definition_id.col, definition_id.pointer, "duplicate-id",
+        "error", message, hint,
+    )  # fmt: skip

@@ -1,13 +1,20 @@
 """Which files hold definitions: the paths given (files, or folders searched for *.yaml / *.yml), or by
-default the monitors/ and dashboards/ folders of the current directory."""
+default the monitors/ and dashboards/ folders of the current directory.
+
+Only regular files are read. A *.yaml entry that is a symbolic link loop, a broken link, a FIFO, a device
+or a socket is reported as a warning and skipped (never opened: a FIFO would block). Folders linked from
+inside a searched folder are searched too, each at most once.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-from provisioner.model import Problem
+from provisioner.model import Problem, Severity
 
 DEFAULT_FOLDERS = ("monitors", "dashboards")
 YAML_SUFFIXES = frozenset({".yaml", ".yml"})
@@ -24,28 +31,93 @@ def find_definition_files(paths: Sequence[Path]) -> tuple[list[Path], list[Probl
     problems: list[Problem] = []
     for path in paths:
         if path.is_dir():
-            for found in _yaml_files(path):
-                files.setdefault(Path(os.path.abspath(found)), found)
-        elif path.is_file():
-            files.setdefault(Path(os.path.abspath(path)), path)
+            found, skipped = _yaml_files(path)
+            problems.extend(skipped)
         else:
-            hint = "pass existing definition files or folders"
-            problems.append(
-                Problem(
-                    display_path(path), 1, 1, "", "path-not-found", "error", "no such file or folder", hint
-                )
-            )
+            found, problems_of_path = _given_file(path)
+            problems.extend(problems_of_path)
+        for file in found:
+            files.setdefault(Path(os.path.abspath(file)), file)
     return list(files.values()), problems
 
 
-def _yaml_files(folder: Path) -> list[Path]:
-    return sorted(
-        path
-        for path in folder.rglob("*")
-        if path.suffix in YAML_SUFFIXES
-        and path.is_file()
-        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-    )
+def _given_file(path: Path) -> tuple[list[Path], list[Problem]]:
+    reason = _not_a_regular_file(path)
+    if reason is None:
+        return [path], []
+    if reason == _MISSING:
+        hint = "pass existing definition files or folders"
+        return [], [_problem(path, "path-not-found", "no such file or folder", hint, "error")]
+    return [], [_skipped(path, reason, "error")]
+
+
+def _yaml_files(folder: Path) -> tuple[list[Path], list[Problem]]:
+    found: list[Path] = []
+    problems: list[Problem] = []
+    searched = {_identity(folder)}
+    for directory, folders, names in os.walk(folder, followlinks=True):
+        here = Path(directory)
+        real_first = sorted(folders, key=lambda name: (os.path.islink(here / name), name))
+        folders[:] = [name for name in real_first if _search_folder(here / name, searched, problems)]
+        for name in names:
+            path = here / name
+            if name.startswith(".") or path.suffix not in YAML_SUFFIXES:
+                continue
+            reason = _not_a_regular_file(path)
+            if reason is None:
+                found.append(path)
+            else:
+                problems.append(_skipped(path, reason, "warning"))
+    return sorted(found), problems
+
+
+def _search_folder(path: Path, searched: set[tuple[int, int]], problems: list[Problem]) -> bool:
+    """Whether to descend into ``path``: not hidden, and not a folder already searched (a link loop)."""
+    if path.name.startswith("."):
+        return False
+    identity = _identity(path)
+    if identity in searched:
+        message = "skipped: a symbolic link to a folder already searched (a loop?)"
+        problems.append(_problem(path, "symlink-loop", message, "remove the link", "warning"))
+        return False
+    searched.add(identity)
+    return True
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_dev, status.st_ino
+
+
+_MISSING = "missing"
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))  # fmt: skip
+
+
+def _not_a_regular_file(path: Path) -> str | None:
+    """None for a regular file (or a link to one), else why it cannot be read as one."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link that loops"
+        if path.is_symlink():
+            return "a broken symbolic link"
+        return _MISSING if exc.errno == errno.ENOENT else f"unreadable ({exc.strerror})"
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _KINDS if test(mode)), "something else")
+    return f"{kind}, not a regular file"
+
+
+def _skipped(path: Path, reason: str, severity: Severity) -> Problem:
+    message = f"skipped: {reason}" if severity == "warning" else reason
+    code = "symlink-loop" if "loops" in reason else "not-a-file"
+    return _problem(path, code, message, "definitions are regular YAML files", severity)
+
+
+def _problem(path: Path, code: str, message: str, hint: str, severity: Severity) -> Problem:
+    return Problem(display_path(path), 1, 1, "", code, severity, message, hint)
 
 
 def display_path(path: Path) -> str:

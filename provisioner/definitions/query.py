@@ -27,18 +27,26 @@ class QueryCondition:
 
 
 def query_condition(query: str) -> QueryCondition | None:
-    match = _CONDITION.search(query)
+    # The condition ends the query: look at its tail first (a long query costs the same), the whole
+    # query only when the tail does not hold one.
+    tail = query.rstrip()[-_CONDITION_TAIL:]
+    match = _CONDITION.search(tail) or (_CONDITION.search(query) if len(tail) < len(query) else None)
     if match is None:
         return None
     return QueryCondition(match.group(1), float(match.group(2)))
 
 
+_CONDITION_TAIL = 80
+
+
 def group_by_tags(query: str) -> frozenset[str]:
     """Tags of every ``by {a,b}`` and ``.by("a")`` in the query."""
     tags: set[str] = set()
+    if "by" not in query:
+        return frozenset()
     for match in _METRIC_GROUP.finditer(query):
         tags.update(tag.strip() for tag in match.group(1).split(","))
-    for match in _EVENT_GROUP.finditer(query):
+    for match in _EVENT_GROUP.finditer(query) if ".by(" in query else ():
         tags.update(tag.strip() for tag in match.group(1).split(","))
     tags.discard("")
     return frozenset(tags)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from provisioner.definitions.documents import RawDefinition
 from provisioner.definitions.findings import Finding
+from provisioner.definitions.pointers import join_pointer, split_pointer
 from provisioner.definitions.schema import did_you_mean
-from provisioner.definitions.source import join_pointer, split_pointer
 from provisioner.definitions.variables import (
     SERVICE_VARIABLE,
     UnknownVariable,

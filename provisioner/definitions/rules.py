@@ -2,7 +2,8 @@
 
 They run on the body that will be sent, for every kind (mesh or raw), so each rule exists once. Pointers
 in the findings are body pointers (``/options/thresholds/warning``); each kind maps them back to the
-field the user wrote.
+field the user wrote. Rules JSON Schema can state (option conflicts, options a monitor type does not take,
+warning_recovery without warning) live in the shipped schemas instead, where editors show them too.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ Body = Mapping[str, Any]
 _TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.DOTALL)
 _MATCH_HELPER = re.compile(r'^[#^]is_(?:exact_)?match\s+"([^"]+)"')
 _HANDLE = re.compile(r"(?<![\w@])@[\w][\w.+\-@]*")
+_WHITESPACE = re.compile(r"\s")
 # Template variables Datadog fills in for every monitor, grouped or not.
 _GLOBAL_VARIABLES = frozenset(
     {
@@ -32,23 +34,27 @@ _GLOBAL_VARIABLES = frozenset(
 
 def check_monitor(body: Body) -> list[Finding]:
     """Every rule's findings for one monitor body."""
-    return [finding for rule in MONITOR_RULES for finding in rule(body)]
+    facts = Facts(body)
+    return [finding for rule in MONITOR_RULES for finding in rule(facts)]
 
 
-def _options(body: Body) -> Mapping[str, Any]:
-    return body.get("options") or {}
+class Facts:
+    """A monitor body and what several rules read from it (its query's condition and group-by tags),
+    worked out once."""
+
+    __slots__ = ("get", "options", "thresholds", "condition", "groups")
+
+    def __init__(self, body: Body) -> None:
+        self.get = body.get
+        self.options: Mapping[str, Any] = body.get("options") or {}
+        self.thresholds: Mapping[str, Any] = self.options.get("thresholds") or {}
+        query = str(body.get("query", ""))
+        self.condition: QueryCondition | None = query_condition(query)
+        self.groups = group_by_tags(query)
 
 
-def _thresholds(body: Body) -> Mapping[str, Any]:
-    return _options(body).get("thresholds") or {}
-
-
-def _condition(body: Body) -> QueryCondition | None:
-    return query_condition(str(body.get("query", "")))
-
-
-def warning_above_critical(body: Body) -> Iterator[Finding]:
-    condition, thresholds = _condition(body), _thresholds(body)
+def warning_above_critical(body: Facts) -> Iterator[Finding]:
+    condition, thresholds = body.condition, body.thresholds
     critical, warning = thresholds.get("critical"), thresholds.get("warning")
     if condition is None or condition.alerts_above is None or critical is None or warning is None:
         return
@@ -64,8 +70,8 @@ def warning_above_critical(body: Body) -> Iterator[Finding]:
 _SWAP = "swap them or change the comparator"
 
 
-def recovery_order(body: Body) -> Iterator[Finding]:
-    condition, thresholds = _condition(body), _thresholds(body)
+def recovery_order(body: Facts) -> Iterator[Finding]:
+    condition, thresholds = body.condition, body.thresholds
     if condition is None or condition.alerts_above is None:
         return
     for level in ("critical", "warning"):
@@ -82,8 +88,8 @@ def recovery_order(body: Body) -> Iterator[Finding]:
             yield Finding(f"/options/thresholds/{level}_recovery", "recovery-threshold-order", message, hint)
 
 
-def threshold_matches_query(body: Body) -> Iterator[Finding]:
-    condition, critical = _condition(body), _thresholds(body).get("critical")
+def threshold_matches_query(body: Facts) -> Iterator[Finding]:
+    condition, critical = body.condition, body.thresholds.get("critical")
     if condition is None or critical is None or float(critical) == condition.threshold:
         return
     query_threshold = format_number(condition.threshold)
@@ -92,80 +98,11 @@ def threshold_matches_query(body: Body) -> Iterator[Finding]:
     yield Finding("/options/thresholds/critical", "threshold-mismatch", message, hint)
 
 
-def _is_set(options: Mapping[str, Any], key: str) -> bool:
-    return options.get(key) is not None
-
-
-def conflicting_options(body: Body) -> Iterator[Finding]:
-    options = _options(body)
-    for first, second, hint in _CONFLICTS:
-        if _is_set(options, first) and _is_set(options, second):
-            message = f"{second} cannot be combined with {first}"
-            yield Finding(f"/options/{second}", "conflicting-options", message, hint, at_key=True)
-    schedule = (options.get("scheduling_options") or {}).get("custom_schedule")
-    if schedule is not None and _is_set(options, "require_full_window"):
-        message = "require_full_window cannot be combined with scheduling_options.custom_schedule"
-        hint = "remove require_full_window: a custom schedule decides when the monitor evaluates"
-        yield Finding("/options/require_full_window", "conflicting-options", message, hint, at_key=True)
-
-
-_CONFLICTS = (
-    ("new_group_delay", "new_host_delay", "new_host_delay is deprecated: keep new_group_delay only"),
-    ("on_missing_data", "notify_no_data", "on_missing_data replaces notify_no_data: keep one"),
-    ("on_missing_data", "no_data_timeframe", "on_missing_data replaces no_data_timeframe: keep one"),
-)
-
-
-def options_for_type(body: Body) -> Iterator[Finding]:
-    options, monitor_type = _options(body), body.get("type")
-    if monitor_type == "log alert" and _is_set(options, "no_data_timeframe"):
-        hint = "it breaks the monitor page in Datadog; use on_missing_data instead"
-        yield Finding(
-            "/options/no_data_timeframe",
-            "option-not-for-type",
-            _not_for("no_data_timeframe", body),
-            hint,
-            at_key=True,
-        )
-    if monitor_type == "composite" and _is_set(options, "on_missing_data"):
-        hint = "a composite monitor follows the no-data handling of the monitors it combines"
-        yield Finding(
-            "/options/on_missing_data",
-            "option-not-for-type",
-            _not_for("on_missing_data", body),
-            hint,
-            at_key=True,
-        )
-    if monitor_type != "service check":
-        for level in ("ok", "unknown"):
-            if _is_set(_thresholds(body), level):
-                hint = "only service checks have ok and unknown thresholds"
-                yield Finding(
-                    f"/options/thresholds/{level}",
-                    "option-not-for-type",
-                    _not_for(f"thresholds.{level}", body),
-                    hint,
-                    at_key=True,
-                )
-
-
-def _not_for(option: str, body: Body) -> str:
-    return f"{option} is not valid on a {body.get('type')} monitor"
-
-
-def warning_recovery_without_warning(body: Body) -> Iterator[Finding]:
-    thresholds = _thresholds(body)
-    if _is_set(thresholds, "warning_recovery") and not _is_set(thresholds, "warning"):
-        message = "warning_recovery is set but there is no warning threshold"
-        yield Finding("/options/thresholds/warning_recovery", "warning-recovery-without-warning", message,
-                      "set a warning threshold or remove warning_recovery", at_key=True)  # fmt: skip
-
-
-def notify_by_groups(body: Body) -> Iterator[Finding]:
-    notify_by = _options(body).get("notify_by")
+def notify_by_groups(body: Facts) -> Iterator[Finding]:
+    notify_by = body.options.get("notify_by")
     if not notify_by or body.get("type") == "composite":
         return
-    groups = group_by_tags(str(body.get("query", "")))
+    groups = body.groups
     if "*" in notify_by and not groups:
         message = "notify_by ['*'] needs a grouped query (this one is a simple alert already)"
         yield Finding("/options/notify_by", "notify-by-ungrouped", message, "remove notify_by", at_key=True)
@@ -176,12 +113,12 @@ def notify_by_groups(body: Body) -> Iterator[Finding]:
             yield Finding("/options/notify_by", "notify-by-not-grouped", message, hint, at_key=True)
 
 
-def template_variables(body: Body) -> Iterator[Finding]:
+def template_variables(body: Facts) -> Iterator[Finding]:
     if body.get("type") == "composite":
         return
-    groups = group_by_tags(str(body.get("query", "")))
+    groups = body.groups
     fields = (("/name", body.get("name")), ("/message", body.get("message")),
-              ("/options/escalation_message", _options(body).get("escalation_message")))  # fmt: skip
+              ("/options/escalation_message", body.options.get("escalation_message")))  # fmt: skip
     for pointer, text in fields:
         for variable in _template_variables(text or ""):
             if not _provided(variable, groups):
@@ -190,12 +127,14 @@ def template_variables(body: Body) -> Iterator[Finding]:
 
 
 def _template_variables(text: str) -> Iterator[str]:
+    if "{{" not in text:
+        return
     for match in _TEMPLATE.finditer(text):
         content = match.group(1)
         helper = _MATCH_HELPER.match(content)
         if helper is not None:
             yield helper.group(1)
-        elif content and content[0] not in "#^/!>" and not re.search(r"\s", content):
+        elif content and content[0] not in "#^/!>" and _WHITESPACE.search(content) is None:
             yield content
 
 
@@ -224,7 +163,7 @@ def _template_hint(variable: str, groups: frozenset[str]) -> str:
     return f"group the query by {_variable_tag(variable)} (group_by), or use a ${{variable}} instead"
 
 
-def notification_handle(body: Body) -> Iterator[Finding]:
+def notification_handle(body: Facts) -> Iterator[Finding]:
     if _HANDLE.search(str(body.get("message") or "")) is None:
         message = "the message has no notification handle: an alert would notify nobody"
         hint = (
@@ -233,13 +172,10 @@ def notification_handle(body: Body) -> Iterator[Finding]:
         yield Finding("/message", "no-notification-handle", message, hint, severity="warning")
 
 
-MONITOR_RULES: tuple[Callable[[Body], Iterator[Finding]], ...] = (
+MONITOR_RULES: tuple[Callable[[Facts], Iterator[Finding]], ...] = (
     warning_above_critical,
     recovery_order,
     threshold_matches_query,
-    conflicting_options,
-    options_for_type,
-    warning_recovery_without_warning,
     notify_by_groups,
     template_variables,
     notification_handle,

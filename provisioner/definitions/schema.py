@@ -1,7 +1,8 @@
-"""The shipped JSON Schemas (Draft 2020-12): loaded and compiled once, turned into Problems.
+"""The shipped JSON Schemas (Draft 2020-12), validated with jsonschema-rs and turned into Findings.
 
-Clean definitions only pay for the compiled fast check (``fastcheck``); jsonschema is imported and run
-only for a definition the fast check rejects, to explain what is wrong and where.
+One schema decides: the same files serve editors (``provisioner schema``) and the CLI. A subschema may
+carry ``errorMessage`` (which editors show) and ``x-problem: {code, hint, at}``: its failures are then
+reported under that rule code (e.g. ``conflicting-options``) rather than as a generic schema error.
 """
 
 from __future__ import annotations
@@ -9,17 +10,16 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from provisioner.definitions.fastcheck import Predicate, SchemaCompiler, UnsupportedSchema
+import jsonschema_rs
+
 from provisioner.definitions.findings import Finding
-from provisioner.definitions.source import join_pointer
+from provisioner.definitions.pointers import join_pointer, split_pointer
+from provisioner.definitions.yaml_reader import YAML_1_1_BOOLEANS
 from provisioner.model import Json
-
-if TYPE_CHECKING:
-    from jsonschema import Draft202012Validator, ValidationError
 
 KIND_SCHEMAS: dict[str, str] = {
     "error-rate": "error-rate.json",
@@ -31,6 +31,7 @@ KIND_SCHEMAS: dict[str, str] = {
 }
 CONFIG_SCHEMA = "config.json"
 EDITOR_SCHEMA = "definition.json"
+_BASE_URI = "https://provisioner.invalid/schemas/"  # never fetched: every $ref names a shipped file
 
 
 @functools.cache
@@ -45,33 +46,20 @@ def schema_documents() -> dict[str, Any]:
 
 
 @functools.cache
-def _fast_check(name: str) -> Predicate | None:
-    try:
-        return SchemaCompiler(schema_documents()).compile_document(name)
-    except UnsupportedSchema:
-        return None
-
-
-@functools.cache
-def _validator(name: str) -> Draft202012Validator:
-    from jsonschema import Draft202012Validator
-    from referencing import Registry, Resource
-
+def _validator(name: str) -> jsonschema_rs.Validator:
     documents = schema_documents()
-    registry = Registry().with_resources(
-        (file, Resource.from_contents(contents)) for file, contents in documents.items()
-    )
-    return Draft202012Validator(documents[name], registry=registry)
+    registry = jsonschema_rs.Registry([(_BASE_URI + file, contents) for file, contents in documents.items()])
+    return jsonschema_rs.validator_for(documents[name], registry=registry, base_uri=_BASE_URI + name)
 
 
 def check_schema(name: str, instance: Json) -> list[Finding]:
     """Violations of the shipped schema ``name`` (e.g. "error-rate.json"); [] when valid."""
-    fast = _fast_check(name)
-    if fast is not None and fast(instance):
+    validator = _validator(name)
+    if validator.is_valid(instance):
         return []
     findings: dict[Finding, None] = {}
-    for error in _leaf_errors(_validator(name).iter_errors(instance)):
-        for finding in _findings(error):
+    for error in validator.iter_errors(instance):
+        for finding in _findings(_Error.of(error)):
             findings.setdefault(finding)
     return _without_noise_under_forbidden_keys(list(findings))
 
@@ -86,31 +74,59 @@ def _without_noise_under_forbidden_keys(findings: list[Finding]) -> list[Finding
     return [f for f in findings if f.code == "key-not-allowed" or not under_forbidden(f.pointer)]
 
 
-def _leaf_errors(errors: Iterable[ValidationError]) -> Iterator[ValidationError]:
-    from jsonschema.exceptions import best_match
+class _Error:
+    """What the handlers need of one jsonschema-rs error: the keyword, its value and the subschema
+    that holds it (for the description and x-problem), where in the instance, and the failing value."""
 
-    for error in errors:
-        if error.validator in ("anyOf", "oneOf") and error.context:
-            yield best_match(error.context)
-        else:
-            yield error
+    __slots__ = ("keyword", "value", "schema", "pointer", "instance", "kind", "message")
+
+    def __init__(self, error: jsonschema_rs.ValidationError, pointer: str, instance: Json) -> None:
+        self.kind = error.kind
+        self.keyword = error.kind.name
+        self.schema, self.value = _keyword_schema(error.absolute_keyword_location)
+        self.pointer = pointer
+        self.instance = instance
+        self.message = error.message
+
+    @classmethod
+    def of(cls, error: jsonschema_rs.ValidationError) -> _Error:
+        return cls(error, join_pointer("", *error.instance_path), error.instance)
 
 
-def _pointer(error: ValidationError) -> str:
-    return join_pointer("", *error.absolute_path)
+def _keyword_schema(location: str | None) -> tuple[Mapping[str, Any], Any]:
+    """(the subschema holding the keyword, the keyword's value) for "<base><file>#/<pointer to keyword>"."""
+    if not location or not location.startswith(_BASE_URI):
+        return {}, None
+    file, _, fragment = location[len(_BASE_URI) :].partition("#")
+    node: Any = schema_documents().get(file, {})
+    parent: Any = {}
+    for token in split_pointer(fragment):
+        parent = node
+        node = node[int(token)] if isinstance(node, list) else node.get(token)
+    return (parent if isinstance(parent, Mapping) else {}), node
 
 
-def _findings(error: ValidationError) -> list[Finding]:
-    handler = _HANDLERS.get(str(error.validator), _generic)
+def _findings(error: _Error) -> list[Finding]:
+    problem = error.schema.get("x-problem")
+    if problem is not None:
+        return [_rule_finding(error, problem)]
+    handler = _HANDLERS.get(error.keyword, _generic)
     return handler(error)
 
 
-def _unknown_keys(error: ValidationError) -> list[Finding]:
+def _rule_finding(error: _Error, problem: Mapping[str, str]) -> Finding:
+    """A rule the schema states: its code, the subschema's errorMessage and the rule's hint."""
+    message = str(error.schema.get("errorMessage") or error.message)
+    at_key = problem.get("at") == "key"
+    return Finding(error.pointer, problem["code"], message, problem.get("hint", ""), at_key=at_key)
+
+
+def _unknown_keys(error: _Error) -> list[Finding]:
     allowed = sorted(error.schema.get("properties", {}))
     extras = [key for key in error.instance if key not in allowed]
     return [
         Finding(
-            join_pointer(_pointer(error), key),
+            join_pointer(error.pointer, key),
             "unknown-key",
             f"unknown key '{key}'",
             did_you_mean(key, allowed),
@@ -130,49 +146,55 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f"expected one of: {shown}" if options else ""
 
 
-def _required(error: ValidationError) -> list[Finding]:
-    missing = [key for key in error.validator_value if key not in error.instance]
-    return [Finding(_pointer(error), "missing-field", f"missing required field '{key}'") for key in missing]
+def _required(error: _Error) -> list[Finding]:
+    missing = [key for key in error.value if key not in error.instance]
+    return [Finding(error.pointer, "missing-field", f"missing required field '{key}'") for key in missing]
 
 
-def _type(error: ValidationError) -> list[Finding]:
-    expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+def _type(error: _Error) -> list[Finding]:
+    expected = error.value if isinstance(error.value, list) else [error.value]
     wanted = " or ".join(_TYPE_NAMES[name] for name in expected)
     message = f"{show(error.instance)} is {json_type(error.instance)}, expected {wanted}"
-    return [Finding(_pointer(error), "wrong-type", message, _description(error))]
+    hint = _description(error)
+    if "boolean" in expected and isinstance(error.instance, str) and error.instance in YAML_1_1_BOOLEANS:
+        hint = f"write true/false: in YAML 1.2 (as in editors) '{error.instance}' is a string"
+    return [Finding(error.pointer, "wrong-type", message, hint)]
 
 
-def _enum(error: ValidationError) -> list[Finding]:
-    options = [str(option) for option in error.validator_value]
+def _enum(error: _Error) -> list[Finding]:
+    options = [str(option) for option in error.value]
     message = f"{show(error.instance)} is not one of: {', '.join(options)}"
     hint = did_you_mean(str(error.instance), options) if isinstance(error.instance, str) else ""
-    return [Finding(_pointer(error), "invalid-value", message, hint if hint.startswith("did") else "")]
+    return [Finding(error.pointer, "invalid-value", message, hint if hint.startswith("did") else "")]
 
 
-def _pattern(error: ValidationError) -> list[Finding]:
-    pointer = _pointer(error)
-    if pointer == "/id":
-        return [Finding(pointer, "invalid-id", f"invalid id {show(error.instance)}", _ID_HINT)]
-    message = f"{show(error.instance)} does not match the expected form {error.validator_value}"
-    return [Finding(pointer, "invalid-value", message, _description(error))]
+def _pattern(error: _Error) -> list[Finding]:
+    if error.pointer == "/id":
+        return [Finding(error.pointer, "invalid-id", f"invalid id {show(error.instance)}", _ID_HINT)]
+    message = f"{show(error.instance)} does not match the expected form {error.value}"
+    return [Finding(error.pointer, "invalid-value", message, _description(error))]
 
 
-def _not_allowed_key(error: ValidationError) -> list[Finding]:
-    if "propertyNames" not in error.absolute_schema_path:
-        return _generic(error)
-    pointer = join_pointer(_pointer(error), str(error.instance))
-    message = f"'{error.instance}' is not allowed here"
-    return [Finding(pointer, "key-not-allowed", message, _description(error), at_key=True)]
+def _property_names(error: _Error) -> list[Finding]:
+    """A key the schema refuses: the inner error's instance is the key itself."""
+    inner = error.kind.error
+    key = inner.instance
+    if inner.kind.name != "not":
+        return _findings(_Error(inner, error.pointer, key))
+    keyword_schema, _ = _keyword_schema(inner.absolute_keyword_location)
+    message = f"'{key}' is not allowed here"
+    hint = str(keyword_schema.get("description", ""))
+    return [Finding(join_pointer(error.pointer, str(key)), "key-not-allowed", message, hint, at_key=True)]
 
 
-def _limit(error: ValidationError) -> list[Finding]:
-    words = {"minimum": "below the minimum", "maximum": "above the maximum"}[str(error.validator)]
-    message = f"{show(error.instance)} is {words} {error.validator_value}"
-    return [Finding(_pointer(error), "invalid-value", message, _description(error))]
+def _limit(error: _Error) -> list[Finding]:
+    words = {"minimum": "below the minimum", "maximum": "above the maximum"}[error.keyword]
+    message = f"{show(error.instance)} is {words} {error.value}"
+    return [Finding(error.pointer, "invalid-value", message, _description(error))]
 
 
-def _size(error: ValidationError) -> list[Finding]:
-    limit, validator = error.validator_value, str(error.validator)
+def _size(error: _Error) -> list[Finding]:
+    limit = error.value
     messages = {
         "minLength": "must not be empty" if limit == 1 else f"must be at least {limit} characters long",
         "maxLength": f"must be at most {limit} characters long",
@@ -181,16 +203,15 @@ def _size(error: ValidationError) -> list[Finding]:
         "minProperties": "must not be empty",
         "uniqueItems": "has duplicate items",
     }
-    return [Finding(_pointer(error), "invalid-value", messages[validator], _description(error))]
+    return [Finding(error.pointer, "invalid-value", messages[error.keyword], _description(error))]
 
 
-def _generic(error: ValidationError) -> list[Finding]:
-    return [Finding(_pointer(error), "schema", error.message, _description(error))]
+def _generic(error: _Error) -> list[Finding]:
+    return [Finding(error.pointer, "schema", error.message, _description(error))]
 
 
-def _description(error: ValidationError) -> str:
-    description = error.schema.get("description", "") if isinstance(error.schema, Mapping) else ""
-    return str(description)
+def _description(error: _Error) -> str:
+    return str(error.schema.get("description", ""))
 
 
 _ID_HINT = (
@@ -202,7 +223,7 @@ _HANDLERS = {
     "type": _type,
     "enum": _enum,
     "pattern": _pattern,
-    "not": _not_allowed_key,
+    "propertyNames": _property_names,
     "minimum": _limit,
     "maximum": _limit,
     "minLength": _size,

@@ -1,89 +1,50 @@
-"""YAML text to plain JSON-like data, keeping the node tree so any RFC 6901 pointer can be located.
+"""Definition and config files to plain JSON-like data, each document with a compact index of where its
+values were written (so any RFC 6901 pointer can be located when a problem needs it).
 
-Locations are computed lazily (only when a problem needs one) from the composed nodes, so a clean
-file is composed once and walked once. PyYAML's C parser is used when it is available.
+Reading is bounded before any work: the file's size here, nesting, aliases and numbers in yaml_reader.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import os
+import stat
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from provisioner.definitions.pointers import escape_token, join_pointer, split_pointer
+from provisioner.definitions.positions import PositionIndex
+from provisioner.definitions.yaml_reader import ReadStopped, read_yaml
 from provisioner.model import Json, Problem, Severity
 
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_CONSTRUCTOR = yaml.constructor.SafeConstructor()
-_TAG = "tag:yaml.org,2002:"
-_STR, _MAP, _SEQ, _MERGE = _TAG + "str", _TAG + "map", _TAG + "seq", _TAG + "merge"
-# Timestamps stay strings: definitions are JSON, and "2024-01-01" is a string there.
-_SCALARS = {
-    _TAG + "int": _CONSTRUCTOR.construct_yaml_int,
-    _TAG + "float": _CONSTRUCTOR.construct_yaml_float,
-    _TAG + "bool": _CONSTRUCTOR.construct_yaml_bool,
-    _TAG + "null": _CONSTRUCTOR.construct_yaml_null,
-    _TAG + "timestamp": lambda node: node.value,
-}
+MAX_FILE_BYTES = 4 * 1024 * 1024
 
-
-# First characters of the plain scalars YAML 1.1 may type as something else than a string (int, float,
-# bool, null, timestamp, merge key): others skip the resolver's regular expressions.
-_MAYBE_TYPED = frozenset("0123456789+-.~nNtTfFyYoO<=")
-
-
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """The safe loader (C when available), with a resolver that types most strings without a regex."""
-
-    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
-        if kind is ScalarNode and (not implicit[0] or (value and value[0] not in _MAYBE_TYPED)):
-            return _STR
-        if kind is MappingNode:
-            return _MAP
-        if kind is SequenceNode:
-            return _SEQ
-        return str(super().resolve(kind, value, implicit))
-
-
-def escape_token(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def split_pointer(pointer: str) -> list[str]:
-    if not pointer:
-        return []
-    return [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
-
-
-def join_pointer(pointer: str, *tokens: str | int) -> str:
-    return pointer + "".join("/" + escape_token(str(t)) for t in tokens)
+__all__ = [
+    "SourceDocument",
+    "escape_token",
+    "join_pointer",
+    "parse_documents",
+    "read_documents",
+    "split_pointer",
+]
 
 
 @dataclass(frozen=True)
 class SourceDocument:
-    """One YAML document: its data and its node tree (for locations)."""
+    """One YAML document: its data and where each value of it was written."""
 
     path: str
     data: Json
-    root: Node
+    positions: PositionIndex
 
     def locate(self, pointer: str, key: bool = False) -> tuple[int, int]:
-        """(line, col), 1-based, of the deepest node the pointer reaches.
+        """(line, col), 1-based, of the deepest value the pointer reaches.
 
         A block mapping or sequence is located at its key (``thresholds:``) rather than at its first
         child; ``key=True`` asks for the key of the last token even for a scalar value.
         """
-        node, key_node = self.root, None
-        for token in split_pointer(pointer):
-            child = _child(node, token)
-            if child is None:
-                break
-            key_node, node = child
-        target = key_node if key_node is not None and (key or _is_block_collection(node)) else node
-        return target.start_mark.line + 1, target.start_mark.column + 1
+        return self.positions.locate(self.data, split_pointer(pointer), key)
 
     def problem(
         self,
@@ -98,126 +59,73 @@ class SourceDocument:
         return Problem(self.path, line, col, pointer, code, severity, message, hint)
 
 
-def _is_block_collection(node: Node) -> bool:
-    return isinstance(node, MappingNode | SequenceNode) and not node.flow_style
-
-
-def _child(node: Node, token: str) -> tuple[Node | None, Node] | None:
-    if isinstance(node, MappingNode):
-        for key_node, value_node in _pairs(node):
-            if isinstance(key_node, ScalarNode) and key_node.value == token:
-                return key_node, value_node
-        return None
-    if isinstance(node, SequenceNode) and token.isdigit() and int(token) < len(node.value):
-        return None, node.value[int(token)]
-    return None
-
-
-def _pairs(node: MappingNode) -> Iterator[tuple[Node, Node]]:
-    """Key/value pairs with YAML merge keys (``<<: *base``) expanded; explicit keys come first."""
-    merged: list[tuple[Node, Node]] = []
-    for key_node, value_node in node.value:
-        if key_node.tag == _MERGE:
-            sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
-            for source in sources:
-                if isinstance(source, MappingNode):
-                    merged.extend(_pairs(source))
-        else:
-            yield key_node, value_node
-    yield from merged
-
-
-NodePath = tuple[Any, str | int] | None  # (parent path, token): pointers are built only for problems
-
-
-def path_pointer(path: NodePath) -> str:
-    tokens: list[str | int] = []
-    while path is not None:
-        path, token = path
-        tokens.append(token)
-    return join_pointer("", *reversed(tokens))
-
-
-@dataclass
-class _Builder:
-    """Turns composed nodes into plain data, collecting problems (duplicate keys, unsupported tags)."""
-
-    path: str
-    problems: list[Problem] = field(default_factory=list)
-
-    def build(self, node: Node, path: NodePath) -> Json:
-        cls = node.__class__
-        if cls is ScalarNode:
-            if node.tag == _STR:
-                return node.value
-            construct = _SCALARS.get(node.tag)
-            if construct is not None:
-                return construct(node)
-        elif cls is MappingNode and node.tag == _MAP:
-            return self._mapping(node, path)
-        elif cls is SequenceNode and node.tag == _SEQ:
-            return [self.build(item, (path, i)) for i, item in enumerate(node.value)]
-        self._add(node, path, "yaml-tag", f"unsupported YAML tag {node.tag}", "write plain YAML values")
-        return None
-
-    def _mapping(self, node: MappingNode, path: NodePath) -> dict[str, Json]:
-        result: dict[str, Json] = {}
-        has_merge = False
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
-                has_merge = True
-            elif key_node.__class__ is not ScalarNode:
-                self._add(key_node, path, "yaml-key", "a mapping key must be a plain value", "")
-            elif key_node.value in result:
-                message = f"duplicate key '{key_node.value}'"
-                hint = "remove one of them: YAML keeps only the last"
-                self._add(key_node, (path, key_node.value), "duplicate-key", message, hint)
-            else:  # the key as written: "on:" stays "on", not True
-                result[key_node.value] = self.build(value_node, (path, key_node.value))
-        if has_merge:  # merged keys (<<: *base) never override explicit ones
-            for key_node, value_node in _pairs(node):
-                if isinstance(key_node, ScalarNode) and key_node.value not in result:
-                    result[key_node.value] = self.build(value_node, (path, key_node.value))
-        return result
-
-    def _add(self, node: Node, path: NodePath, code: str, message: str, hint: str) -> None:
-        mark = node.start_mark
-        pointer = path_pointer(path)
-        self.problems.append(
-            Problem(self.path, mark.line + 1, mark.column + 1, pointer, code, "error", message, hint)
-        )
-
-
 def read_documents(path: Path, display: str) -> tuple[list[SourceDocument], list[Problem]]:
-    """Every non-empty document of a YAML file; on a syntax error, no documents and one problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        return [], [Problem(display, 1, 1, "", "encoding", "error", f"not UTF-8 text: {exc.reason}")]
-    except OSError as exc:
-        return [], [Problem(display, 1, 1, "", "unreadable", "error", f"cannot read: {exc.strerror}")]
+    """Every non-empty document of a YAML file; when the file cannot be read, no documents and one problem."""
+    text, problem = read_text(path, display)
+    if problem is not None:
+        return [], [problem]
     return parse_documents(text, display)
 
 
-def parse_documents(text: str, display: str) -> tuple[list[SourceDocument], list[Problem]]:
-    builder = _Builder(display)
+def read_text(path: Path, display: str) -> tuple[str, Problem | None]:
+    """The file's UTF-8 text, read only when it is a regular file within MAX_FILE_BYTES."""
     try:
-        roots = [root for root in yaml.compose_all(text, Loader=_Loader) if not _is_empty(root)]
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO named *.yaml must not hang us
+    except OSError as exc:
+        return "", _file_problem(display, "unreadable", f"cannot read: {exc.strerror}")
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            return "", _file_problem(
+                display, "not-a-file", "not a regular file", "pass YAML files or folders"
+            )
+        content = handle.read(MAX_FILE_BYTES + 1)
+    if len(content) > MAX_FILE_BYTES:
+        size = max(status.st_size, len(content))
+        message = f"the file is {size / 2**20:.1f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB"
+        return "", _file_problem(
+            display, "file-too-large", message, "split the definitions into several files"
+        )
+    try:
+        return content.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        return "", _encoding_problem(display, content, exc)
+
+
+def _file_problem(display: str, code: str, message: str, hint: str = "") -> Problem:
+    return Problem(display, 1, 1, "", code, "error", message, hint)
+
+
+def _encoding_problem(display: str, content: bytes, exc: UnicodeDecodeError) -> Problem:
+    line_start = content.rfind(b"\n", 0, exc.start) + 1
+    line = content.count(b"\n", 0, exc.start) + 1
+    col = len(content[line_start : exc.start].decode("utf-8", errors="replace")) + 1
+    message = f"not UTF-8 text: byte 0x{content[exc.start]:02x} ({exc.reason})"
+    return Problem(display, line, col, "", "encoding", "error", message, "save the file as UTF-8")
+
+
+def parse_documents(text: str, display: str) -> tuple[list[SourceDocument], list[Problem]]:
+    try:
+        parsed, problems = read_yaml(text, display)
     except yaml.MarkedYAMLError as exc:
         return [], [_syntax_problem(display, exc, text)]
+    except yaml.reader.ReaderError as exc:  # a control character: located by its position in the text
+        message = f"YAML syntax error: unacceptable character #x{exc.character:04x} ({exc.reason})"
+        return [], [_at_position(display, text, exc.position, message, "remove the character")]
+    except UnicodeEncodeError as exc:  # a lone surrogate, e.g. from JSON text: no file decodes to one
+        message = f"not Unicode text: {exc.reason}"
+        return [], [_at_position(display, text, exc.start, message, "remove the character")]
     except yaml.YAMLError as exc:
         return [], [Problem(display, 1, 1, "", "yaml-syntax", "error", f"YAML error: {exc}")]
-    try:
-        documents = [SourceDocument(display, builder.build(root, None), root) for root in roots]
-    except RecursionError:
-        return [], [
-            Problem(display, 1, 1, "", "yaml-syntax", "error", "YAML nests too deeply (a recursive alias?)")
-        ]
-    return documents, builder.problems
+    except ReadStopped as stopped:
+        return [], [stopped.problem]
+    return [SourceDocument(display, document.data, document.positions) for document in parsed], problems
 
 
-def _is_empty(root: Node | None) -> bool:
-    return root is None or (isinstance(root, ScalarNode) and root.tag == _TAG + "null")
+def _at_position(display: str, text: str, position: int, message: str, hint: str) -> Problem:
+    line = text.count("\n", 0, position) + 1
+    col = position - (text.rfind("\n", 0, position) + 1) + 1
+    return Problem(display, line, col, "", "yaml-syntax", "error", message, hint)
 
 
 def _syntax_problem(display: str, exc: yaml.MarkedYAMLError, text: str) -> Problem:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from provisioner.definitions.source import NodePath, path_pointer
+from provisioner.definitions.pointers import NodePath, path_pointer
 from provisioner.model import Environment, Json
 
 _VARIABLE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")

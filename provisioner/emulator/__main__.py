@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from provisioner.emulator.clock import CLOCK_MODES
 from provisioner.emulator.config import RATE_LIMIT_BODIES, EmulatorOptionError, build_config
 from provisioner.emulator.serve import serve
 from provisioner.emulator.state import StateFileError
@@ -29,6 +30,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duplicate-window", type=float, metavar="SECONDS")
     parser.add_argument("--api-key", action="append", default=[])
     parser.add_argument("--app-key", action="append", default=[])
+    parser.add_argument(
+        "--clock",
+        choices=CLOCK_MODES,
+        default="realtime",
+        help="realtime: the wall clock, monitors evaluated each minute; manual: moved by POST /_emulator/clock",
+    )
+    parser.add_argument("--clock-start", type=float, metavar="EPOCH_S", help="where a manual clock starts")
     return parser.parse_args(argv)
 
 
@@ -45,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
             rate_limit_specs=tuple(args.rate_limit),
             rate_limit_body=args.rate_limit_body,
             duplicate_window_s=args.duplicate_window,
+            clock=args.clock,
+            clock_start_s=args.clock_start,
         )
         return serve(config, args.host, args.port)
     except (EmulatorOptionError, StateFileError, OSError) as exc:

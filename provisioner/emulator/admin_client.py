@@ -65,6 +65,37 @@ class EmulatorAdmin:
     def flush_state(self) -> None:
         self._call("POST", "/flush")
 
+    def accept_any_timestamp(self, accept: bool = True) -> None:
+        """Keep submitted points outside [now - 1 h, now + 10 min] (backfilled test data)."""
+        self._call("PUT", "/settings", {"accept_any_timestamp": accept})
+
+    def clock(self) -> dict[str, Any]:
+        """``{"now": epoch s, "iso": ..., "mode": "manual"|"realtime", "last_evaluated": epoch s}``."""
+        return dict(self._call("GET", "/clock"))
+
+    def set_clock(self, now_s: float) -> dict[str, Any]:
+        """Move a manual clock to ``now_s``; every minute boundary passed is evaluated before this returns."""
+        return dict(self._call("POST", "/clock", {"now": now_s}))
+
+    def advance_clock(self, seconds: float) -> dict[str, Any]:
+        """Move a manual clock forward; every minute boundary passed is evaluated before this returns."""
+        return dict(self._call("POST", "/clock", {"advance_s": seconds}))
+
+    def unevaluated(self) -> list[dict[str, Any]]:
+        """Monitors the evaluator cannot evaluate (they keep "No Data"), each with its ``reason``."""
+        return list(self._call("GET", "/unevaluated")["monitors"])
+
+    def evaluations(self, monitor_id: int, limit: int | None = None) -> dict[str, Any]:
+        """One monitor's ``last`` evaluation per group and its ``history`` (oldest first)."""
+        query = f"?monitor_id={monitor_id}" + ("" if limit is None else f"&limit={limit}")
+        found = self._call("GET", f"/evaluations{query}")["monitors"]
+        if not found:
+            raise KeyError(f"no monitor {monitor_id}")
+        return dict(found[0])
+
+    def metric_stats(self) -> dict[str, Any]:
+        return dict(self._call("GET", "/metrics"))
+
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode("utf-8")
         request = urllib.request.Request(f"{self.base_url}/_emulator{path}", data=data, method=method)

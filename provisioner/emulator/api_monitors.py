@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from provisioner.emulator.http_types import ApiRequest, ApiResponse, bad_request, json_response
-from provisioner.emulator.monitor_records import get_view, put_view
+from typing import Any
+
+from provisioner.emulator.http_types import ApiRequest, ApiResponse, bad_request, encode_json, json_response
+from provisioner.emulator.monitor_records import Record, get_view, list_view, put_view
 from provisioner.emulator.monitor_search import SearchRequest, search_monitors
 from provisioner.emulator.monitors import MonitorFilter, parse_id_list, parse_monitor_id
 from provisioner.emulator.org import Org
@@ -16,7 +18,7 @@ GROUP_STATES = frozenset({"all", "alert", "warn", "no data"})
 
 def list_monitors(org: Org, request: ApiRequest) -> ApiResponse:
     """A bare array; all monitors without ``page``; ``[]`` for a page past the end."""
-    _check_group_states(request)
+    group_states = _group_states(request)
     monitor_filter = MonitorFilter(
         name=request.query.get("name") or None,
         scope_tags=csv_param(request.query, "tags"),
@@ -28,13 +30,25 @@ def list_monitors(org: Org, request: ApiRequest) -> ApiResponse:
     if page is not None:
         size = int_param(request.query, "page_size", minimum=1, maximum=MAX_PAGE_SIZE) or DEFAULT_PAGE_SIZE
         records = records[page * size : (page + 1) * size]
+    if group_states:
+        items = [_with_state(org, list_view(record), group_states) for record in records]
+        return ApiResponse(200, encode_json(items))
     return ApiResponse(200, org.monitors.encoded_list(records))
 
 
 def get_monitor(org: Org, request: ApiRequest) -> ApiResponse:
-    _check_group_states(request)
+    group_states = _group_states(request)
     record = org.monitors.get(parse_monitor_id(request.path_params["id"]))
-    return json_response(get_view(record, request.flag("with_downtimes")))
+    view = get_view(record, request.flag("with_downtimes"))
+    return json_response(_with_state(org, view, group_states) if group_states else view)
+
+
+def _with_state(org: Org, view: Record, group_states: frozenset[str]) -> dict[str, Any]:
+    """``state.groups`` with the groups whose status was asked for (every group for ``all``)."""
+    with org.lock:
+        entry = org.evaluations.get(view["id"])
+        groups = entry.api_groups(group_states) if entry is not None else {}
+    return {**view, "state": {"groups": groups}}
 
 
 def create_monitor(org: Org, request: ApiRequest) -> ApiResponse:
@@ -80,10 +94,12 @@ def search(org: Org, request: ApiRequest) -> ApiResponse:
     return json_response(search_monitors(org.monitors.all_records(), search_request))
 
 
-def _check_group_states(request: ApiRequest) -> None:
+def _group_states(request: ApiRequest) -> frozenset[str]:
+    """The ``group_states`` asked for (empty when absent); 400 for a value Datadog does not take."""
     raw = request.query.get("group_states")
     if raw is None:
-        return
-    states = {part.strip() for part in raw.split(",")}
+        return frozenset()
+    states = frozenset(part.strip() for part in raw.split(","))
     if not states <= GROUP_STATES:
         raise bad_request("Invalid group_state filters.")
+    return states

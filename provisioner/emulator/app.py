@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl
 
 from provisioner.emulator.auth import KeyChecker
+from provisioner.emulator.clock import Clock
 from provisioner.emulator.config import EmulatorConfig
+from provisioner.emulator.encoding import decode_body
+from provisioner.emulator.evaluation.scheduler import Evaluator, Ticker
 from provisioner.emulator.faults import (
     AFTER_COMMIT,
     BEFORE_RUNNING,
@@ -51,8 +54,10 @@ class Outcome:
 class EmulatorApp:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
-        self.org = Org(config.seed, config.identity)
+        self.clock = Clock(config.clock, config.clock_start_s)
+        self.org = Org(config.seed, config.identity, self.clock, config.metric_limits)
         self.org.monitors.duplicate_window_s = config.duplicate_window_s
+        self.org.intake.accept_any_timestamp = config.accept_any_timestamp
         self.faults = FaultInjector(config.seed, config.faults)
         self.limiter = RateLimiter(
             effective_limits(config.rate_limit_overrides) if config.rate_limits else {}
@@ -63,15 +68,21 @@ class EmulatorApp:
         if config.state_path is not None:
             snapshot = read_state(config.state_path)
             if snapshot is not None:
-                self.org.restore(snapshot)
+                self.org.restore(snapshot, resume_clock=config.clock_start_s is None)
             self.state_writer = StateWriter(config.state_path, self.org, config.state_coalesce_s)
+        self.evaluator = Evaluator(self.org, self.clock)
+        self._ticker = Ticker(self.evaluator, self.clock) if self.clock.mode == "realtime" else None
 
     def start(self) -> None:
         if self.state_writer is not None:
             self.state_writer.start()
+        if self._ticker is not None:
+            self._ticker.start()
 
     def stop(self) -> None:
-        """Flush the state file (when kept)."""
+        """Stop evaluating, then flush the state file (when kept)."""
+        if self._ticker is not None:
+            self._ticker.stop()
         if self.state_writer is not None:
             self.state_writer.stop()
 
@@ -128,6 +139,8 @@ class EmulatorApp:
                 rate_headers = decision.headers
                 if not decision.allowed:
                     return self._too_many_requests(rate_headers)
+            encoding = request.headers.get("content-encoding", "")
+            request = replace(request, body=decode_body(request.body, encoding, match.route.body_limits))
             response = match.route.handler(self.org, request)
         except ApiError as error:
             response = error_response(error)

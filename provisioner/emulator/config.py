@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from provisioner.emulator.clock import CLOCK_MODES
 from provisioner.emulator.faults import FaultConfig
 from provisioner.emulator.identity import OrgIdentity
+from provisioner.emulator.metrics import MetricLimits
 
 RATE_LIMIT_BODIES = ("empty", "json", "html")
 
@@ -27,10 +29,18 @@ class EmulatorConfig:
     state_coalesce_s: float = 0.05  # the durability window of --state (see state.py)
     duplicate_window_s: float | None = None  # answer an identical create within this window with 400
     identity: OrgIdentity = field(default_factory=OrgIdentity)
+    # "manual": the clock moves only through POST /_emulator/clock (evaluation runs then); it starts at
+    # clock_start_s (epoch s) or the wall clock. "realtime": the wall clock, evaluated every minute.
+    clock: str = "manual"
+    clock_start_s: float | None = None
+    metric_limits: MetricLimits = field(default_factory=MetricLimits)
+    accept_any_timestamp: bool = False  # keep submitted points outside [now - 1 h, now + 10 min]
 
     def __post_init__(self) -> None:
         if self.rate_limit_body not in RATE_LIMIT_BODIES:
             raise ValueError(f"rate_limit_body must be one of {', '.join(RATE_LIMIT_BODIES)}")
+        if self.clock not in CLOCK_MODES:
+            raise ValueError(f"clock must be one of {', '.join(CLOCK_MODES)}")
 
 
 class EmulatorOptionError(ValueError):
@@ -59,8 +69,11 @@ def build_config(
     rate_limit_specs: tuple[str, ...] = (),
     rate_limit_body: str = "empty",
     duplicate_window_s: float | None = None,
+    clock: str = "realtime",
+    clock_start_s: float | None = None,
 ) -> EmulatorConfig:
-    """The config for the command line (``provisioner emulator`` and ``python -m provisioner.emulator``)."""
+    """The config for the command line (``provisioner emulator`` and ``python -m provisioner.emulator``):
+    a served emulator follows the wall clock unless told ``clock="manual"``."""
     from provisioner.emulator.faults import FaultConfigError, load_fault_config
     from provisioner.emulator.ratelimit import effective_limits
 
@@ -81,6 +94,8 @@ def build_config(
             seed=seed,
             state_path=state,
             duplicate_window_s=duplicate_window_s,
+            clock=clock,
+            clock_start_s=clock_start_s,
         )
     except ValueError as exc:
         raise EmulatorOptionError(str(exc)) from None

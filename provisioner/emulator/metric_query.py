@@ -12,7 +12,9 @@ Grammar (what Datadog accepts for ``metric alert`` / ``query alert`` and what ou
     suffix     := '.' method '(' [args] ')'          e.g. .as_count() .rollup(sum, 60) .fill(zero)
     args       := arg (',' arg)* ;  arg := quoted string | bare word | expr
 
-The parser only has to be strict enough to reject what the real API rejects in the recordings.
+The parser only has to be strict enough to reject what the real API rejects in the recordings. It also
+builds the expression tree (``MetricQuery.expression``) that the evaluator (``evaluation/``) computes; the
+scope inside braces is kept as written and parsed by ``evaluation.scope``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import re
 from dataclasses import dataclass, field
 
 AGGREGATORS = frozenset({"avg", "sum", "min", "max"})
+# ``last`` is not in the spec's list (reference 3.1, "unverified"); accepted so monitors can use it.
+TIME_AGGREGATORS = AGGREGATORS | {"last"}
 CHANGE_FUNCTIONS = frozenset({"change", "pct_change"})
 SUFFIX_METHODS = frozenset({"as_count", "as_rate", "rollup", "fill", "weighted"})
 FUNCTIONS = frozenset(
@@ -91,6 +95,70 @@ class QuerySyntaxError(ValueError):
     """The query is not one Datadog would accept."""
 
 
+# -- the expression tree ------------------------------------------------------
+@dataclass(frozen=True)
+class Number:
+    value: float
+
+
+@dataclass(frozen=True)
+class Word:
+    """A bare word or quoted string argument, e.g. ``sum`` in ``.rollup(sum, 60)`` (quotes removed)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Modifier:
+    """A ``.method(args)`` suffix: ``as_count``, ``as_rate``, ``rollup``, ``fill``, ``weighted``."""
+
+    name: str
+    args: tuple[Node, ...] = ()
+
+
+@dataclass(frozen=True)
+class MetricTerm:
+    """``space_aggregator:metric{scope} by {group_by}.modifiers``; ``scope`` is the text inside the braces."""
+
+    space_aggregator: str | None
+    metric: str
+    scope: str
+    group_by: tuple[str, ...] = ()
+    modifiers: tuple[Modifier, ...] = ()
+
+    def has_modifier(self, name: str) -> bool:
+        return any(modifier.name == name for modifier in self.modifiers)
+
+
+@dataclass(frozen=True)
+class FunctionCall:
+    name: str
+    args: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class BinaryOp:
+    op: str  # + - * /
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Negate:
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Modified:
+    """Suffixes after something other than a metric, e.g. ``(a + b).rollup(sum)``."""
+
+    operand: Node
+    modifiers: tuple[Modifier, ...]
+
+
+Node = Number | Word | MetricTerm | FunctionCall | BinaryOp | Negate | Modified
+
+
 @dataclass
 class MetricQueryFacts:
     aggregator: str
@@ -100,6 +168,8 @@ class MetricQueryFacts:
     metrics: list[str] = field(default_factory=list)
     scopes: list[str] = field(default_factory=list)
     group_by: list[str] = field(default_factory=list)
+    expression: Node = Number(0.0)
+    change: str | None = None  # "change" or "pct_change" when the query has that prefix
 
 
 class _Parser:
@@ -109,6 +179,7 @@ class _Parser:
         self.metrics: list[str] = []
         self.scopes: list[str] = []
         self.group_by: list[str] = []
+        self.change: str | None = None
 
     # -- low-level scanning -------------------------------------------------
     def skip_space(self) -> None:
@@ -147,63 +218,79 @@ class _Parser:
     def prefix(self) -> tuple[str, str]:
         name = self.require(_IDENT, "an aggregator")
         if name in CHANGE_FUNCTIONS:
+            self.change = name
             self.expect("(")
             aggregator, timeframe = self.prefix()
             self.expect(",")
             self.require(_TIMEFRAME, "a timeframe")
             self.expect(")")
             return aggregator, timeframe
-        if name not in AGGREGATORS:
+        if name not in TIME_AGGREGATORS:
             raise QuerySyntaxError(f"unknown aggregator {name!r}")
         self.expect("(")
         timeframe = self.require(_TIMEFRAME, "a timeframe")
         self.expect(")")
         return name, timeframe
 
-    def expr(self) -> None:
-        self.term()
-        while self.accept("+") or self.accept("-"):
-            self.term()
+    def expr(self) -> Node:
+        node = self.term()
+        while True:
+            op = "+" if self.accept("+") else "-" if self.accept("-") else None
+            if op is None:
+                return node
+            node = BinaryOp(op, node, self.term())
 
-    def term(self) -> None:
-        self.unary()
-        while self.accept("*") or self.accept("/"):
-            self.unary()
+    def term(self) -> Node:
+        node = self.unary()
+        while True:
+            op = "*" if self.accept("*") else "/" if self.accept("/") else None
+            if op is None:
+                return node
+            node = BinaryOp(op, node, self.unary())
 
-    def unary(self) -> None:
+    def unary(self) -> Node:
         if self.accept("-"):
-            self.unary()
-            return
-        self.primary()
-        self.suffixes()
+            return Negate(self.unary())
+        node = self.primary()
+        modifiers = self.suffixes()
+        if not modifiers:
+            return node
+        if isinstance(node, MetricTerm):
+            return MetricTerm(
+                node.space_aggregator, node.metric, node.scope, node.group_by, node.modifiers + modifiers
+            )
+        return Modified(node, modifiers)
 
-    def primary(self) -> None:
-        if self.match(_NUMBER) is not None:
-            return
+    def primary(self) -> Node:
+        number = self.match(_NUMBER)
+        if number is not None:
+            return Number(float(number))
         if self.accept("("):
-            self.expr()
+            node = self.expr()
             self.expect(")")
-            return
+            return node
         name = self.require(_IDENT, "a metric, a function or a number")
         if self.accept(":"):
             if name not in AGGREGATORS:
                 raise QuerySyntaxError(f"unknown space aggregator {name!r}")
-            name = self.require(_IDENT, "a metric name")
-            self.metric(name)
-        elif self.peek("{"):
-            self.metric(name)
-        elif self.accept("("):
-            self.function(name)
-        else:
-            raise QuerySyntaxError(f"unexpected word {name!r}")
+            return self.metric(name, self.require(_IDENT, "a metric name"))
+        if self.peek("{"):
+            return self.metric(None, name)
+        if self.accept("("):
+            return self.function(name)
+        raise QuerySyntaxError(f"unexpected word {name!r}")
 
-    def metric(self, name: str) -> None:
+    def metric(self, space_aggregator: str | None, name: str) -> MetricTerm:
         if name.endswith(".") or ".." in name:
             raise QuerySyntaxError(f"invalid metric name {name!r}")
         self.metrics.append(name)
-        self.scopes.extend(self.braces("a scope"))
+        scope_text, scope_parts = self.braces("a scope")
+        self.scopes.extend(scope_parts)
+        group_by: list[str] = []
         if self.by_keyword():
-            self.group_by.extend(self.braces("group-by tags"))
+            group_by = self.braces("group-by tags")[1]
+            self.group_by.extend(group_by)
+        return MetricTerm(space_aggregator, name, scope_text, tuple(group_by))
 
     def by_keyword(self) -> bool:
         self.skip_space()
@@ -213,45 +300,49 @@ class _Parser:
         self.pos += 2
         return True
 
-    def braces(self, what: str) -> list[str]:
+    def braces(self, what: str) -> tuple[str, list[str]]:
+        """The text inside ``{...}`` and its comma-separated parts."""
         self.expect("{")
         end = self.text.find("}", self.pos)
         content = self.text[self.pos : end] if end >= 0 else ""
         if end < 0 or not content.strip() or "{" in content or content.count("(") != content.count(")"):
             raise QuerySyntaxError(f"invalid {what} at offset {self.pos}")
         self.pos = end + 1
-        return [part.strip() for part in content.split(",") if part.strip()]
+        return content.strip(), [part.strip() for part in content.split(",") if part.strip()]
 
-    def function(self, name: str) -> None:
+    def function(self, name: str) -> FunctionCall:
         if name not in FUNCTIONS:
             raise QuerySyntaxError(f"unknown function {name!r}")
-        self.arguments()
+        return FunctionCall(name, self.arguments())
 
-    def suffixes(self) -> None:
+    def suffixes(self) -> tuple[Modifier, ...]:
+        modifiers: list[Modifier] = []
         while self.accept("."):
             method = self.require(_IDENT, "a method name")
             if method not in SUFFIX_METHODS:
                 raise QuerySyntaxError(f"unknown method {method!r}")
             self.expect("(")
-            if not self.accept(")"):
-                self.arguments()
+            modifiers.append(Modifier(method, () if self.accept(")") else self.arguments()))
+        return tuple(modifiers)
 
-    def arguments(self) -> None:
+    def arguments(self) -> tuple[Node, ...]:
         """Arguments up to and including the closing parenthesis."""
-        self.argument()
+        args = [self.argument()]
         while self.accept(","):
-            self.argument()
+            args.append(self.argument())
         self.expect(")")
+        return tuple(args)
 
-    def argument(self) -> None:
-        if self.match(_STRING) is not None:
-            return
+    def argument(self) -> Node:
+        quoted = self.match(_STRING)
+        if quoted is not None:
+            return Word(quoted[1:-1])
         self.skip_space()
         bare = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?=\s*[,)])").match(self.text, self.pos)
         if bare is not None:
             self.pos = bare.end()
-            return
-        self.expr()
+            return Word(bare.group(0))
+        return self.expr()
 
     def comparator(self) -> str:
         self.skip_space()
@@ -277,7 +368,7 @@ def parse_metric_query(text: str) -> MetricQueryFacts:
     parser = _Parser(text)
     aggregator, timeframe = parser.prefix()
     parser.expect(":")
-    parser.expr()
+    expression = parser.expr()
     comparator = parser.comparator()
     threshold = parser.threshold()
     parser.end()
@@ -289,4 +380,14 @@ def parse_metric_query(text: str) -> MetricQueryFacts:
         metrics=parser.metrics,
         scopes=parser.scopes,
         group_by=parser.group_by,
+        expression=expression,
+        change=parser.change,
     )
+
+
+def parse_metric_expression(text: str) -> Node:
+    """A bare expression, as ``GET /api/v1/query`` takes it (no aggregator prefix, no comparator)."""
+    parser = _Parser(text)
+    expression = parser.expr()
+    parser.end()
+    return expression

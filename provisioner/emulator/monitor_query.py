@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from provisioner.emulator.composite_query import CompositeSyntaxError, parse_composite, referenced_ids
 from provisioner.emulator.metric_query import QuerySyntaxError, parse_metric_query
 
 MONITOR_TYPES = frozenset(
@@ -59,7 +60,6 @@ _SERVICE_CHECK = re.compile(
     r"\s*\"[^\"]+\"\.over\([^)]*\)(?:\.exclude\([^)]*\))?(?:\.by\([^)]*\))?\.last\(\d+\)"
     r"\.count_by_status\(\)\s*$"
 )
-_COMPOSITE_TOKEN = re.compile(r"\s*(\d+|&&|\|\||!|\(|\))")
 
 
 class InvalidQueryError(ValueError):
@@ -148,34 +148,8 @@ def _balanced(text: str) -> bool:
 
 
 def _composite_ids(query: str) -> tuple[int, ...]:
-    """``123 && (456 || !789)``: operands alternate with ``&&``/``||``; ids are returned in order."""
-    tokens = _composite_tokens(query)
-    ids: list[int] = []
-    expect_operand, depth = True, 0
-    for token in tokens:
-        if expect_operand and token in ("!", "("):
-            depth += token == "("
-        elif expect_operand and token.isdigit():
-            ids.append(int(token))
-            expect_operand = False
-        elif not expect_operand and token in ("&&", "||"):
-            expect_operand = True
-        elif not expect_operand and token == ")" and depth > 0:
-            depth -= 1
-        else:
-            raise InvalidQueryError()
-    if expect_operand or depth != 0 or not ids:
-        raise InvalidQueryError()
-    return tuple(ids)
-
-
-def _composite_tokens(query: str) -> list[str]:
-    tokens: list[str] = []
-    position = 0
-    while query[position:].strip():
-        found = _COMPOSITE_TOKEN.match(query, position)
-        if found is None:
-            raise InvalidQueryError()
-        tokens.append(found.group(1))
-        position = found.end()
-    return tokens
+    """``123 && (456 || !789)``: the ids in the order they are written."""
+    try:
+        return referenced_ids(parse_composite(query))
+    except CompositeSyntaxError:
+        raise InvalidQueryError() from None

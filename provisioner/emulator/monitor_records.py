@@ -139,8 +139,11 @@ def get_view(record: Record, with_downtimes: bool) -> Record:
 
 
 def put_view(record: Record) -> Record:
-    """PUT responses have no ``creator`` (0 of 34 recorded PUT responses had it)."""
-    return {key: value for key, value in record.items() if key != "creator"}
+    """PUT responses have no ``creator`` (0 of 34 recorded PUT responses had it), and show ``"No Data"``
+    and a null ``overall_state_modified`` whatever the evaluation state, which the PUT keeps."""
+    view = {key: value for key, value in record.items() if key != "creator"}
+    view.update(overall_state="No Data", overall_state_modified=None)
+    return view
 
 
 def duplicate_fingerprint(prepared: PreparedMonitor) -> tuple[Any, ...]:

@@ -33,7 +33,13 @@ EDITABLE_FIELDS = (
 )
 AGGREGATE_DATA_SOURCES = frozenset({"aggregate_augmented_query", "aggregate_filtered_query"})
 DRAFT_STATUSES = frozenset({"draft", "published"})
-_AGGREGATION_PHRASES = {"avg": "on average", "sum": "in total", "max": "at least once", "min": "at all times"}
+_AGGREGATION_PHRASES = {
+    "avg": "on average",
+    "sum": "in total",
+    "max": "at least once",
+    "min": "at all times",
+    "last": "at the last value",
+}
 
 
 def invalid_parameter(name: str) -> ApiError:

@@ -88,6 +88,19 @@ class MonitorStore:
         self._on_change()
         return record
 
+    def set_overall_state(self, monitor_id: int, overall_state: str, modified: str) -> None:
+        """Evaluation changed the overall state: the record shows it from now on (``modified`` stays)."""
+        with self._lock:
+            record = self._records.get(monitor_id)
+            if record is None:
+                return
+            self._records[monitor_id] = {
+                **record,
+                "overall_state": overall_state,
+                "overall_state_modified": modified,
+            }
+        self._on_change()
+
     def delete(self, monitor_id: int, force: bool) -> None:
         with self._lock:
             record = self.get(monitor_id)

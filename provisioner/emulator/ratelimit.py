@@ -2,8 +2,9 @@
 
 Recorded limits (datadog-api-facts.md, section e): ``post_monitors`` and ``put_monitors`` 500/10 s,
 ``get_monitors`` 3000/10 s, the monitor list 1000/10 s, ``can_delete`` 12000/60 s. DELETE and validate
-carry no headers in the recordings, so they have no bucket. Nothing was recorded for dashboards or
-search: the values below for those are our choice, modelled on the monitor buckets.
+carry no headers in the recordings, so they have no bucket, and neither has series submission ("Datadog does
+not rate limit on data point/metric submission"). Nothing was recorded for dashboards, search or the metric
+read endpoints: the values below for those are our choice, modelled on the monitor buckets.
 """
 
 from __future__ import annotations
@@ -20,12 +21,18 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     "get_monitors": (3000, 10),
     "get_all_monitors": (1000, 10),  # name not recorded; DataDog/pup#763 shows this one
     "can_delete": (12000, 60),
+    "query_metrics": (600, 3600),  # recorded on GET /api/v1/query (DPY 2020); the name is ours
     # Not recorded anywhere; chosen:
     "search_monitors": (1000, 10),
     "get_all_dashboards": (1000, 10),
     "get_dashboards": (3000, 10),
     "post_dashboards": (500, 10),
     "put_dashboards": (500, 10),
+    # An older docs page lists 100/hour for what a third party labels "metric retrieval" (label unverified):
+    "list_active_metrics": (100, 3600),
+    # Not recorded; chosen:
+    "get_metric_metadata": (1000, 10),
+    "list_tags_by_metric_name": (1000, 10),
 }
 
 Headers = tuple[tuple[str, str], ...]

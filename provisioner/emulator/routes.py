@@ -7,8 +7,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from provisioner.emulator import api_dashboards as dashboards
+from provisioner.emulator import api_keys as keys
+from provisioner.emulator import api_metrics as metrics
 from provisioner.emulator import api_monitors as monitors
 from provisioner.emulator.auth import AuthRequirement
+from provisioner.emulator.encoding import DEFAULT_BODY_LIMITS, V1_SERIES_LIMITS, V2_SERIES_LIMITS, BodyLimits
 from provisioner.emulator.http_types import ApiRequest, ApiResponse
 from provisioner.emulator.org import Org
 
@@ -23,6 +26,7 @@ class Route:
     handler: Handler
     bucket: str | None = None
     auth: AuthRequirement = AuthRequirement.API_AND_APP_KEY
+    body_limits: BodyLimits = DEFAULT_BODY_LIMITS
     pattern: re.Pattern[str] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -51,6 +55,23 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/dashboard/{id}", dashboards.get_dashboard, "get_dashboards"),
     Route("PUT", "/api/v1/dashboard/{id}", dashboards.update_dashboard, "put_dashboards"),
     Route("DELETE", "/api/v1/dashboard/{id}", dashboards.delete_dashboard),
+    # Submission is never rate limited (documented); it needs the API key only.
+    Route(
+        "POST", "/api/v2/series", metrics.submit_series_v2, None, AuthRequirement.API_KEY, V2_SERIES_LIMITS
+    ),
+    Route(
+        "POST", "/api/v1/series", metrics.submit_series_v1, None, AuthRequirement.API_KEY, V1_SERIES_LIMITS
+    ),
+    Route("GET", "/api/v1/query", metrics.query_metrics, "query_metrics"),
+    Route("GET", "/api/v1/metrics", metrics.list_active_metrics, "list_active_metrics"),
+    Route("GET", "/api/v1/metrics/{metric_name}", metrics.get_metric_metadata, "get_metric_metadata"),
+    Route(
+        "GET",
+        "/api/v2/metrics/{metric_name}/all-tags",
+        metrics.list_tags_by_metric_name,
+        "list_tags_by_metric_name",
+    ),
+    Route("GET", "/api/v2/current_user/application_keys", keys.list_current_user_application_keys),
 )
 
 

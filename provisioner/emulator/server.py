@@ -3,17 +3,16 @@ per response, and the connection-level faults (close without an answer, TCP rese
 
 from __future__ import annotations
 
-import gzip
 import socket
 import struct
 import threading
 import time
-import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from provisioner.emulator.admin import ADMIN_PREFIX, handle_admin
 from provisioner.emulator.app import EmulatorApp, Outcome
+from provisioner.emulator.encoding import DEFAULT_BODY_LIMITS, decode_body, too_large
 from provisioner.emulator.http_types import ApiError, ApiResponse, bad_request, error_response, reason_phrase
 
 
@@ -85,15 +84,15 @@ class _Handler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         try:
             body = self._read_body()
+            if path.startswith(ADMIN_PREFIX + "/"):
+                body = decode_body(body, self.headers.get("Content-Encoding", ""))
+                self._send(handle_admin(self.server.app, self.command, path, query, body))
+                return
         except ApiError as error:
             self._send(error_response(error))
             return
-        app = self.server.app
-        if path.startswith(ADMIN_PREFIX + "/"):
-            self._send(handle_admin(app, self.command, path, body))
-            return
         headers = {name.lower(): value for name, value in self.headers.items()}
-        self._deliver(app.handle_api(self.command, path, query, headers, body))
+        self._deliver(self.server.app.handle_api(self.command, path, query, headers, body))
 
     def _deliver(self, outcome: Outcome) -> None:
         if outcome.delay_s > 0:
@@ -107,15 +106,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.close()
 
     def _read_body(self) -> bytes:
+        """The body as sent (still encoded: each endpoint decodes it within its own size limits)."""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            raw = self._read_chunked()
-        else:
-            length = self.headers.get("Content-Length")
-            try:
-                raw = self.rfile.read(int(length)) if length else b""
-            except ValueError:
-                raise bad_request("Invalid Content-Length") from None
-        return _decode(raw, self.headers.get("Content-Encoding", "").lower())
+            return self._read_chunked()
+        length = self.headers.get("Content-Length")
+        try:
+            size = int(length) if length else 0
+        except ValueError:
+            raise bad_request("Invalid Content-Length") from None
+        if size > DEFAULT_BODY_LIMITS.max_raw:
+            self.close_connection = True  # the body is not read, so the connection cannot be reused
+            raise too_large()
+        return self.rfile.read(size) if size else b""
 
     def _read_chunked(self) -> bytes:
         parts: list[bytes] = []
@@ -140,16 +142,3 @@ class _Handler(BaseHTTPRequestHandler):
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         self.wfile.write(head + response.body)
-
-
-def _decode(raw: bytes, encoding: str) -> bytes:
-    try:
-        if encoding == "gzip":
-            return gzip.decompress(raw)
-        if encoding == "deflate":
-            return zlib.decompress(raw)
-    except (OSError, zlib.error):
-        raise bad_request(f"Invalid {encoding} request body") from None
-    if encoding not in ("", "identity"):
-        raise bad_request(f"Unsupported Content-Encoding: {encoding}")
-    return raw

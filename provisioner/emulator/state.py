@@ -49,7 +49,13 @@ def read_state(path: Path) -> OrgSnapshot | None:
         or data.get("version") != STATE_VERSION
     ):
         raise StateFileError(f"{path}: not an emulator state file of version {STATE_VERSION}")
-    return OrgSnapshot(monitors=data["monitors"], dashboards=data["dashboards"])
+    return OrgSnapshot(
+        monitors=data["monitors"],
+        dashboards=data["dashboards"],
+        metrics=data.get("metrics"),
+        evaluations=data.get("evaluations"),
+        clock_s=data.get("clock_s"),
+    )
 
 
 def write_state(path: Path, snapshot: OrgSnapshot) -> None:
@@ -74,7 +80,12 @@ def _write_document(stream: TextIO, snapshot: OrgSnapshot) -> None:
     _write_records(stream, snapshot.monitors)
     stream.write('],"dashboards":[')
     _write_records(stream, snapshot.dashboards)
-    stream.write("]}")
+    stream.write("]")
+    for section in ("metrics", "evaluations", "clock_s"):  # optional sections, absent in older files
+        value = getattr(snapshot, section)
+        if value is not None:
+            stream.write(f',"{section}":{json.dumps(value, separators=(",", ":"))}')
+    stream.write("}")
 
 
 def _write_records(stream: TextIO, records: list[Any]) -> None:

@@ -26,6 +26,7 @@ from typing import TypeVar
 
 from provisioner import identity
 from provisioner.datadog.port import DatadogPort
+from provisioner.engine import references
 from provisioner.engine.duplicates import oldest_first
 from provisioner.engine.resources import RULES
 from provisioner.engine.widgets import with_live_widget_ids
@@ -70,7 +71,16 @@ def apply_plan(
 ) -> ApplyResult:
     applier = _Applier(port, options, progress or (lambda _o: None), plan.namespace, stop or (lambda: ""))
     writes = [c for c in plan.changes if c.action in _WRITE_ACTIONS]
-    outcomes, notes = applier.keep_oldest_copies(applier.run_all(applier.write, writes))
+    notes: list[str] = []
+
+    def write_wave(wave: Sequence[PlannedChange]) -> list[Outcome]:
+        # Copies settled wave by wave, so that composites get the ids of the copies that stay.
+        outcomes, wave_notes = applier.keep_oldest_copies(applier.run_all(applier.write, wave))
+        notes.extend(wave_notes)
+        return outcomes
+
+    # Composites after the monitors they combine, with those monitors' Datadog ids put in.
+    outcomes = references.write_in_waves(writes, plan.monitor_ids, write_wave, applier.report)
     outcomes += applier.delete_all([c for c in plan.changes if c.action is Action.REPAIR])
     deletes = [c for c in plan.changes if c.action is Action.DELETE]
     refused = ""
@@ -303,16 +313,20 @@ class _Applier:
         dashboards = [c for c in deletes if c.kind == "dashboard"]
         monitors = [c for c in deletes if c.kind == "monitor"]
         outcomes = self.run_all(self._delete, dashboards)
+        for wave in references.delete_waves(monitors):  # composites before the monitors they combine
+            outcomes += self._delete_monitors(wave)
+        return outcomes
+
+    def _delete_monitors(self, monitors: Sequence[PlannedChange]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
         blocked: dict[int, str] = {}
-        if monitors and not self.stop():
+        if not self.stop():
             try:
                 blocked = self.port.monitors_blocking_delete([int(c.datadog_id or 0) for c in monitors])
             except NotSentError as exc:
-                return outcomes + [self.report(c, "not_started", str(exc)) for c in monitors]
+                return [self.report(c, "not_started", str(exc)) for c in monitors]
             except DatadogError as exc:
-                return outcomes + [
-                    self.report(c, "failed", f"could not check references: {exc}") for c in monitors
-                ]
+                return [self.report(c, "failed", f"could not check references: {exc}") for c in monitors]
         for change in monitors:
             reason = blocked.get(int(change.datadog_id or 0))
             if reason:

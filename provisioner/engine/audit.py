@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from provisioner.engine import references
 from provisioner.engine.audit_coverage import mesh_coverage
 from provisioner.engine.audit_hygiene import (
     MonitorContext,
@@ -32,7 +33,7 @@ from provisioner.engine.audit_types import (
 from provisioner.engine.plan import compute_plan
 from provisioner.engine.resources import RULES, Spec
 from provisioner.model import Action, DefinitionSet, LiveOrg, LiveResource, Plan, PlannedChange, ResourceKind
-from provisioner.signals import Watch, watch_of_monitor
+from provisioner.signals import Watch, merged_watch, watch_of_monitor
 
 ChangeIndex = Mapping[tuple[ResourceKind, str], PlannedChange]
 SpecIndex = Mapping[tuple[ResourceKind, str], Spec]
@@ -50,14 +51,15 @@ def audit_org(
     settings = settings or AuditSettings()
     plan = compute_plan(definitions, live, namespace)
     auditor = _Auditor(definitions, plan, namespace, now, settings)
-    watches = {m.datadog_id: watch_of_monitor(m.body) for m in live.monitors}
+    watches, parts = _watches(live.monitors)
     duplicates = duplicate_groups(live.monitors)
     monitors = tuple(
-        auditor.monitor(m, watches[m.datadog_id], duplicates.get(m.datadog_id, ()))
+        auditor.monitor(m, watches[m.datadog_id], duplicates.get(m.datadog_id, ()), m.datadog_id in parts)
         for m in sorted(live.monitors, key=_id_order)
     )
     dashboards = tuple(auditor.resource(d) for d in sorted(live.dashboards, key=_id_order))
-    signal_watches = {i: w for i, w in watches.items() if w.signals}
+    # A composite covers what its parts watch; the parts never notify, so they cover nothing themselves.
+    signal_watches = {i: w for i, w in watches.items() if w.signals and i not in parts}
     all_services = sorted(set(definitions.services) | set(services))
     return AuditReport(
         namespace=namespace,
@@ -70,6 +72,19 @@ def audit_org(
         warnings=plan.warnings,
         requests=live.requests,
     )
+
+
+def _watches(monitors: Sequence[LiveResource]) -> tuple[dict[int | str, Watch], frozenset[int | str]]:
+    """What each monitor watches (a composite: what the monitors it combines watch), and the ids of the
+    monitors a composite combines."""
+    watches: dict[int | str, Watch] = {m.datadog_id: watch_of_monitor(m.body) for m in monitors}
+    parts: set[int | str] = set()
+    for monitor in monitors:
+        combined = [i for i in references.combined_ids(monitor.body) if i in watches]
+        if combined:
+            watches[monitor.datadog_id] = merged_watch(watches[i] for i in combined)
+            parts.update(combined)
+    return watches, frozenset(parts)
 
 
 class _Auditor:
@@ -87,10 +102,10 @@ class _Auditor:
         }
 
     def monitor(
-        self, resource: LiveResource, watch: Watch, duplicates: Sequence[int | str]
+        self, resource: LiveResource, watch: Watch, duplicates: Sequence[int | str], is_part: bool
     ) -> AuditedResource:
         audited = self.resource(resource)
-        context = MonitorContext(resource.body, watch, audited.source, self.now, self.settings)
+        context = MonitorContext(resource.body, watch, audited.source, self.now, self.settings, is_part)
         findings = monitor_findings(context) + ((duplicate_finding(duplicates),) if duplicates else ())
         return _replace(
             audited,

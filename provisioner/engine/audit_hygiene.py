@@ -35,6 +35,11 @@ class MonitorContext:
     source: SourceLocation | None  # the definition's location, for managed monitors
     now: datetime
     settings: AuditSettings
+    is_part: bool = False  # combined by a composite, which notifies for it
+
+    @property
+    def is_composite(self) -> bool:
+        return self.body.get("type") == "composite"
 
     @property
     def options(self) -> Mapping[str, Json]:
@@ -56,7 +61,7 @@ def has_handle(message: str) -> bool:
 
 
 def check_handle(ctx: MonitorContext) -> Finding | None:
-    if has_handle(str(ctx.body.get("message") or "")):
+    if ctx.is_part or has_handle(str(ctx.body.get("message") or "")):
         return None
     return Finding(
         "no-notification-handle",
@@ -148,6 +153,8 @@ def check_stuck(ctx: MonitorContext) -> Finding | None:
     since = stuck_since(ctx.body)
     if since is None or ctx.now - since <= ctx.settings.stuck_limit:
         return None
+    if ctx.body.get("overall_state") == "No Data" and no_data_is_normal(ctx):
+        return None
     state = str(ctx.body.get("overall_state"))
     fix = (
         "fix the cause, or raise the threshold if this alert is noise"
@@ -165,15 +172,33 @@ def notifies_on_missing_data(options: Mapping[str, Json]) -> bool:
     return options.get("notify_no_data") is True or options.get("on_missing_data") in _NOTIFIES_ON_MISSING
 
 
+def no_data_is_normal(ctx: MonitorContext) -> bool:
+    """Whether "No Data" is what a healthy mesh shows: counts of events that never happened (their series
+    appear with the first one), an error ratio without errors (``on_missing_data: resolve``), a composite
+    and its parts (the parts' policy decides). Whether the metrics report at all is not this rule's job."""
+    policy = ctx.options.get("on_missing_data")
+    if ctx.is_part or ctx.is_composite or policy == "resolve":
+        return True
+    return (
+        ctx.watch.events_only
+        and policy in (None, "default")
+        and ctx.options.get("notify_no_data") is not True
+    )
+
+
 def check_no_data(ctx: MonitorContext) -> Finding | None:
-    if not ctx.watch.signals or notifies_on_missing_data(ctx.options):
+    """A mesh monitor whose series report whenever collection works should say when they stop. Fine
+    without: parts and composites (the parts' policy decides), counts of events (their series only
+    exist after an event; ``on_missing_data: default`` counts a window without data as 0), and an
+    explicit ``on_missing_data: resolve`` (no data means OK, chosen)."""
+    if not ctx.watch.signals or notifies_on_missing_data(ctx.options) or no_data_is_normal(ctx):
         return None
     signals = ", ".join(sorted(ctx.watch.signals))
     return Finding(
         "no-data-notification-off",
-        INFO,  # sparse counters (trace.envoy.proxy.errors) have no data when all is well
+        INFO,
         f"watches a mesh signal ({signals}) but does not notify when its data stops",
-        f"set notify_no_data: true (and no_data_timeframe) in {ctx.where('options')}",
+        f"set on_missing_data: show_and_notify_no_data in {ctx.where('options')}",
     )
 
 
@@ -181,6 +206,8 @@ def check_no_data(ctx: MonitorContext) -> Finding | None:
 
 
 def check_warning_threshold(ctx: MonitorContext) -> Finding | None:
+    if ctx.is_part:
+        return None
     thresholds = ctx.options.get("thresholds")
     if not isinstance(thresholds, Mapping) or thresholds.get("critical") is None:
         return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from provisioner.identity import strip_dashboard_marks, strip_monitor_marks
@@ -20,8 +20,10 @@ from provisioner.normalize import canonical_dashboard, canonical_monitor
 _MAX_ID_LENGTH = 60
 
 # A recogniser turns a raw monitor document into a mesh-kind document that compiles to the same
-# monitor, or returns None.
+# monitor, or returns None; a group recogniser does so for a composite and the monitors it combines
+# (raw documents by Datadog id).
 Recogniser = Callable[[dict[str, Json]], dict[str, Json] | None]
+GroupRecogniser = Callable[[dict[str, Json], dict[int, dict[str, Json]]], dict[str, Json] | None]
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,20 @@ def import_monitor(
     raw = monitor_document(live, definition_id)
     document = (recognise(raw) if recognise else None) or raw
     return ImportedDefinition(definition_id, str(document["kind"]), live.datadog_id, live.title, document)
+
+
+def import_group(
+    composite: LiveResource, parts: Sequence[LiveResource], definition_id: str, recognise: GroupRecogniser
+) -> ImportedDefinition | None:
+    """One definition for a composite and the monitors it combines, when a mesh kind compiles to exactly
+    them (error-rate's guard, config-propagation's signals); None otherwise."""
+    raws = {int(part.datadog_id): monitor_document(part, definition_id) for part in parts}
+    document = recognise(monitor_document(composite, definition_id), raws)
+    if document is None:
+        return None
+    return ImportedDefinition(
+        definition_id, str(document["kind"]), composite.datadog_id, composite.title, document
+    )
 
 
 def monitor_document(live: LiveResource, definition_id: str) -> dict[str, Json]:

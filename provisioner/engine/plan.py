@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from provisioner import identity
+from provisioner.engine import references
 from provisioner.engine.diff import diff_bodies
 from provisioner.engine.duplicates import oldest_first
 from provisioner.engine.resources import DASHBOARD_RULES, MONITOR_RULES, KindRules, Spec
@@ -34,8 +35,10 @@ def compute_plan(definitions: DefinitionSet, live: LiveOrg, namespace: str, keep
     changes: list[PlannedChange] = []
     unchanged = managed = 0
     warnings: list[str] = []
+    monitor_ids = references.live_ids(live.monitors, namespace, definitions.monitors)
+    live_monitors = references.desired_form(live.monitors, monitor_ids)  # composites name @{definition id}
     for rules, specs, resources in (
-        (MONITOR_RULES, definitions.monitors, live.monitors),
+        (MONITOR_RULES, definitions.monitors, live_monitors),
         (DASHBOARD_RULES, definitions.dashboards, live.dashboards),
     ):
         kind_plan = _KindPlanner(rules, namespace, keep_drift).plan(specs, resources)
@@ -44,7 +47,7 @@ def compute_plan(definitions: DefinitionSet, live: LiveOrg, namespace: str, keep
         managed += kind_plan.managed
         warnings.extend(kind_plan.warnings)
     changes.sort(key=lambda c: (_ACTION_ORDER[c.action], c.kind, c.definition_id, str(c.datadog_id)))
-    return Plan(namespace, tuple(changes), unchanged, managed, tuple(warnings))
+    return Plan(namespace, tuple(changes), unchanged, managed, tuple(warnings), monitor_ids)
 
 
 class _KindPlanner:

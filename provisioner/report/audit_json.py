@@ -1,4 +1,4 @@
-"""An audit as JSON, for machines. The schema is documented in README.md ("audit --format json");
+"""An audit as JSON, for machines. Its JSON Schema ships in ``provisioner/report/schemas/audit-output.json``;
 ``format_version`` changes only when a field is removed or changes meaning."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from provisioner.engine.audit_types import (
     Ownership,
     SignalCoverage,
 )
-from provisioner.model import Json, SourceLocation
-from provisioner.report.plan_json import field_json
+from provisioner.model import Json
+from provisioner.report.plan_json import field_json, source_json
 
 FORMAT_VERSION = 1
 
@@ -36,7 +36,12 @@ def render_json(report: AuditReport) -> str:
         "dashboards": [_resource(r) for r in report.dashboards],
         "coverage": _coverage(report.coverage),
         "undeployed": [
-            {"kind": u.kind, "definition_id": u.definition_id, "title": u.title, "source": _source(u.source)}
+            {
+                "kind": u.kind,
+                "definition_id": u.definition_id,
+                "title": u.title,
+                "source": source_json(u.source),
+            }
             for u in report.undeployed
         ],
         "warnings": list(report.warnings),
@@ -71,7 +76,7 @@ def _resource(resource: AuditedResource) -> dict[str, Json]:
         "class": resource.ownership.value,
         "namespace": resource.namespace,
         "definition_id": resource.definition_id,
-        "source": _source(resource.source),
+        "source": source_json(resource.source),
         "note": resource.note,
         "drift": _drift(resource.drift),
         "findings": [_finding(f) for f in resource.findings],
@@ -114,7 +119,3 @@ def _coverage(coverage: Coverage) -> dict[str, Json]:
 
 def _signals(signals: tuple[SignalCoverage, ...]) -> dict[str, Json]:
     return {s.signal: {"watched": s.watched, "monitors": list(s.monitors)} for s in signals}
-
-
-def _source(source: SourceLocation | None) -> Json:
-    return {"path": source.path, "line": source.line} if source else None

@@ -21,7 +21,7 @@ from provisioner.report.audit_text import (
     verdict,
     with_severity,
 )
-from provisioner.report.plan_markdown import GITHUB_COMMENT_LIMIT, code_cell
+from provisioner.report.plan_markdown import GITHUB_COMMENT_LIMIT, field_cells
 from provisioner.report.plan_text import ORIGIN
 
 _RESERVED = 2_000  # room for the closing note and a sticky-comment marker
@@ -119,8 +119,7 @@ def _finding_cell(finding: Finding) -> str:
 
 
 def _field(change: FieldChange) -> str:
-    live = code_cell(change.old, change.old_present, limit=80)
-    desired = code_cell(change.new, change.new_present, limit=80)
+    live, desired = field_cells(change, limit=80)
     return f"`{change.pointer}` {live} → {desired} ({ORIGIN[change.origin]})"
 
 

@@ -16,7 +16,8 @@ from provisioner.engine.audit_types import (
     Ownership,
 )
 from provisioner.model import MESH_SIGNALS
-from provisioner.report.plan_text import Style, field_lines
+from provisioner.report.colour import Style, plain
+from provisioner.report.plan_text import field_lines
 
 OWNERSHIP_LABEL = {
     Ownership.IN_SYNC: "in sync",
@@ -39,11 +40,7 @@ WORST_FIRST = (FindingSeverity.ERROR, FindingSeverity.WARNING, FindingSeverity.I
 _INFO_EXAMPLES = 5
 
 
-def _plain(text: str, _colour: str) -> str:
-    return text
-
-
-def render_text(report: AuditReport, style: Style = _plain) -> str:
+def render_text(report: AuditReport, style: Style = plain) -> str:
     lines = header_lines(report)
     for severity in (FindingSeverity.ERROR, FindingSeverity.WARNING):
         lines += _severity_section(report, severity, style)
@@ -117,7 +114,7 @@ def _severity_section(report: AuditReport, severity: FindingSeverity, style: Sty
                 lines += [
                     f"        {line}"
                     for f in resource.drift.fields
-                    for line in field_lines(f, resource.drift.action)
+                    for line in field_lines(f, resource.drift.action, style)
                 ]
     for finding in coverage:
         lines += _finding_lines(finding, style, indent="  ")

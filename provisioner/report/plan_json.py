@@ -1,6 +1,7 @@
 """A plan as JSON, for machines, and back: the same document is the saved plan ``apply --plan``
-carries out. The schema is documented in README.md ("plan --format json"); ``format_version``
-changes only when a field is removed or changes meaning."""
+carries out. Its JSON Schema ships in ``provisioner/report/schemas/plan-output.json``
+(``provisioner schema --out DIR`` writes it); ``format_version`` changes only when a field is removed or
+changes meaning."""
 
 from __future__ import annotations
 
@@ -8,43 +9,75 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from provisioner.engine.remote_validate import RemoteValidation
 from provisioner.errors import UserError
 from provisioner.model import Action, FieldChange, Json, Plan, PlannedChange, PlanOrigin, SourceLocation
+from provisioner.report.plan_context import PlanContext
 
 FORMAT_VERSION = 1
 _BODY_ACTIONS = frozenset({Action.CREATE, Action.UPDATE, Action.DRIFT, Action.CONFLICT, Action.ADOPT})
 _SAVE_HINT = "make a saved plan with `provisioner plan --save-plan FILE` (or `plan --format json --out FILE`)"
 
 
-def render_json(plan: Plan) -> str:
+def render_json(plan: Plan, context: PlanContext = PlanContext()) -> str:
     document = {
         "format_version": FORMAT_VERSION,
         "namespace": plan.namespace,
         "environment": plan.origin.environment if plan.origin else None,
         "target": plan.origin.target if plan.origin else None,
         "has_changes": plan.has_changes,
+        "app_url": context.app_url,
         "summary": {a.value: plan.count(a) for a in Action if a is not Action.NOOP}
         | {"unchanged": plan.unchanged, "managed": plan.managed},
-        "changes": [_change(c) for c in plan.changes],
+        "remote_validation": remote_validation_json(context.validation),
+        "changes": [_change(c, context) for c in plan.changes],
         "warnings": list(plan.warnings),
     }
     return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
 
-def _change(change: PlannedChange) -> dict[str, Json]:
+def _change(change: PlannedChange, context: PlanContext) -> dict[str, Json]:
+    rejection = context.rejection(change)
     return {
         "kind": change.kind,
         "action": change.action.value,
         "definition_id": change.definition_id,
         "title": change.title,
         "datadog_id": change.datadog_id,
-        "source": {"path": change.source.path, "line": change.source.line} if change.source else None,
+        "url": context.url(change),
+        "source": source_json(change.source),
         "note": change.note,
         "keep_drift": change.keep_drift,
         "live_modified": change.live_modified,
+        "rejected_by_datadog": rejection.message if rejection else None,
         "fields": [field_json(f) for f in change.changes],
         "body": change.body if change.action in _BODY_ACTIONS else None,
     }
+
+
+def remote_validation_json(validation: RemoteValidation) -> dict[str, Json]:
+    """``status``: skipped (not asked), passed (no rejection, also when nothing needed asking), rejected."""
+    status = "skipped" if not validation.asked else "rejected" if validation.rejections else "passed"
+    return {
+        "status": status,
+        "checked": validation.checked,
+        "rejected": [
+            {
+                "kind": r.change.kind,
+                "definition_id": r.change.definition_id,
+                "datadog_id": r.change.datadog_id,
+                "source": source_json(r.change.source),
+                "message": r.message,
+                "status": r.status,
+            }
+            for r in validation.rejections
+        ],
+        "requests": validation.requests,
+    }
+
+
+def source_json(source: SourceLocation | None) -> Json:
+    return {"path": source.path, "line": source.line} if source else None
 
 
 def field_json(change: FieldChange) -> dict[str, Json]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
+from provisioner.engine.remote_validate import RemoteValidation
 from provisioner.model import Action, FieldChange, Json, Plan, PlannedChange
-
-Style = Callable[[str, str], str]  # (text, colour) -> text
+from provisioner.report.colour import Style, plain
+from provisioner.report.plan_context import PlanContext
+from provisioner.report.value_diff import Shape, compact_json, line_diff, shape_of, token_pieces
 
 SYMBOL = {
     Action.CREATE: "+",
@@ -39,11 +40,7 @@ HEADING = {
 ORIGIN = {"code": "code", "datadog": "by hand", "both": "code and by hand", "unknown": "unknown"}
 
 
-def _plain(text: str, _colour: str) -> str:
-    return text
-
-
-def render_text(plan: Plan, style: Style = _plain) -> str:
+def render_text(plan: Plan, style: Style = plain, context: PlanContext = PlanContext()) -> str:
     lines: list[str] = []
     for action in HEADING:
         group = [c for c in plan.changes if c.action is action]
@@ -51,14 +48,17 @@ def render_text(plan: Plan, style: Style = _plain) -> str:
             continue
         lines.append(style(f"{HEADING[action]}: {len(group)}", COLOUR[action]))
         for change in group:
-            lines.extend(_change_lines(change, style))
+            lines.extend(_change_lines(change, style, context))
         lines.append("")
     lines.extend(f"warning: {w}" for w in plan.warnings)
+    verdict = validation_line(context.validation)
+    if verdict:
+        lines.append(style(verdict, "red") if context.validation.rejections else verdict)
     lines.append(summary_line(plan))
     return "\n".join(lines) + "\n"
 
 
-def _change_lines(change: PlannedChange, style: Style) -> list[str]:
+def _change_lines(change: PlannedChange, style: Style, context: PlanContext) -> list[str]:
     head = f"  {SYMBOL[change.action]} {change.kind} {change.definition_id}"
     if change.datadog_id is not None:
         head += f" ({change.datadog_id})"
@@ -74,24 +74,68 @@ def _change_lines(change: PlannedChange, style: Style) -> list[str]:
         details.append("keep-drift: hand edits stay")
     if details:
         lines.append(f"      ({'; '.join(details)})")
-    lines.extend(f"      {line}" for f in change.changes for line in field_lines(f, change.action))
+    url = context.url(change)
+    if url:
+        lines.append(f"      in Datadog: {url}")
+    rejection = context.rejection(change)
+    if rejection:
+        lines.append("      " + style(f"✗ Datadog rejects this monitor: {rejection.message}", "red"))
+    lines.extend(f"      {line}" for f in change.changes for line in field_lines(f, change.action, style))
     return lines
 
 
-def field_lines(change: FieldChange, action: Action) -> list[str]:
-    live = _show(change.old, change.old_present)
-    desired = _show(change.new, change.new_present)
+def field_lines(change: FieldChange, action: Action, style: Style = plain) -> list[str]:
+    """One field's change: old → new, the changed tokens of a long string, or a line diff."""
     if action is Action.CREATE:
         return []
     origin = f"  [{ORIGIN[change.origin]}]" if action in (Action.DRIFT, Action.CONFLICT) else ""
+    shape = shape_of(change)
+    if shape is Shape.LINES:
+        head = f"{change.pointer}: (- in Datadog, + in code){origin}"
+        return [head, *(f"  {_diff_line(line, style)}" for line in line_diff(change.old, change.new))]
+    if shape is Shape.TOKENS:
+        return [f"{change.pointer}: {marked_tokens(change.old, change.new, style)}{origin}"]
+    live = _show(change.old, change.old_present)
+    desired = _show(change.new, change.new_present)
     return [f"{change.pointer}: {live} → {desired}{origin}"]
 
 
+def marked_tokens(old: str, new: str, style: Style = plain) -> str:
+    """One line: unchanged text as it is, ``[-removed-]`` and ``{+added+}`` (GNU wdiff's marks)."""
+    marks = {
+        "same": lambda t: t,
+        "old": lambda t: style(f"[-{t}-]", "red"),
+        "new": lambda t: style(f"{{+{t}+}}", "green"),
+    }
+    return "".join(marks[piece.side](piece.text) for piece in token_pieces(old, new))
+
+
+def _diff_line(line: str, style: Style) -> str:
+    colour = {"-": "red", "+": "green", "@": "cyan"}.get(line[:1])
+    return style(line, colour) if colour else line
+
+
 def _show(value: Json, present: bool) -> str:
+    """One value alone (the other side is absent or short): whole when short, else cut."""
     if not present:
         return "(absent)"
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    text = compact_json(value)
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def validation_line(validation: RemoteValidation) -> str:
+    """Datadog's verdict on the monitors the plan writes; "" when it was not asked or nothing needed it."""
+    if validation.rejections:
+        count = len(validation.rejections)
+        return f"error: Datadog rejects {_monitors(count)} of this plan (✗ above); apply would fail on them."
+    if validation.checked:
+        which = "the monitor" if validation.checked == 1 else f"all {validation.checked} monitors"
+        return f"Datadog accepts {which} this plan creates or changes in query, type or options."
+    return ""
+
+
+def _monitors(count: int) -> str:
+    return f"{count} monitor" if count == 1 else f"{count} monitors"
 
 
 def summary_line(plan: Plan) -> str:

@@ -50,6 +50,20 @@ def _json(problems: Sequence[Problem]) -> str:
     return json.dumps([_as_json(p) for p in problems], indent=2)
 
 
+VALIDATE_FORMAT_VERSION = 1
+
+
+def validate_json(problems: Sequence[Problem], file_count: int) -> str:
+    """``validate --format json``: versioned, with its JSON Schema in ``report/schemas/validate-output.json``."""
+    errors = sum(1 for p in problems if p.severity == "error")
+    document = {
+        "format_version": VALIDATE_FORMAT_VERSION,
+        "summary": {"errors": errors, "warnings": len(problems) - errors, "files": file_count},
+        "problems": [_as_json(p) for p in sorted(problems, key=problem_order)],
+    }
+    return json.dumps(document, indent=2)
+
+
 def _as_json(p: Problem) -> dict[str, object]:
     return {
         "filename": p.path,

@@ -113,7 +113,7 @@ def test_apply_paces_creates_at_the_write_limit_every_worker_waiting_for_one_res
         started = time.monotonic()
         code, output = cli("apply", "monitors")
         elapsed = time.monotonic() - started
-        posts = [entry.status for entry in limited.admin.request_log() if entry.method == "POST"]
+        posts = [e.status for e in limited.admin.request_log() if e.endpoint == "POST /api/v1/monitor"]
     assert code == 0, output
     assert "Apply: 50 done, 0 failed" in output
     # 50 creates at 20 per 2 s: two resets to wait for, said once each, and no request refused.
@@ -304,7 +304,7 @@ def test_a_signal_during_apply_finishes_the_writes_in_flight_reports_and_a_rerun
 
 def test_a_second_ctrl_c_exits_at_once(project: Path, org: RunningEmulator) -> None:
     write_monitors(project / "monitors", 20)
-    org.admin.set_faults(rules=[FaultRule("delay", method="POST", delay_ms=20_000)])
+    org.admin.set_faults(rules=[FaultRule("delay", method="POST", path="/api/v1/monitor", delay_ms=20_000)])
     run = subprocess.Popen(
         provisioner("apply", "monitors"),
         cwd=project,
@@ -314,7 +314,7 @@ def test_a_second_ctrl_c_exits_at_once(project: Path, org: RunningEmulator) -> N
         text=True,
     )
     deadline = time.monotonic() + 30
-    while not any(e.method == "POST" for e in org.admin.request_log()):  # writes are in flight
+    while not any(e.endpoint == "POST /api/v1/monitor" for e in org.admin.request_log()):  # writes in flight
         assert time.monotonic() < deadline
         time.sleep(0.05)
     run.send_signal(signal.SIGINT)

@@ -15,7 +15,7 @@ from datadog_api_client.v1.model.monitor_type import MonitorType
 from datadog_api_client.v1.model.monitor_update_request import MonitorUpdateRequest
 
 if TYPE_CHECKING:
-    from conftest import Cli
+    from conftest import Cli, OutputSchemas
 
 from provisioner.emulator import FaultRule, RunningEmulator
 
@@ -93,7 +93,9 @@ def test_apply_shipped_definitions_then_plan_is_empty_and_second_apply_writes_no
     assert writes == {}
 
 
-def test_hand_edit_is_drift_and_apply_reverts_it(cli: Cli, project: Path, dd_env: RunningEmulator) -> None:
+def test_hand_edit_is_drift_and_apply_reverts_it(
+    cli: Cli, project: Path, dd_env: RunningEmulator, output_schemas: OutputSchemas
+) -> None:
     write_monitor(project / "monitors", "checkout-latency")
     assert cli("apply", "monitors")[0] == 0
     api = monitors_api(dd_env)
@@ -102,6 +104,7 @@ def test_hand_edit_is_drift_and_apply_reverts_it(cli: Cli, project: Path, dd_env
 
     code, plan = cli.json("plan", "monitors", "--detailed-exitcode", "--format", "json")
     assert code == 2, plan
+    output_schemas.check("plan", plan)
     (change,) = plan["changes"]
     assert change["action"] == "drift"
     assert change["datadog_id"] == live.id

@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 from provisioner.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
-BROKEN = "id: x\nkind: error-rate\nname: n\nthresholds: {critical: 5%, warning: 10%}\nmessage: '@x'\n"
+BROKEN = (
+    "id: x\nkind: error-rate\nname: n\nthresholds: {critical: 5%, warning: 10%}\nmessage: '@x'\nsource: istio\n"
+)
 
 
 @pytest.fixture
@@ -27,18 +29,28 @@ def in_repo(monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_the_shipped_definitions_are_valid(in_repo: Path, env: str) -> None:
     result = CliRunner().invoke(app, ["validate", "monitors", "dashboards", "--env", env])
     assert result.exit_code == 0, result.output
-    assert result.output.endswith("0 errors, 0 warnings in 6 files\n")
+    # The only warnings: monitors whose metrics need Istio set-up beyond Datadog's default install.
+    warnings = [line for line in result.output.splitlines() if " warning [" in line]
+    assert warnings and all("warning [needs-mesh-setup]" in line for line in warnings), result.output
+    assert result.output.endswith(f"0 errors, {len(warnings)} warnings in 6 files\n")
 
 
 def test_render_compiles_the_four_mesh_kinds_to_real_queries(in_repo: Path) -> None:
     result = CliRunner().invoke(app, ["render", "monitors", "--env", "production"])
     assert result.exit_code == 0, result.output
     rendered = json.loads(result.stdout)
-    queries = {m["kind"]: [] for m in rendered["monitors"]}
+    assert rendered["istio"] == {
+        "data_plane": "legacy",
+        "control_plane": "openmetrics",
+        "envoy": "openmetrics",
+    }
+    queries: dict[str, list[str]] = {m["kind"]: [] for m in rendered["monitors"]}
     for monitor in rendered["monitors"]:
-        queries[monitor["kind"]].append(monitor["payload"]["query"])
-        assert f"provisioner-id:{monitor['definition_id']}" in monitor["payload"]["tags"]
-        assert "@pagerduty-mesh-oncall" in monitor["payload"]["message"]
+        payload = monitor["payload"]
+        queries[monitor["kind"]].append(payload["query"])
+        assert f"provisioner-id:{monitor['definition_id']}" in payload["tags"]
+        part = ":" in monitor["definition_id"]  # a composite's part never notifies; everything else does
+        assert ("@pagerduty-mesh-oncall" in payload["message"]) is not part
     assert set(queries) == {
         "error-rate",
         "sidecar-injection",
@@ -46,21 +58,20 @@ def test_render_compiles_the_four_mesh_kinds_to_real_queries(in_repo: Path) -> N
         "circuit-open",
         "monitor",
     }
-    assert any(
-        "trace.envoy.proxy.errors{env:production}" in q and "clamp_min(" in q for q in queries["error-rate"]
-    )
+    assert "@{mesh-error-rate:ratio} && @{mesh-error-rate:traffic}" in queries["error-rate"]
+    assert any("trace.envoy.proxy.errors{env:production}" in q for q in queries["error-rate"])
     assert any("istio.mesh.request.count.total{reporter:destination" in q for q in queries["error-rate"])
     assert (
-        "istio.sidecar_injection.failure_total{kube_cluster_name:mesh-prod-eu1}"
+        "istio.sidecar_injection.failure.count{kube_cluster_name:mesh-prod-eu1}"
         in queries["sidecar-injection"][0]
     )
-    assert (
-        "istio.pilot.xds.pushes{kube_cluster_name:mesh-prod-eu1,type:*senderr}"
-        in queries["config-propagation"][0]
+    assert any(
+        "istio.pilot.xds.pushes.count{kube_cluster_name:mesh-prod-eu1,type:*senderr}" in q
+        for q in queries["config-propagation"]
     )
     assert any("envoy.cluster.outlier_detection.ejections_active" in q for q in queries["circuit-open"])
     ids = [m["definition_id"] for m in rendered["monitors"]]
-    assert {"checkout-path-error-rate/checkout", "checkout-path-error-rate/payments"} <= set(ids)
+    assert {"checkout-path-error-rate/checkout", "checkout-path-error-rate/payments:ratio"} <= set(ids)
 
 
 def test_render_of_the_dashboard(in_repo: Path) -> None:
@@ -70,7 +81,8 @@ def test_render_of_the_dashboard(in_repo: Path) -> None:
     assert titles == [
         "Request count by destination", "Top request destinations", "Average request latency by destination (ms)",
         "Top latency destinations (average ms)", "Request count by resource", "Top request resources",
-        "Error count by resource", "Top error resources",
+        "Error count by resource", "Top error resources", "5xx errors by destination",
+        "p95 latency by destination route (APM; resource = <host>:<port><path>)",
     ]  # fmt: skip
     assert dashboard["payload"]["title"] == "Istio mesh: traffic, latency, errors (staging)"
 
@@ -88,7 +100,9 @@ def test_validate_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     Path("m.yaml").write_text(BROKEN)
     as_json = CliRunner().invoke(app, ["validate", "m.yaml", "--format", "json"])
     assert as_json.exit_code == 1
-    (problem,) = json.loads(as_json.stdout)
+    document = json.loads(as_json.stdout)
+    assert (document["format_version"], document["summary"]) == (1, {"errors": 1, "warnings": 0, "files": 1})
+    (problem,) = document["problems"]
     assert (problem["filename"], problem["line"], problem["col"], problem["code"]) == (
         "m.yaml",
         4,
@@ -130,4 +144,4 @@ def test_subprocess_smoke(in_repo: Path) -> None:
         capture_output=True, text=True, check=False, cwd=in_repo,
     )  # fmt: skip
     assert (completed.returncode, completed.stderr) == (0, "")
-    assert completed.stdout == "0 errors, 0 warnings in 6 files\n"
+    assert completed.stdout.endswith(" warnings in 6 files\n") and "0 errors" in completed.stdout

@@ -6,6 +6,7 @@ import pytest
 
 from provisioner.config import load_config, select_environment
 from provisioner.errors import UserError
+from provisioner.mesh.catalogue import DEFAULT_MODES
 
 CONFIG = """\
 namespace: mesh-sre
@@ -119,3 +120,35 @@ def test_config_errors_name_file_line_and_field(
 def test_a_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+MODES_CONFIG = """\
+istio: {data_plane: openmetrics}
+environments:
+  legacy-everywhere:
+    istio: legacy
+  envoy-legacy:
+    istio: {envoy: legacy}
+  as-project: {}
+"""
+
+
+def test_collection_modes_default_to_the_documented_setup_and_merge_key_by_key(tmp_path: Path) -> None:
+    path = tmp_path / "provisioner.yaml"
+    path.write_text(MODES_CONFIG)
+    config = load_config(path)
+    modes = {name: env.istio.as_dict() for name, env in config.environments.items() if env.istio}
+    assert modes == {
+        "legacy-everywhere": {"data_plane": "legacy", "control_plane": "legacy", "envoy": "openmetrics"},
+        "envoy-legacy": {"data_plane": "openmetrics", "control_plane": "openmetrics", "envoy": "legacy"},
+        "as-project": {"data_plane": "openmetrics", "control_plane": "openmetrics", "envoy": "openmetrics"},
+    }
+    path.write_text("environments: {prod: {}}\n")
+    assert load_config(path).environments["prod"].istio == DEFAULT_MODES
+
+
+def test_an_unknown_mode_is_reported_with_the_choices(tmp_path: Path) -> None:
+    path = tmp_path / "provisioner.yaml"
+    path.write_text("istio: {data_plane: v2}\nenvironments: {prod: {}}\n")
+    with pytest.raises(UserError, match="openmetrics, legacy"):
+        load_config(path)

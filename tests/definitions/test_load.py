@@ -9,7 +9,7 @@ import pytest
 
 from provisioner.config import load_config, select_environment
 from provisioner.definitions import load_definitions
-from provisioner.model import DefinitionSet, Environment
+from provisioner.model import CollectionModes, DefinitionSet, Environment, Problem
 
 PRODUCTION = Environment(
     name="production", namespace="mesh", tags=("env:production", "team:mesh"), notify=("@pagerduty-mesh",),
@@ -25,13 +25,18 @@ def load(
     return load_definitions([path], environment)
 
 
+def issues(definitions: DefinitionSet) -> tuple[Problem, ...]:
+    """The problems, but for the warnings about Istio set-up a mesh metric needs (test_setup covers them)."""
+    return tuple(p for p in definitions.problems if p.code != "needs-mesh-setup")
+
+
 def only_query(definitions: DefinitionSet) -> str:
-    assert definitions.problems == (), definitions.problems
+    assert issues(definitions) == (), definitions.problems
     (monitor,) = definitions.monitors
     return str(monitor.body["query"])
 
 
-def test_error_rate_apm_is_the_guarded_ratio(tmp_path: Path) -> None:
+def test_error_rate_is_a_composite_of_the_ratio_and_the_traffic_it_needs(tmp_path: Path) -> None:
     definitions = load(tmp_path, """
         id: mesh-error-rate
         kind: error-rate
@@ -40,14 +45,39 @@ def test_error_rate_apm_is_the_guarded_ratio(tmp_path: Path) -> None:
         group_by: [service]
         thresholds: {critical: 5%, warning: 2%}
         message: "{{service.name}} fails @slack-mesh"
+        options: {renotify_interval: 60, new_group_delay: 300}
     """)  # fmt: skip
-    assert only_query(definitions) == (
+    assert issues(definitions) == ()
+    composite, ratio, traffic = definitions.monitors
+    assert (composite.definition_id, ratio.definition_id, traffic.definition_id) == (
+        "mesh-error-rate", "mesh-error-rate:ratio", "mesh-error-rate:traffic"
+    )  # fmt: skip
+    assert composite.body["type"] == "composite"
+    assert composite.body["query"] == "@{mesh-error-rate:ratio} && @{mesh-error-rate:traffic}"
+    assert composite.body["options"] == {"renotify_interval": 60}  # notification options: the composite's
+    assert composite.body["message"] == "{{service.name}} fails @slack-mesh\n\n@pagerduty-mesh"
+    assert ratio.body["query"] == (
         "sum(last_5m):sum:trace.envoy.proxy.errors{env:prod} by {service}.as_count() / "
-        "clamp_min(sum:trace.envoy.proxy.hits{env:prod} by {service}.as_count(), 100) > 0.05"
+        "sum:trace.envoy.proxy.hits{env:prod} by {service}.as_count() > 0.05"
     )
-    (monitor,) = definitions.monitors
-    assert monitor.body["options"] == {"thresholds": {"critical": 0.05, "warning": 0.02}}
-    assert (monitor.kind, monitor.signal, monitor.services) == ("error-rate", "error-rate", ())
+    assert ratio.body["options"] == {
+        "new_group_delay": 300,
+        "thresholds": {"critical": 0.05, "warning": 0.02},
+        "on_missing_data": "resolve",  # the errors series only exists after an error
+    }
+    assert (
+        traffic.body["query"]
+        == "sum(last_5m):sum:trace.envoy.proxy.hits{env:prod} by {service}.as_count() >= 100"
+    )
+    assert traffic.body["options"] == {
+        "new_group_delay": 300,
+        "thresholds": {"critical": 100},
+        "on_missing_data": "default",
+    }
+    for part in (ratio, traffic):  # parts never notify
+        assert part.part_of == "mesh-error-rate" and part.body["priority"] is None
+        assert "@" not in part.body["message"] and "5xx on {{service.name}} [" in part.body["name"]
+    assert {m.signal for m in definitions.monitors} == {"error-rate"}
 
 
 def test_error_rate_istio_counts_5xx_where_requests_are_received(tmp_path: Path) -> None:
@@ -69,58 +99,155 @@ def test_error_rate_istio_counts_5xx_where_requests_are_received(tmp_path: Path)
 
 def test_percents_become_exact_ratios(tmp_path: Path) -> None:
     definitions = load(
-        tmp_path, "{id: e, kind: error-rate, name: n, message: '@x', thresholds: {critical: 14.3%}}"
+        tmp_path,
+        "{id: e, kind: error-rate, name: n, message: '@x', thresholds: {critical: 14.3%}, min_requests: 0}",
     )
     assert definitions.monitors[0].body["options"]["thresholds"] == {"critical": 0.143}
     assert only_query(definitions).endswith("> 0.143")
 
 
-def test_sidecar_injection_alerts_on_any_failure_by_default(tmp_path: Path) -> None:
-    query = only_query(
-        load(
-            tmp_path,
-            "{id: s, kind: sidecar-injection, name: n, message: '@x', group_by: [kube_cluster_name]}",
-        )
-    )
-    assert (
-        query
-        == "sum(last_5m):sum:istio.sidecar_injection.failure_total{*} by {kube_cluster_name}.as_count() > 0"
-    )
-
-
-def test_config_propagation_sums_the_chosen_signals(tmp_path: Path) -> None:
-    only = only_query(load(tmp_path, "{id: c, kind: config-propagation, name: n, message: '@x'}"))
-    assert only == "sum(last_10m):sum:istio.galley.validation.failed{*}.as_count() > 0"
-    every = only_query(load(tmp_path, """
-        {id: c, kind: config-propagation, name: n, message: '@x', scope: [kube_cluster_name:c1],
-         push_errors: true, proxy_rejects: true, thresholds: {critical: 3}}
-    """))  # fmt: skip
-    assert every == (
-        "sum(last_10m):default_zero(sum:istio.galley.validation.failed{kube_cluster_name:c1}.as_count()) + "
-        "default_zero(sum:istio.pilot.xds.pushes{kube_cluster_name:c1,type:*senderr}.as_count()) + "
-        "default_zero(sum:istio.pilot.total_xds_rejects{kube_cluster_name:c1}.as_count()) > 3"
-    )
+OPENMETRICS = Environment(name="om", istio=CollectionModes("openmetrics", "openmetrics", "openmetrics"))
+LEGACY = Environment(name="v1", istio=CollectionModes("legacy", "legacy", "legacy"))
 
 
 @pytest.mark.parametrize(
-    ("extra", "query"),
+    ("environment", "metric"),
     [
-        ("", "max(last_5m):max:envoy.cluster.outlier_detection.ejections_active{*} by {envoy_cluster} > 0"),
+        (OPENMETRICS, "istio.sidecar_injection.failure.count"),
+        (LEGACY, "istio.sidecar_injection.failure_total"),
+    ],
+)
+def test_sidecar_injection_alerts_on_any_failure_by_default(
+    tmp_path: Path, environment: Environment, metric: str
+) -> None:
+    text = "{id: s, kind: sidecar-injection, name: n, message: '@x', group_by: [kube_cluster_name]}"
+    definitions = load(tmp_path, text, environment)
+    assert (
+        only_query(definitions) == f"sum(last_5m):sum:{metric}{{*}} by {{kube_cluster_name}}.as_count() > 0"
+    )
+    assert definitions.monitors[0].body["options"]["on_missing_data"] == "default"  # no failure: no series
+
+
+def test_config_propagation_is_one_monitor_per_signal_never_a_sum(tmp_path: Path) -> None:
+    one = load(tmp_path, """
+        {id: c, kind: config-propagation, name: n, message: '@x', push_errors: false, proxy_rejects: false}
+    """, LEGACY)  # fmt: skip
+    assert only_query(one) == "sum(last_10m):sum:istio.galley.validation.failed{*}.as_count() > 0"
+    every = load(tmp_path, """
+        {id: c, kind: config-propagation, name: n, message: '@x', scope: [kube_cluster_name:c1],
+         thresholds: {critical: 3}}
+    """, OPENMETRICS)  # fmt: skip
+    assert issues(every) == ()
+    assert {m.definition_id: m.body["query"] for m in every.monitors} == {
+        "c": "@{c:push-errors} || @{c:proxy-rejects} || @{c:validation}",
+        "c:push-errors": "sum(last_10m):sum:istio.pilot.xds.pushes.count{kube_cluster_name:c1,type:*senderr}"
+        ".as_count() > 3",
+        "c:proxy-rejects": "sum(last_10m):sum:istio.pilot.total_xds_rejects.count{kube_cluster_name:c1}.as_count() > 3",
+        "c:validation": "sum(last_10m):sum:istio.galley.validation.failed.count{kube_cluster_name:c1}.as_count() > 3",
+    }
+    none = load(tmp_path, """
+        {id: c, kind: config-propagation, name: n, message: '@x', push_errors: false, proxy_rejects: false,
+         validation_failures: false}
+    """)  # fmt: skip
+    assert [p.code for p in none.errors] == ["no-signal"]
+
+
+@pytest.mark.parametrize(
+    ("environment", "extra", "query"),
+    [
         (
-            "signal: circuit-breaker, breakers: [rq_open, cx_open], clusters: [a, b]",
-            "max(last_5m):default_zero(max:envoy.cluster.circuit_breakers.rq_open{(envoy_cluster:a OR envoy_cluster:b)}"
-            " by {envoy_cluster}) + default_zero(max:envoy.cluster.circuit_breakers.cx_open"
-            "{(envoy_cluster:a OR envoy_cluster:b)} by {envoy_cluster}) > 0",
+            OPENMETRICS,
+            "",
+            "sum(last_5m):sum:envoy.cluster.outlier_detection.ejections_active{*} by {envoy_cluster} + "
+            "sum:envoy.cluster.outlier_detection.ejections_enforced_consecutive_5xx.count{*} by {envoy_cluster}.as_count() + "
+            "sum:envoy.cluster.outlier_detection.ejections_enforced_consecutive_gateway_failure.count{*} by {envoy_cluster}.as_count() + "
+            "sum:envoy.cluster.outlier_detection.ejections_enforced_consecutive_local_origin_failure.count{*} by {envoy_cluster}.as_count() + "
+            "sum:envoy.cluster.outlier_detection.ejections_overflow.count{*} by {envoy_cluster}.as_count() > 0",
         ),
         (
+            LEGACY,
+            "",
+            "sum(last_5m):sum:envoy.cluster.outlier_detection.ejections_active{*} by {envoy_cluster} + "
+            "sum:envoy.cluster.outlier_detection.ejections_enforced_total{*} by {envoy_cluster}.as_count() + "
+            "sum:envoy.cluster.outlier_detection.ejections_overflow{*} by {envoy_cluster}.as_count() > 0",
+        ),
+        (
+            OPENMETRICS,
+            "signal: circuit-breaker, breakers: [rq_open, cx_open], clusters: ['outbound|80||a.ns.svc.cluster.local', b]",
+            "max(last_5m):max:envoy.cluster.circuit_breakers.rq_open{(envoy_cluster:outbound_80__a.ns.svc.cluster.local"
+            " OR envoy_cluster:outbound_*_b.*.svc.cluster.local)} by {envoy_cluster} + "
+            "max:envoy.cluster.circuit_breakers.cx_open{(envoy_cluster:outbound_80__a.ns.svc.cluster.local"
+            " OR envoy_cluster:outbound_*_b.*.svc.cluster.local)} by {envoy_cluster} > 0",
+        ),
+        (
+            OPENMETRICS,
             "signal: overflow, group_by: []",
-            "sum(last_5m):sum:istio.mesh.request.count.total{response_flags:UO}.as_count() > 0",
+            "sum(last_5m):sum:istio.mesh.request.count{reporter:source,(response_flags:UO OR response_flags:UH)}"
+            ".as_count() > 0",
+        ),
+        (
+            LEGACY,
+            "signal: overflow",
+            "sum(last_5m):sum:istio.mesh.request.count.total{reporter:source,(response_flags:UO OR response_flags:UH)}"
+            " by {destination_service_name}.as_count() > 0",
         ),
     ],
 )
-def test_circuit_open_signals(tmp_path: Path, extra: str, query: str) -> None:
+def test_circuit_open_signals(tmp_path: Path, environment: Environment, extra: str, query: str) -> None:
     text = "{id: o, kind: circuit-open, name: n, message: '@x'" + (f", {extra}" if extra else "") + "}"
-    assert only_query(load(tmp_path, text)) == query
+    definitions = load(tmp_path, text, environment)
+    assert only_query(definitions) == query
+    missing_data = definitions.monitors[0].body["options"]["on_missing_data"]
+    assert missing_data == ("default" if "overflow" in extra else "show_and_notify_no_data")
+
+
+def test_per_service_circuit_open_filters_the_destination_envoy_cluster(tmp_path: Path) -> None:
+    """The caller's proxy keeps the stats: the destination is only in envoy_cluster, in Datadog's
+    normalised spelling, built from a service (namespace, port), a host, or Envoy's own cluster name."""
+    definitions = load(tmp_path, """
+        id: breakers
+        kind: circuit-open
+        name: "${service} breaker"
+        message: "@x"
+        signal: circuit-breaker
+        breakers: [rq_open]
+        services:
+          - {service: checkout, namespace: shop, port: 8080}
+          - payments.pay.svc.cluster.local
+          - {service: cart, clusters: ["outbound|9090|v2|cart.shop.svc.cluster.local"]}
+    """)  # fmt: skip
+    assert issues(definitions) == ()
+    queries = {m.definition_id: m.body["query"] for m in definitions.monitors}
+    assert queries == {
+        "breakers/checkout": "max(last_5m):max:envoy.cluster.circuit_breakers.rq_open"
+        "{envoy_cluster:outbound_8080__checkout.shop.svc.cluster.local} by {envoy_cluster} > 0",
+        "breakers/payments.pay.svc.cluster.local": "max(last_5m):max:envoy.cluster.circuit_breakers.rq_open"
+        "{envoy_cluster:outbound_*_payments.pay.svc.cluster.local} by {envoy_cluster} > 0",
+        "breakers/cart": "max(last_5m):max:envoy.cluster.circuit_breakers.rq_open"
+        "{envoy_cluster:outbound_9090_v2_cart.shop.svc.cluster.local,envoy_cluster:outbound_*_cart.*.svc.cluster.local}"
+        " by {envoy_cluster} > 0",
+    }
+    assert [m.services for m in definitions.monitors] == [
+        ("checkout",),
+        ("payments.pay.svc.cluster.local",),
+        ("cart",),
+    ]
+
+
+def test_per_service_overflow_and_apm_filter_the_services_own_spelling(tmp_path: Path) -> None:
+    overflow = load(tmp_path, """
+        {id: o, kind: circuit-open, name: n, message: '@x', signal: overflow, services: [{service: cart, namespace: shop}]}
+    """)  # fmt: skip
+    assert "destination_service_name:cart,destination_service_namespace:shop,reporter:source" in only_query(
+        overflow
+    )
+    apm = load(tmp_path, """
+        {id: e, kind: error-rate, name: n, message: '@x', min_requests: 0, thresholds: {critical: 1%},
+         services: [{service: cart, namespace: shop}, checkout]}
+    """)  # fmt: skip
+    queries = [m.body["query"] for m in apm.monitors]
+    assert "trace.envoy.proxy.errors{service:cart.shop}" in queries[0]
+    assert "trace.envoy.proxy.errors{service:checkout.*}" in queries[1]
 
 
 def test_raw_monitor_body_and_environment_additions(tmp_path: Path) -> None:
@@ -163,13 +290,21 @@ def test_services_expand_with_their_own_thresholds(tmp_path: Path) -> None:
             thresholds: {critical: 1%}
           - cart
     """)  # fmt: skip
-    assert definitions.problems == ()
-    checkout, cart = definitions.monitors
+    assert issues(definitions) == ()
+    checkout, _, _, cart, cart_ratio, _ = definitions.monitors
     assert (checkout.definition_id, cart.definition_id) == ("checkout-path/checkout", "checkout-path/cart")
+    assert cart_ratio.definition_id == "checkout-path/cart:ratio"
     assert (checkout.body["name"], cart.body["message"]) == ("checkout errors", "cart @x\n\n@pagerduty-mesh")
-    assert checkout.body["options"]["thresholds"] == {"critical": 0.01}
-    assert cart.body["options"]["thresholds"] == {"critical": 0.02}
-    assert "destination_service_name:checkout" in str(checkout.body["query"])
+    ratios = {
+        m.definition_id: m.body["options"]["thresholds"]
+        for m in definitions.monitors
+        if "ratio" in m.definition_id
+    }
+    assert ratios == {
+        "checkout-path/checkout:ratio": {"critical": 0.01},
+        "checkout-path/cart:ratio": {"critical": 0.02},
+    }
+    assert "destination_service_name:checkout" in str(definitions.monitors[1].body["query"])
     assert (checkout.services, checkout.keep_drift, checkout.source.line) == (("checkout",), True, 10)
     assert definitions.services == ("cart", "checkout")
 
@@ -248,7 +383,7 @@ def test_dashboard_shorthand_compiles_to_formula_requests(tmp_path: Path) -> Non
             formula: d / c
           - {definition: {type: note, content: hi}, layout: {x: 0, y: 0, width: 2, height: 2}}
     """)  # fmt: skip
-    assert definitions.problems == ()
+    assert issues(definitions) == ()
     (dashboard,) = definitions.dashboards
     body = dashboard.body
     assert (body["title"], body["layout_type"], body["description"], body["tags"]) == (

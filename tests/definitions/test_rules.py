@@ -1,11 +1,15 @@
-"""Each semantic rule on compiled monitor bodies: it fires on the bad case and stays quiet on the good one."""
+"""Each semantic rule on compiled monitor bodies: it fires on the bad case and stays quiet on the good one.
+(The rules the schema states are tested in test_schema_rules.py.)"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from provisioner.definitions.query import _CONDITION, QueryCondition, query_condition
 from provisioner.definitions.rules import check_monitor
 
 
@@ -34,12 +38,6 @@ def test_a_clean_body_has_no_findings() -> None:
         ("avg(last_5m):avg:m{*} > 2", {"critical": 2, "critical_recovery": 2}, "recovery-threshold-order"),
         ("avg(last_5m):avg:m{*} < 2", {"critical": 2, "critical_recovery": 1}, "recovery-threshold-order"),
         ("avg(last_5m):avg:m{*} > 2", {"critical": 3}, "threshold-mismatch"),
-        (
-            "avg(last_5m):avg:m{*} > 2",
-            {"critical": 2, "warning_recovery": 1},
-            "warning-recovery-without-warning",
-        ),
-        ("avg(last_5m):avg:m{*} > 2", {"critical": 2, "ok": 0}, "option-not-for-type"),
     ],
 )
 def test_threshold_rules(query: str, thresholds: dict[str, float], expected: str) -> None:
@@ -49,38 +47,6 @@ def test_threshold_rules(query: str, thresholds: dict[str, float], expected: str
 
 def test_thresholds_compare_numerically() -> None:
     assert codes(body(query="avg(last_5m):avg:m{*} > 2", message="@x", thresholds={"critical": 2.0})) == []
-
-
-def test_option_conflicts_point_at_the_second_option() -> None:
-    found = codes(
-        body(new_host_delay=300, new_group_delay=60, on_missing_data="resolve", notify_no_data=False)
-    )
-    assert found == [
-        ("conflicting-options", "/options/new_host_delay"),
-        ("conflicting-options", "/options/notify_no_data"),
-    ]
-
-
-def test_null_options_do_not_conflict() -> None:
-    assert codes(body(new_host_delay=None, new_group_delay=60)) == []
-
-
-def test_type_specific_options() -> None:
-    log = body(query='logs("x").index("*").rollup("count").last("5m") > 1', monitor_type="log alert",
-               message="@x", no_data_timeframe=10)  # fmt: skip
-    composite = body(query="1 && 2", monitor_type="composite", message="@x", on_missing_data="resolve")
-    service_check = body(query='"http.can_connect".over("*").last(2).count_by_status()', monitor_type="service check",
-                         message="@x", thresholds={"ok": 1, "critical": 1})  # fmt: skip
-    assert codes(log) == [("option-not-for-type", "/options/no_data_timeframe")]
-    assert codes(composite) == [("option-not-for-type", "/options/on_missing_data")]
-    assert codes(service_check) == []
-
-
-def test_custom_schedule_and_full_window() -> None:
-    schedule = {"custom_schedule": {"recurrences": [{"rrule": "FREQ=DAILY"}]}}
-    assert codes(body(require_full_window=False, scheduling_options=schedule)) == [
-        ("conflicting-options", "/options/require_full_window")
-    ]
 
 
 def test_notify_by() -> None:
@@ -117,3 +83,16 @@ def test_a_message_without_handle_is_a_warning() -> None:
     (finding,) = check_monitor(body(message="{{service.name}} is slow, see the runbook"))
     assert (finding.code, finding.severity) == ("no-notification-handle", "warning")
     assert check_monitor(body(message="{{service.name}}: mail @mesh-team@example.com")) == []
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.sampled_from(["a", " ", ">", "<", "=", "!", "1", ".5", "e3", "-", "x" * 70, " " * 40]), max_size=12
+    )
+)
+def test_reading_the_condition_from_the_query_tail_finds_what_a_full_search_finds(pieces: list[str]) -> None:
+    query = "".join(pieces)
+    match = _CONDITION.search(query)
+    expected = QueryCondition(match.group(1), float(match.group(2))) if match else None
+    assert query_condition(query) == expected

@@ -1,6 +1,16 @@
 from __future__ import annotations
 
-from provisioner.definitions.source import join_pointer, parse_documents, split_pointer
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from provisioner.definitions.source import join_pointer, parse_documents, read_documents, split_pointer
+from provisioner.definitions.yaml_reader import DefinitionDumper
 
 TEXT = """\
 id: mesh
@@ -32,9 +42,16 @@ def test_pointer_tokens_are_escaped() -> None:
     assert split_pointer(pointer) == ["a/b", "c~d", "0"]
 
 
-def test_yaml_1_1_surprises_are_tamed() -> None:
-    (document,), _ = parse_documents("on: 2024-01-01\nno: yes\nn: 3\nf: 1.5\nz: ~\n", "x.yaml")
-    assert document.data == {"on": "2024-01-01", "no": True, "n": 3, "f": 1.5, "z": None}
+def test_yaml_1_2_core_schema_types_plain_scalars_as_editors_do() -> None:
+    text = (
+        "on: 2024-01-01\nno: yes\nn: 3\nf: 1.5\nz: ~\ne: 1e3\nx: 0x1F\no: 0o17\nt: True\ns: off\nd: 1_000\n"
+    )
+    (document,), _ = parse_documents(text, "x.yaml")
+    assert document.data == {
+        "on": "2024-01-01", "no": "yes", "n": 3, "f": 1.5, "z": None, "e": 1000, "x": 31, "o": 15,
+        "t": True, "s": "off", "d": "1_000",
+    }  # fmt: skip
+    assert isinstance(document.data["e"], int)
 
 
 def test_duplicate_keys_and_merge_keys() -> None:
@@ -61,3 +78,130 @@ def test_several_documents_and_empty_ones() -> None:
     documents, problems = parse_documents("---\na: 1\n---\n---\nb: 2\n", "x.yaml")
     assert [d.data for d in documents] == [{"a": 1}, {"b": 2}]
     assert problems == []
+
+
+def test_aliases_and_merges_keep_every_value_locatable() -> None:
+    text = (
+        "base: &b\n  a: 1\n  nested: {x: 2}\n"
+        "item:\n  name: n\n  <<: [*b, {a: 9, z: 3}]\n  after: [4, *b]\n"
+        "again: *b\n"
+    )
+    (document,), problems = parse_documents(text, "x.yaml")
+    assert problems == []
+    assert document.data["item"] == {"name": "n", "after": [4, {"a": 1, "nested": {"x": 2}}],
+                                     "a": 1, "nested": {"x": 2}, "z": 3}  # fmt: skip
+    assert document.locate("/item/after/1") == (7, 14)  # an alias is located where it is used
+    assert document.locate("/item/after/1/nested/x") == (3, 15)  # what it copies, where that was written
+    assert document.locate("/item/nested/x") == (3, 15)  # merged keys too
+    assert document.locate("/item/a") == (2, 6)  # the first source wins
+    assert document.locate("/item/z") == (6, 22)
+    assert document.locate("/again") == (8, 8)
+    assert document.locate("/item/after") == (7, 10)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: &x [1, *x]\n", ("yaml-syntax", 1, 11, "the alias *x refers to a value that contains it")),
+        ("a: *nowhere\n", ("yaml-syntax", 1, 4, "found undefined alias *nowhere")),
+        ("a: 1\nb: 1e999\n", ("number-out-of-range", 2, 4, "the number 1e999 is out of range")),
+        ("a: [.inf]\n", ("number-out-of-range", 1, 5, ".inf is not a number JSON or Datadog accepts")),
+        ("a: -9223372036854775809\n", ("number-out-of-range", 1, 4, "is out of range")),
+        ("a: !!int 1.5\n", ("yaml-tag", 1, 4, "'1.5' is not a YAML 1.2 !!int")),
+        ("a: !!set {x}\n", ("yaml-tag", 1, 4, "unsupported YAML tag tag:yaml.org,2002:set")),
+        ("? [k]\n: v\nb: 1\n", ("yaml-key", 1, 3, "a mapping key must be a plain value")),
+        ("a: 1\nb: x\x00y\n", ("yaml-syntax", 2, 5, "unacceptable character #x0000")),
+        ("a: 1\nb: \ud800\n", ("yaml-syntax", 2, 4, "not Unicode text")),
+    ],
+)
+def test_reading_problems_are_located(text: str, expected: tuple[str, int, int, str]) -> None:
+    _, problems = parse_documents(text, "x.yaml")
+    (problem,) = problems
+    code, line, col, message = expected
+    assert (problem.code, problem.line, problem.col) == (code, line, col)
+    assert message in problem.message
+
+
+def test_explicit_tags_of_the_core_schema_are_honoured() -> None:
+    text = "a: !!str 5\nb: !!float 2\nc: !!int '7'\nd: !!bool true\ne: !!null ''\nf: ! 12\ng: !!timestamp 2024-01-01\n"
+    (document,), problems = parse_documents(text, "x.yaml")
+    assert problems == []
+    assert document.data == {"a": "5", "b": 2.0, "c": 7, "d": True, "e": None, "f": "12", "g": "2024-01-01"}
+
+
+def test_the_biggest_64_bit_integers_are_still_numbers() -> None:
+    (document,), problems = parse_documents("a: 9223372036854775807\nb: -9223372036854775808\n", "x.yaml")
+    assert problems == []
+    assert document.data == {"a": 2**63 - 1, "b": -(2**63)}
+
+
+def test_an_encoding_error_points_at_its_byte(tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_bytes("id: ok\nname: 'caf\u00e9 \u00e9'\nmessage: bad \xff here\n".encode("latin-1"))
+    documents, (problem,) = read_documents(path, "x.yaml")
+    assert documents == []
+    assert (problem.code, problem.line, problem.col) == ("encoding", 2, 11)
+    assert (
+        problem.message.startswith("not UTF-8 text: byte 0xe9") and problem.hint == "save the file as UTF-8"
+    )
+
+
+def test_a_byte_order_mark_is_allowed(tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_bytes("\ufeffid: ok\n".encode())
+    (document,), problems = read_documents(path, "x.yaml")
+    assert (document.data, problems) == ({"id": "ok"}, [])
+
+
+def test_only_regular_files_are_opened(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    documents, (problem,) = read_documents(fifo, "pipe.yaml")  # would block forever if opened for reading
+    assert (documents, problem.code) == ([], "not-a-file")
+
+
+@given(
+    st.dictionaries(
+        st.text(max_size=8),
+        st.text(max_size=12) | st.integers(-(2**63), 2**63 - 1) | st.booleans() | st.none(),
+        max_size=4,
+    )
+)
+def test_what_the_definition_dumper_writes_reads_back_the_same(data: dict[str, object]) -> None:
+    (document,), problems = parse_documents(yaml.dump({"d": data}, Dumper=DefinitionDumper), "x.yaml")
+    assert (document.data["d"], problems) == (data, [])
+
+
+@pytest.mark.parametrize("text", ["1e3", "0o17", "1.0e3", "1e-3", "yes", "off", "~", "12", ".inf"])
+def test_strings_yaml_1_2_would_type_are_quoted(text: str) -> None:
+    assert yaml.dump(text, Dumper=DefinitionDumper).startswith(("'", '"'))
+
+
+YAML_PIECES = st.sampled_from(
+    ["a", "b", ": ", "- ", "\n", "  ", "&x ", "*x", "<<: ", "[", "]", "{", "}", ", ", "? ", "!!int ", "!t ",
+     "1e3", "yes", "'q'", "---\n", "~", "9" * 25, "#c", "|\n  t\n", "\t", "é"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(YAML_PIECES, max_size=40).map("".join))
+def test_reading_never_raises_and_every_problem_is_inside_the_text(text: str) -> None:
+    documents, problems = parse_documents(text, "x.yaml")
+    lines = text.count("\n") + 1
+    for problem in problems:
+        assert 1 <= problem.line <= lines + 1 and problem.col >= 1
+    for document in documents:
+        for pointer in _pointers(document.data):
+            line, col = document.locate(pointer)
+            assert 1 <= line <= lines + 1 and col >= 1
+        assert len(document.positions) == len(list(_pointers(document.data)))  # one slot per value
+
+
+def _pointers(value: object, pointer: str = "") -> Iterator[str]:
+    yield pointer
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _pointers(item, join_pointer(pointer, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _pointers(item, join_pointer(pointer, index))

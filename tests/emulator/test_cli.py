@@ -11,6 +11,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from provisioner.cli import app
+from provisioner.emulator.admin_client import EmulatorAdmin
 from provisioner.emulator.process import emulator_process, start_emulator_process
 
 from .conftest import RawClient  # type: ignore[import-not-found]
@@ -76,3 +77,12 @@ def test_port_in_use_is_a_clear_error() -> None:
         port = base_url.rsplit(":", 1)[1]
         result = CliRunner().invoke(app, ["emulator", "--port", port])
     assert result.exit_code == 1 and f"cannot serve on 127.0.0.1:{port}" in result.output
+
+
+def test_a_served_emulator_follows_the_wall_clock_unless_told_manual() -> None:
+    with emulator_process("--no-rate-limits") as base_url:
+        assert EmulatorAdmin(base_url).clock()["mode"] == "realtime"
+    with emulator_process("--no-rate-limits", "--clock", "manual", "--clock-start", "1700000040") as base_url:
+        admin = EmulatorAdmin(base_url)
+        assert (admin.clock()["mode"], admin.clock()["now"]) == ("manual", 1700000040)
+        assert admin.advance_clock(120)["evaluated_minutes"] == 2

@@ -408,6 +408,42 @@ def test_no_data_notification_off_is_flagged_on_mesh_signals_only() -> None:
     assert "no-data-notification-off" not in codes(by_id(report, 2)) | codes(by_id(report, 3))
 
 
+def test_no_data_is_normal_for_counts_of_events_and_for_a_composite_and_its_parts() -> None:
+    quiet = {
+        "overall_state": "No Data",
+        "overall_state_modified": None,
+        "created": "2025-01-01T00:00:00+00:00",
+    }
+    counts = {"thresholds": {"critical": 0, "warning": 0}}  # on_missing_data: default (dropped by Datadog)
+    ratio = "sum(last_5m):sum:trace.envoy.proxy.errors{env:prod}.as_count() / sum:trace.envoy.proxy.hits{env:prod}.as_count() > 0.05"
+    traffic = "sum(last_5m):sum:trace.envoy.proxy.hits{env:prod}.as_count() >= 100"
+    report = run(
+        [
+            unmanaged(1, SIDECAR_Q, options=counts, **quiet),  # an event counter that never counted
+            unmanaged(2, CIRCUIT_CART_Q, options=counts, **quiet),  # a gauge that should always report
+            unmanaged(
+                3,
+                ratio,
+                "part",
+                options={"thresholds": {"critical": 0.05}, "on_missing_data": "resolve"},
+                **quiet,
+            ),
+            unmanaged(4, traffic, "part", options={"thresholds": {"critical": 100}}, **quiet),
+            served(
+                {"name": "errors", "type": "composite", "query": "3 && 4", "message": "@slack-mesh"},
+                5,
+                **quiet,
+            ),
+        ]
+    )
+    assert not codes(by_id(report, 1)) & {"no-data-notification-off", "stuck-in-no-data"}
+    assert {"no-data-notification-off", "stuck-in-no-data"} <= codes(by_id(report, 2))
+    for part in (3, 4):  # the composite notifies for its parts: no handle, no warning level asked of them
+        assert codes(by_id(report, part)) == {"unmanaged"}
+    assert codes(by_id(report, 5)) == {"unmanaged"} and by_id(report, 5).signals == ("error-rate",)
+    assert report.coverage.mesh[0].monitors == (5,)  # the composite covers error-rate, not its parts
+
+
 def test_a_critical_threshold_without_warning_is_info() -> None:
     audited = by_id(run([unmanaged(1, CPU_Q, options={"thresholds": {"critical": 90}})]), 1)
     (finding,) = [f for f in audited.findings if f.code == "no-warning-threshold"]

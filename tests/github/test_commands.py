@@ -94,6 +94,34 @@ def test_a_custom_marker_keeps_a_second_sticky_comment_apart(
     assert gh.sent("POST")[0]["body"].startswith("<!-- provisioner-plan-staging -->\n")
 
 
+def test_one_comment_per_environment_each_under_its_heading(
+    gh: GitHubStub, github_env: Path, plan_md: Path
+) -> None:
+    staging = "<!-- provisioner-plan-staging -->"
+    gh.pages("issues/7/comments", [[gh.comment(41, f"{staging}\nold staging plan")]] * 2)
+    gh.mock.patch(gh.url("issues/comments/41"), json=gh.comment(41, "x"))
+    gh.mock.post(gh.url("issues/7/comments"), status=201, json=gh.comment(42, "x"))
+
+    for environment in ("staging", "production"):
+        code, output = run(
+            "github",
+            "comment",
+            "--body",
+            str(plan_md),
+            "--marker",
+            f"provisioner-plan-{environment}",
+            "--heading",
+            f"Environment: {environment}",
+        )
+        assert code == 0, output
+
+    plan = plan_md.read_text()
+    assert gh.sent("PATCH") == [{"body": f"{staging}\n## Environment: staging\n\n{plan}"}]
+    assert gh.sent("POST") == [
+        {"body": f"<!-- provisioner-plan-production -->\n## Environment: production\n\n{plan}"}
+    ]
+
+
 def test_a_200000_character_plan_is_posted_cut_under_the_limit(
     gh: GitHubStub, github_env: Path, tmp_path: Path
 ) -> None:

@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from provisioner.definitions.findings import Finding
-from provisioner.model import Environment, Json
+from provisioner.mesh.catalogue import modes_of
+from provisioner.model import CollectionModes, Environment, Json
 
 Fields = Mapping[str, Json]
 
@@ -15,6 +16,20 @@ Fields = Mapping[str, Json]
 class CompileContext:
     environment: Environment
     service: str | None = None  # set for one expansion of a per-service definition
+    definition_id: str = ""  # the concrete definition's id (<id> or <id>/<service>): parts are <id>:<part>
+
+    @property
+    def modes(self) -> CollectionModes:
+        """How the environment's collectors name the mesh metrics."""
+        return modes_of(self.environment)
+
+
+@dataclass(frozen=True)
+class CompiledPart:
+    """A monitor a definition's composite combines: ``<definition id>:<suffix>``, never notifying."""
+
+    suffix: str
+    body: dict[str, Json]
 
 
 @dataclass(frozen=True)
@@ -23,6 +38,7 @@ class CompiledMonitor:
     findings: tuple[Finding, ...] = ()  # pointers are definition field pointers
     signal: str | None = None
     services: tuple[str, ...] = ()
+    parts: tuple[CompiledPart, ...] = ()  # with parts, ``body`` is the composite that combines them
 
 
 @dataclass(frozen=True)

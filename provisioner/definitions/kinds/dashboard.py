@@ -1,5 +1,9 @@
 """dashboard: a Datadog dashboard body, with a readable shorthand for timeseries, toplist and query_value
-widgets (compiled to Datadog's formulas-and-functions requests) and raw Datadog widget JSON for the rest."""
+widgets (compiled to Datadog's formulas-and-functions requests) and raw Datadog widget JSON for the rest.
+
+Shorthand queries may name a mesh catalogue metric instead of a Datadog metric: ``mesh:<key>``, e.g.
+``sum:mesh:requests{$cluster,reporter:destination} by {destination_service_name}``. It compiles to the
+name the environment's collection mode submits, with ``.as_count()`` after a count's group-by."""
 
 from __future__ import annotations
 
@@ -11,11 +15,17 @@ from typing import Any
 
 from provisioner.definitions.findings import Finding
 from provisioner.definitions.kinds.base import Fields
-from provisioner.model import Json
+from provisioner.definitions.schema import did_you_mean
+from provisioner.mesh import catalogue
+from provisioner.model import CollectionModes, Environment, Json
 
 _TEMPLATE_REFERENCE = re.compile(r"\$([A-Za-z0-9_-]+)")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _IDENTIFIER = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()")
+_MESH_TERM = re.compile(
+    r"(?<![\w.])mesh:(?P<key>[A-Za-z0-9_]+)(?P<scope>\{[^{}]*\})(?P<by>\s*by\s*\{[^{}]*\})?"
+    r"(?P<functions>(?:\.[a-z_]+\([^()]*\))*)"
+)
 Widget = Mapping[str, Any]
 
 
@@ -25,7 +35,8 @@ class CompiledDashboard:
     findings: tuple[Finding, ...] = ()
 
 
-def compile_dashboard(fields: Fields) -> CompiledDashboard:
+def compile_dashboard(fields: Fields, environment: Environment | None = None) -> CompiledDashboard:
+    modes = catalogue.modes_of(environment) if environment is not None else catalogue.DEFAULT_MODES
     variables = frozenset(str(v["name"]) for v in fields.get("template_variables") or ())
     widgets: list[Json] = []
     findings: list[Finding] = list(_layout_findings(fields))
@@ -34,9 +45,37 @@ def compile_dashboard(fields: Fields) -> CompiledDashboard:
         if "definition" in widget:
             widgets.append(copy.deepcopy(dict(widget)))
             continue
-        widgets.append(_shorthand_widget(widget))
-        findings.extend(_query_findings(widget, pointer, variables))
+        widgets.append(_shorthand_widget(widget, modes))
+        findings.extend(_query_findings(widget, pointer, variables, modes))
     return CompiledDashboard(_body(fields, widgets), tuple(findings))
+
+
+def mesh_query(query: str, modes: CollectionModes) -> str:
+    """``mesh:<key>`` terms as the environment's collectors name them (unknown keys are left as written:
+    validation reports them)."""
+    return _MESH_TERM.sub(lambda match: _mesh_term(match, modes), query)
+
+
+def _mesh_term(match: re.Match[str], modes: CollectionModes) -> str:
+    key = match["key"]
+    if key not in catalogue.METRICS or not catalogue.available(key, modes):
+        return match[0]
+    submission = catalogue.submission(key, modes)
+    functions = match["functions"]
+    count = ".as_count()" if submission.is_count and ".as_" not in functions else ""
+    return f"{submission.name}{match['scope']}{match['by'] or ''}{count}{functions}"
+
+
+def _mesh_findings(query: str, pointer: str, modes: CollectionModes) -> Iterator[Finding]:
+    for match in _MESH_TERM.finditer(query):
+        key = match["key"]
+        if key not in catalogue.METRICS:
+            message = f"mesh:{key} is not a metric of the mesh catalogue"
+            yield Finding(pointer, "unknown-mesh-metric", message, did_you_mean(key, catalogue.keys()))
+        elif not catalogue.available(key, modes):
+            collector = catalogue.metric(key).collector.value
+            message = f"mesh:{key} is not submitted when {collector} is in {modes.of(collector)} mode"
+            yield Finding(pointer, "mesh-metric-not-in-mode", message, "use a metric both modes submit")
 
 
 def _body(fields: Fields, widgets: list[Json]) -> dict[str, Json]:
@@ -69,9 +108,9 @@ def _formulas(widget: Widget, names: list[str]) -> list[str]:
     return [formula] if isinstance(formula, str) else [str(f) for f in formula]
 
 
-def _shorthand_widget(widget: Widget) -> dict[str, Json]:
+def _shorthand_widget(widget: Widget, modes: CollectionModes) -> dict[str, Json]:
     kind = str(widget["type"])
-    queries = _named_queries(widget)
+    queries = {name: mesh_query(query, modes) for name, query in _named_queries(widget).items()}
     formulas = _formulas(widget, list(queries))
     definition: dict[str, Json] = {"type": kind}
     if "title" in widget:
@@ -125,7 +164,9 @@ def _query_value(widget: Widget, queries: Mapping[str, str], formulas: list[str]
 _REQUEST_BUILDERS = {"timeseries": _timeseries, "toplist": _toplist, "query_value": _query_value}
 
 
-def _query_findings(widget: Widget, pointer: str, variables: frozenset[str]) -> Iterator[Finding]:
+def _query_findings(
+    widget: Widget, pointer: str, variables: frozenset[str], modes: CollectionModes
+) -> Iterator[Finding]:
     if ("query" in widget) == ("queries" in widget):
         message = "a widget needs either query (one query) or queries (named queries for a formula)"
         yield Finding(pointer, "widget-query", message, "keep one of them")
@@ -134,6 +175,7 @@ def _query_findings(widget: Widget, pointer: str, variables: frozenset[str]) -> 
     yield from _formula_findings(widget, pointer, queries)
     for name, query in queries.items():
         query_pointer = f"{pointer}/query" if "query" in widget else f"{pointer}/queries/{name}"
+        yield from _mesh_findings(query, query_pointer, modes)
         for reference in _TEMPLATE_REFERENCE.findall(query):
             if reference not in variables:
                 message = f"${reference} is not a template variable of this dashboard"

@@ -1,9 +1,35 @@
-"""error-rate: the data-plane error ratio, errors / requests, guarded against low traffic.
+"""error-rate: the data-plane error ratio, errors / requests, alerting only with enough traffic.
 
-The guard divides by ``clamp_min(requests, min_requests)``: at or above ``min_requests`` requests in the
-window the value is the true error ratio; below it, the errors are divided by ``min_requests`` instead,
-so the ratio is damped. With min_requests 100 and a 5% threshold, 1 error in 2 requests reads 0.01 (no
-alert); it takes 5 errors to alert while traffic stays under 100 requests.
+What is computed, under Datadog's ``as_count()`` evaluation (each operand is summed over the window
+first, then the arithmetic):
+
+- the **ratio** monitor ``<id>:ratio``: ``sum(<window>): errors.as_count() / requests.as_count() >
+  critical``, i.e. (errors in the window) / (requests in the window);
+- the **traffic** monitor ``<id>:traffic``: ``sum(<window>): requests.as_count() >= min_requests``, in
+  "Alert" exactly when the window holds at least ``min_requests`` requests;
+- the **composite** ``<id>``: ``ratio && traffic``. It alerts (or warns) when the ratio does and the window
+  holds at least ``min_requests`` requests; below that it is OK whatever the ratio. The composite carries
+  the name, message, handles and priority; the two parts never notify. ``min_requests: 0`` compiles the
+  ratio monitor alone, as ``<id>``.
+
+A guard inside one query cannot do this: functions such as ``clamp_min`` apply per rollup point before the
+window sum, so ``errors / clamp_min(requests, N)`` divides by the sum over buckets of max(bucket, N) and
+damps real errors at moderate traffic without guaranteeing anything about N requests in the window.
+
+The errors series only exists once an error happened, so the ratio evaluates a window without data as OK
+(``on_missing_data: resolve``) and the traffic monitor as 0 requests (``default``); whether the metrics
+report at all is the metrics-reporting check's job (plan and audit).
+
+Sources:
+- ``istio``: Istio's request counter with ``reporter:destination``, errors ``response_code:5*``. Each
+  request is counted once, by the proxy of the service that receives it (that service owns the
+  threshold). 503s the caller's own proxy generates (UO, UH, UF: overflow, no healthy upstream,
+  connection failure) never reach the destination: circuit-open's overflow signal watches them.
+  Per-service filter: ``destination_service_name`` (+ ``destination_service_namespace`` with ``namespace``).
+- ``apm`` (default): Envoy's APM trace metrics, errors / hits. Under Istio the APM service is
+  ``<app>.<namespace>``, and a pod's spans count requests in both directions (what it serves and what it
+  calls: trace metrics carry no span kind). Per-service filter: ``service:<app>.<namespace>``
+  (``<app>.*`` without ``namespace``).
 """
 
 from __future__ import annotations
@@ -12,52 +38,61 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from provisioner.definitions.findings import Finding
-from provisioner.definitions.kinds.base import CompileContext, CompiledMonitor, Fields, monitor_body
+from provisioner.definitions.kinds.base import CompileContext, CompiledMonitor, Fields
 from provisioner.definitions.kinds.mesh import (
-    MESH_MONITOR_TYPE,
-    by_clause,
+    EVALUATE_AS_ZERO,
+    RESOLVE,
+    Part,
+    combined,
     scope,
-    scope_filter,
-    services_in_scope,
+    term,
+    watched_services,
     window,
 )
 from provisioner.definitions.query import format_number
+from provisioner.mesh import catalogue
 from provisioner.model import Json
 
-SIGNAL = "error-rate"
 DEFAULT_WINDOW = "5m"
 DEFAULT_MIN_REQUESTS = 100
-SERVICE_TAGS = {"apm": "service", "istio": "destination_service_name"}
+SOURCES = {  # source -> (errors, requests, filters every term gets, errors' extra filter)
+    "istio": ("requests", "requests", ["reporter:destination"], "response_code:5*"),
+    "apm": ("apm_errors", "apm_hits", [], None),
+}
 _LEVELS = ("critical", "warning", "critical_recovery", "warning_recovery")
 
 
 def compile_error_rate(fields: Fields, context: CompileContext) -> CompiledMonitor:
     source = str(fields.get("source") or "apm")
-    service_tag = str(fields.get("service_tag") or SERVICE_TAGS[source])
-    filters = scope(fields, context, service_tag)
-    errors, requests = _terms(source, filters, list(fields.get("group_by") or ()))
-    min_requests = int(fields.get("min_requests", DEFAULT_MIN_REQUESTS))
-    denominator = f"clamp_min({requests}, {min_requests})" if min_requests > 0 else requests
+    errors_key, requests_key, always, errors_only = SOURCES[source]
+    filters = [*always, *scope(fields), *service_filters(source, fields, context)]
+    group_by = list(fields.get("group_by") or ())
+    errors = term(context, errors_key, [*filters, *([errors_only] if errors_only else [])], group_by)
+    requests = term(context, requests_key, filters, group_by)
     thresholds, findings = _ratio_thresholds(fields.get("thresholds") or {})
-    critical = thresholds.get("critical", 0)
-    query = f"sum({window(fields, DEFAULT_WINDOW)}):{errors} / {denominator} > {format_number(critical)}"
-    options = {**(fields.get("options") or {}), "thresholds": thresholds}
-    body = monitor_body(fields, context, MESH_MONITOR_TYPE, query, options)
-    watched = (context.service,) if context.service else services_in_scope(filters, service_tag)
-    return CompiledMonitor(body, tuple(findings), SIGNAL, watched)
+    span = f"sum({window(fields, DEFAULT_WINDOW)}):"
+    critical = format_number(thresholds.get("critical", 0))
+    parts = [Part("ratio", "error ratio", f"{span}{errors} / {requests} > {critical}", thresholds, RESOLVE)]
+    min_requests = int(fields.get("min_requests", DEFAULT_MIN_REQUESTS))
+    if min_requests > 0:
+        traffic = f"{span}{requests} >= {min_requests}"
+        title = f"at least {min_requests} requests"
+        parts.append(Part("traffic", title, traffic, {"critical": min_requests}, EVALUATE_AS_ZERO))
+    services = watched_services(filters, context)
+    return combined(fields, context, catalogue.ERROR_RATE, parts, "&&", services, findings)
 
 
-def _terms(source: str, filters: list[str], group_by: list[str]) -> tuple[str, str]:
-    """(errors, requests) metric terms for the source."""
-    by = by_clause(group_by)
-    if source == "istio":
-        # Both proxies report each request; count it once, where it is received.
-        received = ["reporter:destination", *filters]
-        metric = "istio.mesh.request.count.total"
-        errors = f"sum:{metric}{scope_filter([*received, 'response_code:5*'])}{by}.as_count()"
-        return errors, f"sum:{metric}{scope_filter(received)}{by}.as_count()"
-    errors = f"sum:trace.envoy.proxy.errors{scope_filter(filters)}{by}.as_count()"
-    return errors, f"sum:trace.envoy.proxy.hits{scope_filter(filters)}{by}.as_count()"
+def service_filters(source: str, fields: Fields, context: CompileContext) -> list[str]:
+    """The filters that keep one expanded service's traffic, with the source's own spelling of it."""
+    if context.service is None:
+        return []
+    namespace = fields.get("namespace")
+    if fields.get("service_tag"):
+        return [f"{fields['service_tag']}:{context.service}"]
+    if source == "apm":
+        return [f"service:{catalogue.apm_service_value(context.service, namespace and str(namespace))}"]
+    found = [f"destination_service_name:{context.service}"]
+    return [*found, f"destination_service_namespace:{namespace}"] if namespace else found
 
 
 def _ratio_thresholds(given: Mapping[str, Json]) -> tuple[dict[str, Json], list[Finding]]:

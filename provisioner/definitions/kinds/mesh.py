@@ -1,28 +1,60 @@
-"""Query-building blocks shared by the four mesh kinds (scope, group-by, window, count thresholds)."""
+"""Query-building blocks shared by the four mesh kinds: scope, group-by, window, metric terms named through
+the mesh catalogue for the environment's collection modes, count thresholds, missing-data policy, and the
+composite that combines a definition's parts."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
 
+from provisioner import identity
+from provisioner.definitions.findings import Finding
 from provisioner.definitions.kinds.base import (
     CompileContext,
     CompiledMonitor,
+    CompiledPart,
     Fields,
+    merged_tags,
     monitor_body,
     ordered_thresholds,
 )
 from provisioner.definitions.query import format_number
-from provisioner.model import Json
+from provisioner.mesh import catalogue, setup
+from provisioner.model import CollectionModes, Json
+from provisioner.signals import MetricTerm, metric_names, metric_uses
 
 MESH_MONITOR_TYPE = "query alert"
+COMPOSITE_TYPE = "composite"
+
+# on_missing_data values (Datadog): what an evaluation without data does.
+EVALUATE_AS_ZERO = "default"  # count queries are evaluated as 0: for counters that only exist after an event
+NOTIFY_NO_DATA = "show_and_notify_no_data"  # for series that always report while collection works
+RESOLVE = "resolve"  # OK: for a ratio whose numerator only exists after the first error
+
+# Options that change how a monitor evaluates: a composite's parts take them; the composite takes the rest
+# (notification options: renotify, escalation, no-data notification...).
+EVALUATION_OPTIONS = frozenset(
+    {
+        "evaluation_delay",
+        "new_group_delay",
+        "new_host_delay",
+        "require_full_window",
+        "scheduling_options",
+        "on_missing_data",
+        "group_retention_duration",
+    }
+)
+_MISSING_DATA_CHOICES = ("on_missing_data", "notify_no_data", "no_data_timeframe")
 
 
 def mesh_field_pointer(body_pointer: str) -> str:
-    """Mesh kinds take thresholds at the top level and build the query themselves."""
+    """Mesh kinds take thresholds at the top level and build the query themselves (from their kind: a
+    problem of the query is located there, once for all of a definition's services)."""
     if body_pointer.startswith("/options/thresholds"):
         return body_pointer.replace("/options/thresholds", "/thresholds", 1)
     if body_pointer in ("/query", "/type"):
-        return ""
+        return "/kind"
     return body_pointer
 
 
@@ -44,19 +76,39 @@ def window(fields: Fields, default: str) -> str:
     return f"last_{fields.get('window') or default}"
 
 
-def scope(fields: Fields, context: CompileContext, service_tag: str | None = None) -> list[str]:
-    """The definition's scope, plus the expanded service's filter."""
-    filters = [str(item) for item in fields.get("scope") or ()]
-    if context.service is not None and service_tag is not None:
-        filters.append(f"{service_tag}:{context.service}")
-    return filters
+def scope(fields: Fields) -> list[str]:
+    """The definition's scope filters."""
+    return [str(item) for item in fields.get("scope") or ()]
 
 
-def sum_of(terms: Sequence[str]) -> str:
-    """Terms added together; each defaults to zero, so one silent series does not blank the sum."""
-    if len(terms) == 1:
-        return terms[0]
-    return " + ".join(f"default_zero({term})" for term in terms)
+def term(
+    context: CompileContext,
+    key: str,
+    filters: Sequence[str],
+    group_by: Sequence[str] = (),
+    space_aggregation: str = "sum",
+) -> str:
+    """A catalogue metric as this environment's collectors name it, ``.as_count()`` on counts."""
+    return catalogue.term(
+        key, ",".join(filters) or "*", group_by, context.modes, space_aggregation=space_aggregation
+    )
+
+
+def added(terms: Sequence[str]) -> str:
+    """Terms added in one query: only for series that exist together (a missing operand blanks the sum)."""
+    return " + ".join(terms)
+
+
+def watched_services(filters: Iterable[str], context: CompileContext) -> tuple[str, ...]:
+    """The services a monitor watches: the expanded service, else those its scope names by a service tag."""
+    if context.service is not None:
+        return (context.service,)
+    found = []
+    for item in filters:
+        key, _, value = item.partition(":")
+        if key in catalogue.SERVICE_TAGS and value and "*" not in value:
+            found.append(catalogue.service_of(key, value))
+    return tuple(dict.fromkeys(found))
 
 
 def count_thresholds(fields: Fields) -> dict[str, Json]:
@@ -65,17 +117,145 @@ def count_thresholds(fields: Fields) -> dict[str, Json]:
     return ordered_thresholds({"critical": 0, **given})
 
 
+def options_with(fields: Fields, thresholds: Mapping[str, Json], missing_data: str | None) -> dict[str, Json]:
+    """The definition's options, its thresholds, and the kind's missing-data policy unless the definition
+    chose its own (``on_missing_data``, or the older ``notify_no_data``)."""
+    options: dict[str, Json] = {**(fields.get("options") or {}), "thresholds": dict(thresholds)}
+    if missing_data is not None and not any(key in options for key in _MISSING_DATA_CHOICES):
+        options["on_missing_data"] = missing_data
+    return options
+
+
 def count_monitor(
-    fields: Fields, context: CompileContext, signal: str, expression: str, services: tuple[str, ...] = ()
+    fields: Fields,
+    context: CompileContext,
+    signal: str,
+    expression: str,
+    services: tuple[str, ...] = (),
+    missing_data: str | None = EVALUATE_AS_ZERO,
 ) -> CompiledMonitor:
     """A monitor alerting when ``expression`` goes above the critical count."""
     thresholds = count_thresholds(fields)
     query = f"{expression} > {format_number(thresholds['critical'])}"
-    options = {**(fields.get("options") or {}), "thresholds": thresholds}
+    options = options_with(fields, thresholds, missing_data)
     body = monitor_body(fields, context, MESH_MONITOR_TYPE, query, options)
     return CompiledMonitor(body, signal=signal, services=services)
 
 
-def services_in_scope(filters: Sequence[str], service_tag: str) -> tuple[str, ...]:
-    prefix = service_tag + ":"
-    return tuple(item[len(prefix) :] for item in filters if item.startswith(prefix))
+# --- a definition's parts and the composite that combines them --------------------------------
+
+
+@dataclass(frozen=True)
+class Part:
+    """One metric monitor of a definition: alone, it is the definition's monitor; with others, a part."""
+
+    suffix: str  # part id suffix: <definition id>:<suffix>
+    title: str  # what it watches, for its name
+    query: str
+    thresholds: Mapping[str, Json]
+    missing_data: str | None
+
+
+def combined(
+    fields: Fields,
+    context: CompileContext,
+    signal: str,
+    parts: Sequence[Part],
+    operator: str,
+    services: tuple[str, ...] = (),
+    findings: Sequence[Finding] = (),
+) -> CompiledMonitor:
+    """One part: the definition's monitor. Several: a composite ``a <operator> b ...`` carrying the name,
+    message, handles and priority, and parts that never notify (no handles, no priority)."""
+    if len(parts) == 1:
+        (only,) = parts
+        options = options_with(fields, only.thresholds, only.missing_data)
+        body = monitor_body(fields, context, MESH_MONITOR_TYPE, only.query, options)
+        return CompiledMonitor(body, tuple(findings), signal, services)
+    user_options: Mapping[str, Json] = fields.get("options") or {}
+    notification = {k: v for k, v in user_options.items() if k not in EVALUATION_OPTIONS}
+    references = [identity.reference(identity.part_id(context.definition_id, part.suffix)) for part in parts]
+    composite = monitor_body(fields, context, COMPOSITE_TYPE, f" {operator} ".join(references), notification)
+    compiled_parts = tuple(CompiledPart(part.suffix, _part_body(fields, context, part)) for part in parts)
+    return CompiledMonitor(composite, tuple(findings), signal, services, compiled_parts)
+
+
+def _part_body(fields: Fields, context: CompileContext, part: Part) -> dict[str, Json]:
+    name = str(fields["name"]).strip()
+    evaluation = {k: v for k, v in (fields.get("options") or {}).items() if k in EVALUATION_OPTIONS}
+    options = options_with({"options": evaluation}, part.thresholds, part.missing_data)
+    body: dict[str, Json] = {
+        "name": f"{name} [{part.title}]",
+        "type": MESH_MONITOR_TYPE,
+        "query": part.query,
+        "message": f'Part of the composite monitor "{name}", which notifies: this monitor never does.',
+        "tags": merged_tags(fields.get("tags") or (), context.environment.tags),
+        "priority": None,
+        "options": options,
+    }
+    if "restricted_roles" in fields:
+        body["restricted_roles"] = fields["restricted_roles"]
+    return body
+
+
+# --- what a monitor's mesh metrics need ---------------------------------------------------------
+
+
+def setup_findings(body: Mapping[str, Json], modes: CollectionModes) -> list[Finding]:
+    """Warnings about a monitor's mesh metrics in this environment: set-up beyond Datadog's documented
+    Istio install, another collection mode's metric name, a tag the shipped configuration drops."""
+    names = tuple(dict.fromkeys(metric_names(body)))
+    findings = list(_name_findings(names, modes))
+    if modes.data_plane == "legacy" and any(_is_data_plane(name) for name in names):
+        for term, _found in metric_uses(body):
+            findings.extend(_excluded_tag_findings(term))
+    return list(dict.fromkeys(findings))
+
+
+@cache
+def _name_findings(names: tuple[str, ...], modes: CollectionModes) -> tuple[Finding, ...]:
+    """What the metric names alone say (the same names recur in every definition of a kind: cached)."""
+    metrics = [found[0].metric for found in map(catalogue.lookup, names) if found]
+    findings = []
+    needed = setup.opt_ins(metrics, modes)
+    if needed:
+        listed = "; ".join(r.title for r in needed)
+        message = f"its metrics need set-up beyond Datadog's default Istio install: {listed}"
+        hint = "`provisioner mesh requirements` prints the snippets to apply"
+        findings.append(Finding("/query", "needs-mesh-setup", message, hint, "warning"))
+    for name in names:
+        findings.extend(_mode_findings(name, modes))
+    return tuple(findings)
+
+
+def _is_data_plane(name: str) -> bool:
+    uses = catalogue.lookup(name)
+    return bool(uses) and uses[0].metric.collector is catalogue.Collector.DATA_PLANE
+
+
+def _mode_findings(name: str, modes: CollectionModes) -> Iterator[Finding]:
+    mismatch = catalogue.mode_mismatch(name, modes)
+    if mismatch is None:
+        return
+    use, instead = mismatch
+    collector = use.metric.collector.value
+    message = (
+        f"{name} is the {use.mode} name; this environment's {collector} runs in {modes.of(collector)} mode"
+    )
+    hint = f"use {instead.name}" if instead is not None else f"no {modes.of(collector)} metric counts this"
+    yield Finding(
+        "/query", "metric-not-in-mode", message, f"{hint} (or set istio: in provisioner.yaml)", "warning"
+    )
+
+
+def _excluded_tag_findings(term: MetricTerm) -> Iterator[Finding]:
+    """Filters and groups on a tag the shipped data-plane auto_conf.yaml drops (the caller checks the mode)."""
+    if not _is_data_plane(term.metric):
+        return
+    for key in [*(f.key for f in term.filters), *term.group_by]:
+        if key in catalogue.EXCLUDED_BY_DEFAULT:
+            message = (
+                f"{key} is dropped by the Agent's shipped Istio auto_conf.yaml (this data plane is legacy)"
+            )
+            hint = f"use {catalogue.EXCLUDED_BY_DEFAULT[key]}"
+            yield Finding("/query", "excluded-tag", message, hint, "warning")

@@ -1,16 +1,24 @@
-"""sidecar-injection: Istio sidecar injections that failed in the window (any failure by default)."""
+"""sidecar-injection: Istio sidecar injections that failed in the window (any failure by default).
+
+``sum(<window>):sum:<injection failures>{scope}.as_count() > critical``, the failure counter of istiod's
+injection webhook named for the environment's control-plane mode. The counter has no series until the
+first failure (and again after istiod restarts), so an evaluation without data is a count of 0
+(``on_missing_data: default``): no-data notification would only report istiod restarts. Whether the
+metric reports at all is the metrics-reporting check's job (plan and audit).
+"""
 
 from __future__ import annotations
 
 from provisioner.definitions.kinds.base import CompileContext, CompiledMonitor, Fields
-from provisioner.definitions.kinds.mesh import by_clause, count_monitor, scope, scope_filter, window
+from provisioner.definitions.kinds.mesh import count_monitor, scope, term, watched_services, window
+from provisioner.mesh.catalogue import SIDECAR_INJECTION
 
-SIGNAL = "sidecar-injection"
 DEFAULT_WINDOW = "5m"
-METRIC = "istio.sidecar_injection.failure_total"
+FAILURES = "sidecar_injection_failure"
 
 
 def compile_sidecar_injection(fields: Fields, context: CompileContext) -> CompiledMonitor:
-    filters = scope(fields, context)
-    term = f"sum:{METRIC}{scope_filter(filters)}{by_clause(list(fields.get('group_by') or ()))}.as_count()"
-    return count_monitor(fields, context, SIGNAL, f"sum({window(fields, DEFAULT_WINDOW)}):{term}")
+    filters = scope(fields)
+    failures = term(context, FAILURES, filters, list(fields.get("group_by") or ()))
+    expression = f"sum({window(fields, DEFAULT_WINDOW)}):{failures}"
+    return count_monitor(fields, context, SIDECAR_INJECTION, expression, watched_services(filters, context))

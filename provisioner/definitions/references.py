@@ -1,0 +1,89 @@
+"""References between definitions: a composite monitor names the monitors it combines by definition id,
+``@{<definition id>}`` (the mesh kinds' composites name their parts ``@{<id>:<part>}``; a raw
+``kind: monitor`` composite may name any monitor definition). Checked across all definitions: every
+reference names a monitor definition, never a composite (Datadog's composites cannot combine composites),
+and no chain of references comes back to where it started.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+
+from provisioner import identity
+from provisioner.definitions.documents import RawDefinition
+from provisioner.definitions.findings import Finding
+from provisioner.definitions.schema import did_you_mean
+from provisioner.model import MonitorSpec, Problem
+
+COMPOSITE = "composite"
+
+
+def reference_problems(
+    monitors: Sequence[MonitorSpec], referring: Iterable[RawDefinition], known_ids: Collection[str]
+) -> list[Problem]:
+    """Problems of every ``@{id}`` in the monitors' queries. ``referring``: the definitions whose monitors
+    reference others (to locate a problem); ``known_ids``: the id of every definition read, so that a
+    reference to a definition that has errors of its own is left alone."""
+    by_id = {m.definition_id: m for m in monitors}
+    raw_by_id = {raw.definition_id: raw for raw in referring if raw.definition_id}
+    problems = []
+    for monitor in monitors:
+        raw = raw_by_id.get(_base_id(monitor.definition_id))
+        if raw is None or monitor.part_of is not None:
+            continue  # parts and the composites of mesh kinds are named by the kind itself
+        for finding in _findings(monitor, by_id, known_ids):
+            problems.append(raw.problem(finding))
+    return problems
+
+
+def refers_to_others(spec: MonitorSpec) -> bool:
+    """Whether a monitor's query names other definitions (a composite not built by a mesh kind)."""
+    return spec.part_of is None and bool(identity.referenced_ids(str(spec.body.get("query") or "")))
+
+
+def _findings(
+    monitor: MonitorSpec, by_id: Mapping[str, MonitorSpec], known_ids: Collection[str]
+) -> Iterator[Finding]:
+    query = str(monitor.body.get("query") or "")
+    referenced = identity.referenced_ids(query)
+    if referenced and monitor.body.get("type") != COMPOSITE:
+        message = "@{...} references are only resolved in composite monitors"
+        yield Finding("/query", "reference-outside-composite", message, "set type: composite")
+        return
+    for definition_id in referenced:
+        target = by_id.get(definition_id)
+        if target is None:
+            if _base_id(definition_id) not in known_ids:
+                message = f"@{{{definition_id}}} names no monitor definition"
+                yield Finding("/query", "unknown-reference", message, did_you_mean(definition_id, by_id))
+        elif definition_id == monitor.definition_id or _cycle(definition_id, monitor.definition_id, by_id):
+            message = f"@{{{definition_id}}} leads back to {monitor.definition_id}: a reference cycle"
+            yield Finding("/query", "reference-cycle", message, "a composite combines monitors, not itself")
+        elif target.body.get("type") == COMPOSITE:
+            message = f"@{{{definition_id}}} is a composite: Datadog's composites cannot combine composites"
+            hint = "reference its parts instead" if _parts(definition_id, by_id) else ""
+            yield Finding("/query", "composite-in-composite", message, hint)
+
+
+def _cycle(start: str, goal: str, by_id: Mapping[str, MonitorSpec]) -> bool:
+    """Whether following references from ``start`` reaches ``goal``."""
+    seen: set[str] = set()
+    pending = [start]
+    while pending:
+        current = pending.pop()
+        if current == goal:
+            return True
+        if current in seen or current not in by_id:
+            continue
+        seen.add(current)
+        pending.extend(identity.referenced_ids(str(by_id[current].body.get("query") or "")))
+    return False
+
+
+def _parts(definition_id: str, by_id: Mapping[str, MonitorSpec]) -> list[str]:
+    return [i for i, m in by_id.items() if m.part_of == definition_id]
+
+
+def _base_id(definition_id: str) -> str:
+    """The id written in the file: ``<id>/<service>:<part>`` → ``<id>``."""
+    return definition_id.split(identity.PART_SEPARATOR, 1)[0].split("/", 1)[0]

@@ -1,0 +1,320 @@
+"""Reading the shipped pipeline the way GitHub and bash read it: the scripts' commands, the workflows'
+jobs and steps, and a job's environment matrix expanded by running the step that computes it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+from typer.main import get_command
+
+from provisioner.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+GITHUB = ROOT / ".github"
+WORKFLOWS = GITHUB / "workflows"
+ACTIONS = GITHUB / "actions"
+DATADOG_COMMANDS = {"plan", "apply", "audit", "import"}
+ENVIRONMENT_COMMANDS = {"plan", "apply", "audit"}  # each runs once per environment, with --env
+API_KEY = "DD_API_KEY"
+READ_KEY = "DD_APP_KEY_READ"  # repository secret: a read-only application key
+WRITE_KEY = "DD_APP_KEY_WRITE"  # environment secret of the protected environments only
+DATADOG_SECRETS = {API_KEY, READ_KEY, WRITE_KEY}
+MATRIX_ENVIRONMENT = "${{ matrix.environment }}"
+ENVIRONMENT_VARIABLE = "ENVIRONMENT"  # the matrix environment, as the scripts read it
+BIN = Path(sys.executable).parent  # where pip put the provisioner command
+
+# --- reading shell scripts -----------------------------------------------------------------------
+
+_CONTROL = {"&&", "||", ";", "|", "&", "(", ")", ";;", "|&"}
+_KEYWORDS = {"if", "then", "else", "elif", "do", "while", "until", "!", "time", "{", "}", "exec"}
+_REDIRECT = re.compile(r"^[<>&]+$")
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_SHELL_VALUE = re.compile(r"^(\$\{\{.*\}\}|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)$")
+
+
+def simple_commands(script: str) -> list[list[str]]:
+    """The simple commands of a bash script, as words: control operators, redirections, leading keywords
+    and variable assignments removed. Good enough for the scripts of a workflow, and loud when it is not
+    (an unclosed quote raises)."""
+    commands: list[list[str]] = []
+    for line in script.replace("\\\n", " ").splitlines():
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        current: list[str] = []
+        tokens = iter(lexer)
+        for token in tokens:
+            if token in _CONTROL:
+                commands.append(current)
+                current = []
+            elif _REDIRECT.match(token):
+                if current and current[-1].isdigit():
+                    current.pop()  # the "2" of "2>&1"
+                next(tokens, None)  # the redirection's target
+            elif current or not (token in _KEYWORDS or _ASSIGNMENT.match(token)):
+                current.append(token)
+        commands.append(current)
+    return [command for command in commands if command]
+
+
+def provisioner_invocations(script: str) -> list[list[str]]:
+    """The arguments of every ``provisioner …`` (or ``python -m provisioner …``) in ``script``."""
+    found = []
+    for words in simple_commands(script):
+        if Path(words[0]).name == "provisioner":
+            found.append(words[1:])
+        elif len(words) > 2 and words[0].startswith("python") and words[1:3] == ["-m", "provisioner"]:
+            found.append(words[3:])
+    return found
+
+
+def invocation_problem(args: list[str]) -> str | None:
+    """Why the real CLI would refuse ``provisioner <args>``, or None; parsed by the CLI's own parser."""
+    command: Any = get_command(app)
+    args = ["1" if _SHELL_VALUE.match(arg) else arg for arg in args]  # a value known only at run time
+    position = 0
+    path = "provisioner"
+    while hasattr(command, "commands"):
+        options = {opt: param.is_eager for param in command.params for opt in param.opts} | {"--help": True}
+        while position < len(args) and args[position].startswith("-"):
+            if args[position] not in options:
+                return f"{path}: unknown option {args[position]}"
+            if options[args[position]]:
+                return None  # --help, --version: print and exit before any subcommand
+            position += 1
+        if position == len(args):
+            return f"{path}: no subcommand"
+        name = args[position]
+        if name not in command.commands:
+            return f"{path}: unknown subcommand {name!r}"
+        command, path, position = command.commands[name], f"{path} {name}", position + 1
+    try:
+        command.make_context(path, list(args[position:]))
+    except typer.Exit:
+        return None  # --help
+    except typer.TyperException as exc:
+        return f"{path}: {exc.format_message()}"
+    return None
+
+
+def subcommand(args: list[str]) -> list[str]:
+    """The subcommand path of an invocation, e.g. ["github", "comment"]."""
+    words = [arg for arg in args if not arg.startswith("-")]
+    return words[:2] if words[:1] == ["github"] else words[:1]
+
+
+def option(args: list[str], name: str) -> str | None:
+    """The value given to ``name`` in an invocation (``--name value`` or ``--name=value``), or None."""
+    for index, arg in enumerate(args):
+        if arg == name and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith(f"{name}="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+# --- reading workflows ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    source: str  # file and job, for messages
+    job_id: str
+    job: dict[str, Any]
+    step: dict[str, Any]
+
+    @property
+    def run(self) -> str:
+        return str(self.step.get("run", ""))
+
+    @property
+    def invocations(self) -> list[list[str]]:
+        return provisioner_invocations(self.run)
+
+    @property
+    def subcommands(self) -> set[str]:
+        return {" ".join(subcommand(args)) for args in self.invocations}
+
+    @property
+    def env(self) -> dict[str, Any]:
+        """The variables the step's script sees: the job's ``env:``, then the step's own."""
+        return {**(self.job.get("env") or {}), **(self.step.get("env") or {})}
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict), f"{path.name}: not a YAML mapping"
+    return data
+
+
+def workflow(name: str) -> dict[str, Any]:
+    return load(WORKFLOWS / name)
+
+
+def workflow_paths() -> list[Path]:
+    return sorted(WORKFLOWS.glob("*.y*ml"))
+
+
+def action_paths() -> list[Path]:
+    return sorted(ACTIONS.glob("*/action.y*ml"))
+
+
+def triggers(data: dict[str, Any]) -> dict[str, Any]:
+    """The ``on:`` section as a mapping (YAML 1.1 reads the bare key ``on`` as True)."""
+    on = data.get("on", data.get(True))
+    if isinstance(on, str):
+        return {on: None}
+    if isinstance(on, list):
+        return dict.fromkeys(on)
+    return dict(on or {})
+
+
+def steps_of(path: Path) -> Iterator[Step]:
+    data = load(path)
+    for job_id, job in (data.get("jobs") or {}).items():
+        for step in job.get("steps") or []:
+            yield Step(f"{path.name}:{job_id}", job_id, job, step)
+
+
+def action_steps() -> Iterator[Step]:
+    for path in action_paths():
+        for step in load(path)["runs"].get("steps") or []:
+            yield Step(f"{path.parent.name}/{path.name}", "composite", {}, step)
+
+
+def all_steps() -> list[Step]:
+    return [step for path in workflow_paths() for step in steps_of(path)] + list(action_steps())
+
+
+def job_runs(data: dict[str, Any], job_id: str) -> str:
+    return "\n".join(str(step.get("run", "")) for step in data["jobs"][job_id].get("steps") or [])
+
+
+def secrets_in(value: Any) -> set[str]:
+    return set(re.findall(r"secrets\.([A-Za-z0-9_]+)", yaml.safe_dump(value)))
+
+
+def github_environment(job: dict[str, Any]) -> str | None:
+    """The GitHub deployment environment a job runs in (``environment:`` as a name or a mapping)."""
+    environment = job.get("environment")
+    return environment.get("name") if isinstance(environment, dict) else environment
+
+
+def needs(job: dict[str, Any]) -> list[str]:
+    value = job.get("needs") or []
+    return [value] if isinstance(value, str) else list(value)
+
+
+# --- running a workflow's matrix for a project ---------------------------------------------------
+
+_FROM_JOB_OUTPUT = re.compile(r"^\$\{\{\s*fromJSON\(needs\.([\w-]+)\.outputs\.([\w-]+)\)\.([\w-]+)\s*\}\}$")
+_STEP_OUTPUT = re.compile(r"^\$\{\{\s*steps\.([\w-]+)\.outputs\.([\w-]+)\s*\}\}$")
+
+
+@dataclass(frozen=True)
+class JobInstance:
+    """One job GitHub would create from a matrix job, in the order GitHub creates them."""
+
+    job_id: str
+    name: str
+    environment: str  # the matrix value
+    github_environment: str | None  # the deployment environment it runs in
+    max_parallel: int | None  # None: no limit
+    fail_fast: bool
+    steps: tuple[dict[str, Any], ...]
+
+    def expand(self, text: str) -> str:
+        """``text`` as the job sees it: ``${{ matrix.environment }}`` and ``$ENVIRONMENT`` filled in."""
+        text = text.replace(MATRIX_ENVIRONMENT, self.environment)
+        return re.sub(rf"\$\{{?{ENVIRONMENT_VARIABLE}\}}?", self.environment, text)
+
+
+def matrix_jobs(data: dict[str, Any], job_id: str, project: Path) -> list[JobInstance]:
+    """The jobs GitHub creates from ``job_id``'s environment matrix when the repository is ``project``:
+    the matrix must come from another job's output, which is computed by running that job's step."""
+    job = data["jobs"][job_id]
+    strategy = job.get("strategy") or {}
+    expression = str((strategy.get("matrix") or {}).get("environment", ""))
+    found = _FROM_JOB_OUTPUT.match(expression)
+    assert found, f"{job_id}: the environment matrix must be read from a job's output, not {expression!r}"
+    source_job, output, key = found.groups()
+    assert source_job in needs(job), f"{job_id}: needs {source_job!r} to read its output"
+    environments = json.loads(job_outputs(data, source_job, project)[output])[key]
+    name = str(job.get("name", job_id))
+    deployment = github_environment(job)
+    return [
+        JobInstance(
+            job_id=job_id,
+            name=name.replace(MATRIX_ENVIRONMENT, environment),
+            environment=environment,
+            github_environment=deployment and deployment.replace(MATRIX_ENVIRONMENT, environment),
+            max_parallel=strategy.get("max-parallel"),
+            fail_fast=bool(strategy.get("fail-fast", True)),  # GitHub's default is true
+            steps=tuple(job.get("steps") or ()),
+        )
+        for environment in environments
+    ]
+
+
+def job_outputs(data: dict[str, Any], job_id: str, project: Path) -> dict[str, str]:
+    """A job's ``outputs:``, computed by running the steps they come from in ``project``."""
+    job = data["jobs"][job_id]
+    steps = {step.get("id"): step for step in job.get("steps") or [] if step.get("id")}
+    values = {}
+    for name, expression in (job.get("outputs") or {}).items():
+        found = _STEP_OUTPUT.match(str(expression))
+        assert found, f"{job_id}: output {name} must come from a step's output"
+        step_id, key = found.groups()
+        values[name] = run_step(steps[step_id], project)[key]
+    return values
+
+
+def run_step(step: dict[str, Any], project: Path) -> dict[str, str]:
+    """Run a step's script as the runner does (bash -eo pipefail) in ``project``; its $GITHUB_OUTPUT."""
+    output = project / ".github-output"
+    output.write_text("", encoding="utf-8")
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "GITHUB_OUTPUT": str(output),
+    }
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", str(step["run"])],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, f"step {step.get('name')!r} failed: {done.stderr}"
+    return parse_github_output(output.read_text(encoding="utf-8"))
+
+
+def parse_github_output(text: str) -> dict[str, str]:
+    """``name=value`` lines and ``name<<DELIMITER`` blocks, as the runner reads $GITHUB_OUTPUT."""
+    values: dict[str, str] = {}
+    lines = iter(text.splitlines())
+    for line in lines:
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            block = []
+            for body in lines:
+                if body == delimiter:
+                    break
+                block.append(body)
+            values[name] = "\n".join(block)
+        elif "=" in line:
+            name, value = line.split("=", 1)
+            values[name] = value
+    return values
