@@ -35,9 +35,7 @@ class ImportedDefinition:
     document: dict[str, Json]
 
 
-def import_monitor(
-    live: LiveResource, definition_id: str, recognise: Recogniser | None = None
-) -> ImportedDefinition:
+def import_monitor(live: LiveResource, definition_id: str, recognise: Recogniser | None = None) -> ImportedDefinition:
     raw = monitor_document(live, definition_id)
     document = (recognise(raw) if recognise else None) or raw
     return ImportedDefinition(definition_id, str(document["kind"]), live.datadog_id, live.title, document)
@@ -97,9 +95,7 @@ def _tidy(value: Json) -> Json:
 
 def definition_id_for(title: str, taken: set[str]) -> str:
     """A definition id derived from a title: lowercase, tag-safe, unique among ``taken`` (updated)."""
-    base = (
-        re.sub(r"[^a-z0-9._-]+", "-", title.lower()).strip("-._")[:_MAX_ID_LENGTH].strip("-._") or "imported"
-    )
+    base = re.sub(r"[^a-z0-9._-]+", "-", title.lower()).strip("-._")[:_MAX_ID_LENGTH].strip("-._") or "imported"
     candidate, suffix = base, 2
     while candidate in taken:
         candidate = f"{base}-{suffix}"
