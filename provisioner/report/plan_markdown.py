@@ -23,6 +23,7 @@ _EMOJI = {
     Action.ADOPT: "🔵",
     Action.DRIFT: "🟣",
     Action.CONFLICT: "🔴",
+    Action.REPAIR: "🧹",
     Action.DELETE: "⛔",
 }
 
