@@ -12,10 +12,12 @@ This is the only module that knows typer, and the one error boundary:
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import sys
 import traceback
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
@@ -616,7 +618,27 @@ def _stop(signum: int, _frame: FrameType | None) -> None:
 def main() -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _stop)
-    app()
+    app_for(sys.argv[1:])()
+
+
+def app_for(args: Sequence[str]) -> typer.Typer:
+    """The app with only the command (or group) that ``args`` run: typer builds the parser of every
+    command it holds (each option's type, default and help) before it parses anything, which costs a
+    short plan more than parsing does. No command, or an unknown one: the whole app, for its help."""
+    name = next((arg for arg in args if not arg.startswith("-")), None)  # root options take no values
+    commands = [c for c in app.registered_commands if _command_name(c) == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if not commands and not groups:
+        return app
+    lean = copy.copy(app)
+    lean.registered_commands, lean.registered_groups = commands, groups
+    return lean
+
+
+def _command_name(command: typer.models.CommandInfo) -> str | None:
+    if command.name is not None:
+        return command.name
+    return typer.main.get_command_name(command.callback.__name__) if command.callback else None
 
 
 if __name__ == "__main__":
