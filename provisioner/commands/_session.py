@@ -17,6 +17,7 @@ from provisioner.credentials import Target, app_url, resolve_endpoint, resolve_t
 from provisioner.datadog.client import READ_DEADLINE_S, ClientSettings, DatadogClient
 from provisioner.datadog.pacing import Deadline, RateLimitWait
 from provisioner.definitions import load_definitions
+from provisioner.definitions.cache import default_cache_directory
 from provisioner.engine.plan import compute_plan
 from provisioner.engine.read import dashboards_for_plan, read_live_org
 from provisioner.engine.remote_validate import Rejection
@@ -50,7 +51,7 @@ def load_project(
     read its org: nothing is managed then, everything is unmanaged."""
     config = load_config(config_path)
     environment = select_environment(config, env)
-    definitions = load_definitions(list(paths), environment, config)
+    definitions = load_definitions(list(paths), environment, config, default_cache_directory())
     if allow_no_definitions and not paths and {p.code for p in definitions.problems} == {NO_DEFINITIONS}:
         typer.echo(
             "No definitions found (no monitors/ or dashboards/ folder): nothing is managed yet.", err=True

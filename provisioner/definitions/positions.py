@@ -37,9 +37,7 @@ class PositionIndex:
     def __len__(self) -> int:
         return len(self._slots) // STRIDE
 
-    def locate(
-        self, data: Any, tokens: Iterable[str], key: bool = False, slot: int = 0
-    ) -> tuple[int, int]:
+    def locate(self, data: Any, tokens: Iterable[str], key: bool = False, slot: int = 0) -> tuple[int, int]:
         """(line, col) of the deepest value the tokens reach from ``data``, the value at ``slot``.
 
         A block mapping or sequence is located at its key (``thresholds:``) rather than at its first
