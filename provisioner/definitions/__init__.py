@@ -10,15 +10,18 @@ import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from provisioner.definitions.cache import CompiledDefinition, CompiledFile, DefinitionCache
-from provisioner.definitions.compile import Spec, compile_definition, semantic_problems_despite_schema
 from provisioner.definitions.documents import RawDefinition, duplicate_id_problems, split_definitions
 from provisioner.definitions.files import display_path, find_definition_files
 from provisioner.definitions.references import Referrer, reference_problems, refers_to_others
 from provisioner.definitions.source import parse_documents, read_text
 from provisioner.model import DashboardSpec, DefinitionSet, Environment, MonitorSpec, Problem, ProjectConfig
 from provisioner.report.problems import problem_order
+
+if TYPE_CHECKING:
+    from provisioner.definitions.compile import Spec
 
 __all__ = ["load_definitions"]
 
@@ -124,6 +127,9 @@ def _compile_file(
 def _compile(
     raw: RawDefinition, environment: Environment, known_environments: tuple[str, ...], problems: list[Problem]
 ) -> list[Spec]:
+    # the kinds' compilers and rules load when a file is compiled: not on a run the cache serves whole
+    from provisioner.definitions.compile import compile_definition, semantic_problems_despite_schema
+
     if not raw.valid:
         problems.extend(semantic_problems_despite_schema(raw, environment, known_environments))
         return []
