@@ -269,7 +269,8 @@ class DatadogClient:
 
     def metric_tag_keys(self, metric: str, window_s: int) -> frozenset[str] | None:
         """The tag keys of a metric's series that reported within ``window_s`` (Datadog's minimum is
-        14,400), keys only: ``GET /api/v2/metrics/{name}/all-tags``. None when Datadog knows no such metric."""
+        14,400), keys only: ``GET /api/v2/metrics/{name}/all-tags``. None when Datadog knows no such
+        metric."""
         try:
             body = self._call(
                 "GET",

@@ -364,7 +364,8 @@ class _Judge:
         label = _COLLECTOR_LABEL[other.metric.collector]
         message = (
             f"{name} reports as a {actual}, the way {other.mode} mode sends it, not as the "
-            f"{' or '.join(sorted(expected))} the monitor reads: this environment's {label} looks like {other.mode}"
+            f"{' or '.join(sorted(expected))} the monitor reads: "
+            f"this environment's {label} looks like {other.mode}"
         )
         return MetricGap(name, Cause.OTHER_MODE, message, self._mode_fix(other.metric, other.mode))
 
