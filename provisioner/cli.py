@@ -142,6 +142,19 @@ ApiUrlOpt = Annotated[
     str | None,
     typer.Option("--api-url", help="Datadog API base URL; overrides DD_SITE and the environment's site."),
 ]
+MetricCheckOpt = Annotated[
+    bool,
+    typer.Option(
+        "--metric-check/--no-metric-check",
+        help="Ask Datadog whether every metric the monitors query reports, with the tags they use.",
+    ),
+]
+MetricWindowOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--metric-window", help="A metric without a point in this window does not report; default 24h."
+    ),
+]
 RemoteValidateOpt = Annotated[
     bool,
     typer.Option(
@@ -287,9 +300,12 @@ def plan(
     use_emulator: EmulatorOpt = False,
     api_url: ApiUrlOpt = None,
     remote_validate: RemoteValidateOpt = True,
+    metric_check: MetricCheckOpt = True,
+    metric_window: MetricWindowOpt = None,
 ) -> int:
-    """Show what apply would change (a dry run), any drift made by hand in Datadog, and whether Datadog
-    accepts the monitors apply would write."""
+    """Show what apply would change (a dry run), any drift made by hand in Datadog, whether Datadog
+    accepts the monitors apply would write, and whether the metrics they query report."""
+    from provisioner.commands.audit import metric_check_settings
     from provisioner.commands.plan import plan as run
 
     return run(
@@ -302,6 +318,7 @@ def plan(
         use_emulator=use_emulator,
         api_url=api_url,
         remote_validate=remote_validate,
+        metric_settings=metric_check_settings(metric_check, metric_window),
     )
 
 
@@ -374,9 +391,13 @@ def audit(
     ] = None,
     use_emulator: EmulatorOpt = False,
     api_url: ApiUrlOpt = None,
+    metric_check: MetricCheckOpt = True,
+    metric_window: MetricWindowOpt = None,
 ) -> int:
-    """Report on every monitor and dashboard in the org: managed, drifted, orphaned, unmanaged, unhealthy."""
+    """Report on every monitor and dashboard in the org: managed, drifted, orphaned, unmanaged, unhealthy,
+    watching metrics that do not report."""
     from provisioner.commands.audit import audit as run
+    from provisioner.commands.audit import metric_check_settings
 
     return run(
         paths or [],
@@ -388,6 +409,7 @@ def audit(
         api_url=api_url,
         mute_limit=mute_limit,
         stuck_limit=stuck_limit,
+        metric_settings=metric_check_settings(metric_check, metric_window),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -14,9 +15,17 @@ from provisioner.config import load_config, select_environment
 from provisioner.credentials import Target, app_url, resolve_endpoint, resolve_target
 from provisioner.datadog.client import ClientSettings, DatadogClient
 from provisioner.definitions import load_definitions
+from provisioner.engine.metric_check import (
+    NOT_CHECKED,
+    CheckedMonitor,
+    MetricCheck,
+    MetricCheckSettings,
+    check_metrics,
+)
 from provisioner.engine.plan import compute_plan
 from provisioner.engine.read import dashboards_for_plan, read_live_org
 from provisioner.engine.remote_validate import Rejection
+from provisioner.mesh.catalogue import modes_of
 from provisioner.model import DefinitionSet, Environment, Plan, ProjectConfig
 from provisioner.report.problems import format_problems
 
@@ -73,6 +82,19 @@ def current_plan(
     wanted = dashboards_for_plan(project.definitions, project.namespace)
     live = read_live_org(port, wanted, concurrency)
     return compute_plan(project.definitions, live, project.namespace, keep_drift=keep_drift)
+
+
+def metric_check(
+    project: Project,
+    port: DatadogClient,
+    monitors: Sequence[CheckedMonitor],
+    settings: MetricCheckSettings | None,
+) -> MetricCheck:
+    """Whether the monitors' metrics report in the environment's org; ``settings`` None: not asked."""
+    if settings is None:
+        return NOT_CHECKED
+    environment = project.environment
+    return check_metrics(port, monitors, modes_of(environment), environment.name, datetime.now(UTC), settings)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ Reading (``read_reporting``, through ``MetricsPort``) is apart from deciding (``
   distinct reporting metrics some monitor filters or groups by, most used first, at most
   ``max_tag_reads`` of them; the rest are named in the result as not read;
 - ``GET /api/v1/metrics/{name}`` for the reporting names whose type tells the collection mode apart
-  (``istio.mesh.request.count``: V2's count, V1's cumulative gauge), at most three with the catalogue.
+  (the request counter's V2 name is V1's cumulative gauge), at most three with the catalogue.
 
 So a run costs 1 + (ambiguous names) + min(metrics filtered or grouped, ``max_tag_reads``) requests,
 whatever the number of monitors. ``host`` is never checked (Datadog gives every agent series one).
@@ -35,13 +35,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Literal
 
 from provisioner.datadog.port import MetricsPort
 from provisioner.errors import DatadogError
 from provisioner.mesh import catalogue, setup
 from provisioner.mesh.catalogue import Collector, Mode
-from provisioner.model import CollectionModes, JsonObject, SourceLocation
+from provisioner.model import CollectionModes, JsonObject, LiveResource, MonitorSpec, SourceLocation
 from provisioner.signals import metric_terms
 
 ALL_TAGS_MIN_WINDOW = timedelta(hours=4)  # Datadog's minimum window[seconds] for all-tags
@@ -97,6 +98,23 @@ def checked_monitor(
     return CheckedMonitor(key, metrics, source)
 
 
+def desired_monitors(specs: Sequence[MonitorSpec]) -> tuple[CheckedMonitor, ...]:
+    """One per definition: the parts of a composite are checked as the definition they belong to."""
+    bodies: dict[str, list[JsonObject]] = {}
+    sources: dict[str, SourceLocation] = {}
+    for spec in specs:
+        key = spec.part_of or spec.definition_id
+        bodies.setdefault(key, []).append(spec.body)
+        if spec.part_of is None or key not in sources:
+            sources[key] = spec.source
+    return tuple(checked_monitor(key, found, sources[key]) for key, found in bodies.items())
+
+
+def live_monitors(resources: Sequence[LiveResource]) -> tuple[CheckedMonitor, ...]:
+    """One per live monitor, by its Datadog id."""
+    return tuple(checked_monitor(str(r.datadog_id), (r.body,)) for r in resources)
+
+
 # --- one run ----------------------------------------------------------------------------------
 
 CheckStatus = Literal["checked", "skipped", "failed"]
@@ -116,7 +134,11 @@ class MetricCheck:
     error: str = ""
 
     def gaps_of(self, key: str) -> tuple[MetricGap, ...]:
-        return next((m.gaps for m in self.monitors if m.key == key), ())
+        return self._by_key.get(key, ())
+
+    @cached_property
+    def _by_key(self) -> dict[str, tuple[MetricGap, ...]]:
+        return {m.key: m.gaps for m in self.monitors}
 
 
 NOT_CHECKED = MetricCheck("skipped")
