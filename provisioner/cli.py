@@ -237,6 +237,11 @@ def environments(
     return run(config, output_format.value)
 
 
+class SeedMode(StrEnum):
+    openmetrics = "openmetrics"
+    legacy = "legacy"
+
+
 @app.command()
 def emulator(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback only by default).")] = "127.0.0.1",
@@ -265,6 +270,18 @@ def emulator(
         float | None,
         typer.Option("--duplicate-window", help="Seconds in which a repeated monitor create gets 400."),
     ] = None,
+    seed_mesh: Annotated[
+        SeedMode | None,
+        typer.Option(
+            "--seed-mesh",
+            help="First submit the last hour of a healthy mesh's metrics, named as this mode names them.",
+        ),
+    ] = None,
+    env: Annotated[
+        str | None,
+        typer.Option("--env", "-e", help="With --seed-mesh: whose services and cluster the series name."),
+    ] = None,
+    config: ConfigOpt = None,
 ) -> int:
     """Serve the Datadog API emulator in the foreground (prints its base URL first)."""
     from provisioner.commands.emulator import emulator as run
@@ -281,6 +298,9 @@ def emulator(
         rate_limit_specs=rate_limit or [],
         rate_limit_body=rate_limit_body,
         duplicate_window_s=duplicate_window,
+        seed_mesh=seed_mesh.value if seed_mesh else None,
+        env=env,
+        config_path=config,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
@@ -15,9 +15,15 @@ from provisioner.emulator.running import start_emulator
 
 
 def serve(
-    config: EmulatorConfig, host: str, port: int, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+    config: EmulatorConfig,
+    host: str,
+    port: int,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+    on_ready: Callable[[str], None] | None = None,
 ) -> int:
-    """Print the base URL alone on the first line of ``out`` (scripts read it), then block."""
+    """Print the base URL alone on the first line of ``out`` (scripts read it), call ``on_ready`` with it
+    (e.g. to submit demo data), then block."""
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -25,6 +31,8 @@ def serve(
             out.write(running.base_url + "\n")
             out.flush()
             where = f"; org kept in {config.state_path}" if config.state_path else ""
+            if on_ready is not None:
+                on_ready(running.base_url)
             err.write(f"Datadog API emulator serving at {running.base_url}{where}. Ctrl-C stops it.\n")
             err.flush()
             while not stop.wait(0.5):

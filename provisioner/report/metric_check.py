@@ -29,7 +29,7 @@ def summary_line(check: MetricCheck) -> str:
     )
     return (
         f"Metrics-reporting check (the last {span(check.window)}, {check.metrics} metrics, "
-        f"{check.requests} requests): {verdict}{unread}."
+        f"{check.requests} {'request' if check.requests == 1 else 'requests'}): {verdict}{unread}."
     )
 
 
