@@ -14,6 +14,7 @@ from provisioner.emulator.serve import serve
 from provisioner.emulator.state import StateFileError
 from provisioner.errors import UserError
 from provisioner.mesh.catalogue import Mode
+from provisioner.model import CollectionModes
 
 
 def emulator(
@@ -66,7 +67,8 @@ def _seeder(
     mesh = DemoMesh.of(select_environment(config, env), config.services)
 
     def seed(base_url: str) -> None:
-        count = submit_demo(base_url, mode, mesh, int(time.time()), api_keys[0] if api_keys else "demo")
+        modes = CollectionModes(data_plane=mode, control_plane=mode, envoy=mode)
+        count = submit_demo(base_url, modes, mesh, int(time.time()), api_keys[0] if api_keys else "demo")
         typer.echo(
             f"Submitted {count} series of a healthy mesh in {mode} mode (the last hour; services "
             f"{', '.join(mesh.services)}, kube_cluster_name:{mesh.cluster}).",

@@ -1,9 +1,9 @@
 """Demo data for the emulator (``provisioner emulator --seed-mesh openmetrics|legacy``): an hour of the series a
-healthy mesh sends, under the names and types one collection mode gives them, submitted through the
+healthy mesh sends, under the names and types its collection modes give them, submitted through the
 emulator's ``POST /api/v2/series`` as an agent would. The catalogue says what exists; nothing else here
 names a metric.
 
-What is sent, per minute of the last hour, every collector in the chosen mode:
+What is sent, per minute of the last hour, each collector in its mode:
 
 - every catalogue metric that mode submits, except counters of events (``on_event``: a healthy mesh has
   no injection failures or proxy rejects, so their series do not exist) and distributions (Datadog takes
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from provisioner.credentials import Target
 from provisioner.datadog.client import DatadogClient
 from provisioner.mesh import catalogue
-from provisioner.mesh.catalogue import Collector, Metric, Mode
+from provisioner.mesh.catalogue import Collector, Metric
 from provisioner.model import CollectionModes, Environment, JsonObject
 
 DEMO_SERVICES = ("frontend", "checkout", "payments", "cart")
@@ -52,9 +52,9 @@ class DemoMesh:
         return cls(tuple(services) or DEMO_SERVICES, cluster, environment.name)
 
 
-def demo_series(mode: Mode, mesh: DemoMesh, now_s: int) -> list[JsonObject]:
-    """``MetricSeries`` bodies for ``POST /api/v2/series``: the last hour, one point a minute."""
-    modes = CollectionModes(data_plane=mode, control_plane=mode, envoy=mode)
+def demo_series(modes: CollectionModes, mesh: DemoMesh, now_s: int) -> list[JsonObject]:
+    """``MetricSeries`` bodies for ``POST /api/v2/series``: the last hour, one point a minute, each collector
+    in its mode."""
     times = range(now_s - SPAN_S + STEP_S, now_s + 1, STEP_S)
     series = []
     for metric in catalogue.METRICS.values():
@@ -76,9 +76,11 @@ def demo_series(mode: Mode, mesh: DemoMesh, now_s: int) -> list[JsonObject]:
     return [{k: v for k, v in s.items() if v is not None} for s in series]
 
 
-def submit_demo(base_url: str, mode: Mode, mesh: DemoMesh, now_s: int, api_key: str = "demo") -> int:
+def submit_demo(
+    base_url: str, modes: CollectionModes, mesh: DemoMesh, now_s: int, api_key: str = "demo"
+) -> int:
     """Send the demo series to the emulator at ``base_url``; the number of series sent."""
-    series = demo_series(mode, mesh, now_s)
+    series = demo_series(modes, mesh, now_s)
     with DatadogClient(Target(base_url, api_key, "demo")) as client:
         for batch in batches(series):
             client.submit_series(batch)

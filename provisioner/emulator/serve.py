@@ -22,17 +22,17 @@ def serve(
     err: TextIO = sys.stderr,
     on_ready: Callable[[str], None] | None = None,
 ) -> int:
-    """Print the base URL alone on the first line of ``out`` (scripts read it), call ``on_ready`` with it
-    (e.g. to submit demo data), then block."""
+    """Call ``on_ready`` with the base URL (e.g. to submit demo data), print the URL alone on the first line
+    of ``out`` (scripts read it: the emulator is ready then), then block."""
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with start_emulator(config, host, port) as running, _advertised(config, running.base_url):
+            if on_ready is not None:
+                on_ready(running.base_url)
             out.write(running.base_url + "\n")
             out.flush()
             where = f"; org kept in {config.state_path}" if config.state_path else ""
-            if on_ready is not None:
-                on_ready(running.base_url)
             err.write(f"Datadog API emulator serving at {running.base_url}{where}. Ctrl-C stops it.\n")
             err.flush()
             while not stop.wait(0.5):

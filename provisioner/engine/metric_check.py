@@ -85,16 +85,14 @@ def checked_monitor(
     key: str, bodies: Iterable[JsonObject], source: SourceLocation | None = None
 ) -> CheckedMonitor:
     """The metrics the metric monitors among ``bodies`` query (a definition's composite parts together)."""
-    keys: dict[str, dict[str, None]] = {}
+    keys: dict[str, set[str]] = {}
     for body in bodies:
         if body.get("type") not in METRIC_MONITOR_TYPES:
             continue
         for term in metric_terms(str(body.get("query") or "")):
-            used = keys.setdefault(term.metric, {})
-            for key_used in (*(f.key for f in term.filters if not f.negated), *term.group_by):
-                if key_used not in UNCHECKED_TAG_KEYS:
-                    used.setdefault(key_used, None)
-    metrics = tuple(WatchedMetric(name, tuple(tags)) for name, tags in keys.items())
+            kept = {f.key for f in term.filters if not f.negated} | set(term.group_by)
+            keys.setdefault(term.metric, set()).update(kept - UNCHECKED_TAG_KEYS)
+    metrics = tuple(WatchedMetric(name, tuple(sorted(tags))) for name, tags in keys.items())
     return CheckedMonitor(key, metrics, source)
 
 
@@ -205,22 +203,13 @@ def read_reporting(
     to_tag, unread = tag_reads(monitors, active, settings.max_tag_reads)
     to_type = type_reads(monitors, active)
     window_s = int(settings.tags_window.total_seconds())
-    calls = [(name, "tags") for name in to_tag] + [(name, "type") for name in to_type]
-
-    def read(call: tuple[str, str]) -> frozenset[str] | str | None:
-        name, what = call
-        return port.metric_tag_keys(name, window_s) if what == "tags" else port.metric_type(name)
-
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(calls) or 1))) as pool:
-        answers = dict(zip(calls, pool.map(read, calls), strict=True))
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(to_tag) + len(to_type)))) as pool:
+        tag_answers = pool.map(lambda name: port.metric_tag_keys(name, window_s), to_tag)
+        type_answers = pool.map(port.metric_type, to_type)
+        tags = dict(zip(to_tag, tag_answers, strict=True))
+        types = dict(zip(to_type, type_answers, strict=True))
     return Reporting(
-        active,
-        settings.window,
-        settings.tags_window,
-        {name: answers[(name, "tags")] for name in to_tag},  # type: ignore[misc]
-        {name: answers[(name, "type")] for name in to_type},  # type: ignore[misc]
-        unread,
-        port.request_count - before,
+        active, settings.window, settings.tags_window, tags, types, unread, port.request_count - before
     )
 
 
@@ -328,7 +317,10 @@ class _Judge:
 
     def _other_mode(self, name: str, metric: catalogue.Metric, mode: Mode, evidence: str) -> MetricGap:
         label = _COLLECTOR_LABEL[metric.collector]
-        message = f"{name} has not reported in {self.window} {evidence}: this environment's {label} looks like {mode}"
+        message = (
+            f"{name} has not reported in {self.window} {evidence}: "
+            f"this environment's {label} looks like {mode}"
+        )
         return MetricGap(name, Cause.OTHER_MODE, message, self._mode_fix(metric, mode))
 
     def _mode_fix(self, metric: catalogue.Metric, mode: Mode) -> str:
