@@ -191,12 +191,36 @@ def render(
     return run(paths or [], env=env, config_path=config)
 
 
+class TestFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.command("test")
+def test_monitors(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Test files or folders. Default: monitors/tests/.", show_default=False),
+    ] = None,
+    env: EnvOpt = None,
+    config: ConfigOpt = None,
+    output_format: Annotated[TestFormat, typer.Option("--format", help="Report format.")] = TestFormat.text,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Also write a JUnit XML report here.")] = None,
+) -> int:
+    """Test the monitors against input series: an in-process emulator with its own clock evaluates them as
+    Datadog would, and each group's state is checked at the times the tests name."""
+    from provisioner.commands.test import test as run
+
+    return run(paths or [], env=env, config_path=config, output_format=output_format.value, junit=junit)
+
+
 class JsonOutput(StrEnum):
     plan = "plan"
     apply = "apply"
     audit = "audit"
     validate = "validate"
     environments = "environments"
+    test = "test"
 
 
 @app.command()

@@ -150,7 +150,7 @@ def _canonical_monitor_field(key: str, value: Json) -> Json:
     if key == "tags":
         return sorted(set(value)) or _ABSENT
     if key == "priority":
-        return int(value)
+        return int(value) or _ABSENT  # the API stores priority 0 as null
     if key == "restricted_roles":
         return sorted(value) or _ABSENT
     if key == "options":

@@ -25,6 +25,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "identity": ("provisioner.cli", "provisioner.commands", "provisioner.engine", "provisioner.datadog"),
     "github": ("provisioner.cli", "provisioner.commands", "provisioner.engine", "provisioner.datadog"),
     "mesh": ("provisioner.",),  # the mesh catalogue is a leaf: facts, no behaviour of ours
+    "monitor_tests": ("provisioner.cli", "provisioner.commands", "provisioner.report", "provisioner.github"),
 }
 ALLOWED_EVERYWHERE = ("provisioner.model", "provisioner.errors")
 

@@ -134,7 +134,10 @@ def datadog_connection(
 @contextmanager
 def _embedded_emulator() -> Iterator[str]:
     """The emulator serving .provisioner/'s org: the one already running (``provisioner emulator
-    --state .provisioner/emulator-state.json``), or one started in this process for this command."""
+    --state .provisioner/emulator-state.json``), or one started in this process for this command.
+
+    Commands that run at the same time share the org through its journal: each write catches up with the
+    others' under a file lock before it runs, and a command that only reads writes nothing."""
     from provisioner.emulator import EmulatorAdmin, EmulatorConfig, start_emulator
     from provisioner.emulator.serve import url_file_for
 

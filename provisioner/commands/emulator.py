@@ -33,7 +33,7 @@ def emulator(
     env: str | None = None,
     config_path: Path | None = None,
 ) -> int:
-    """Print the base URL, serve until Ctrl-C or SIGTERM, flush ``--state`` and return 0. ``seed_mesh``:
+    """Print the base URL, serve until Ctrl-C or SIGTERM, compact ``--state`` and return 0. ``seed_mesh``:
     first submit an hour of a healthy mesh's series in that collection mode (commands/mesh_demo.py)."""
     on_ready = _seeder(seed_mesh, env, config_path, api_keys) if seed_mesh is not None else None
     try:

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import typer
 
-from provisioner.definitions.files import DEFAULT_FOLDERS
+from provisioner.definitions.files import DEFAULT_FOLDERS, TESTS_FOLDER
 from provisioner.definitions.schema import CONFIG_SCHEMA, EDITOR_SCHEMA, schema_documents
 from provisioner.errors import UserError
+from provisioner.monitor_tests.cases import TEST_SCHEMA
 from provisioner.report.schemas import COMMON_SCHEMA, OUTPUT_SCHEMAS, output_schema_documents
 
 VSCODE_SETTINGS = Path(".vscode") / "settings.json"
@@ -65,10 +66,13 @@ def editor_settings(out: Path) -> dict[str, dict[str, list[str]]]:
     """yaml-language-server's ``yaml.schemas``: schema path (from the workspace root, the current
     directory) → the globs of the files it checks, each document of them."""
     root = Path(os.path.relpath(os.path.abspath(out))).as_posix()
-    definitions = [f"{folder}/**/*{suffix}" for folder in DEFAULT_FOLDERS for suffix in (".yaml", ".yml")]
+    suffixes = (".yaml", ".yml")
+    definitions = [f"{folder}/**/*{suffix}" for folder in DEFAULT_FOLDERS for suffix in suffixes]
+    tests = [f"{DEFAULT_FOLDERS[0]}/**/{TESTS_FOLDER}/**/*{suffix}" for suffix in suffixes]
     return {
         "yaml.schemas": {
-            f"{root}/{EDITOR_SCHEMA}": definitions,
+            f"{root}/{EDITOR_SCHEMA}": definitions + [f"!{glob}" for glob in tests],
+            f"{root}/{TEST_SCHEMA}": tests,
             f"{root}/{CONFIG_SCHEMA}": ["provisioner.yaml"],
         }
     }

@@ -201,6 +201,12 @@ class DatadogClient:
         replacement = {**_MONITOR_PUT_CLEARS, **body}
         self._call("POST", self._monitors.validate_existing_monitor, datadog_id, replacement)
 
+    def list_monitor_states(self) -> list[LiveResource]:
+        """Every monitor with its evaluation state: ``state.groups`` (``group_states=all``), each group's
+        status and transition times, besides ``overall_state``."""
+        bodies = self._call("GET", self._monitors.list_monitors, group_states="all")
+        return [_monitor(body) for body in bodies]
+
     def monitors_blocking_delete(self, datadog_ids: Sequence[int]) -> dict[int, str]:
         if not datadog_ids:
             return {}
@@ -211,6 +217,53 @@ class DatadogClient:
                 return {int(k): "; ".join(map(str, v)) for k, v in exc.details.items()}
             raise
         return {}
+
+    # --- metrics ----------------------------------------------------------------------------
+
+    def submit_series(self, series: Sequence[JsonObject]) -> None:
+        """``POST /api/v2/series``: ``[{"metric", "type", "points": [{"timestamp", "value"}], "tags",
+        "resources", "interval"}]`` (``provisioner test`` and the emulator's demo data send metrics)."""
+        self._call("POST", self._metrics.submit_metrics, {"series": list(series)})
+
+    def active_metrics(self, since_s: int) -> frozenset[str]:
+        """The metrics with a point since ``since_s`` (epoch s), the whole org in one request:
+        ``GET /api/v1/metrics?from=``."""
+        body = self._call("GET", self._metrics_v1.list_active_metrics, since_s)
+        names = body.get("metrics") if isinstance(body, dict) else None
+        return frozenset(str(name) for name in names or ())
+
+    def metric_tag_keys(self, metric: str, window_s: int) -> frozenset[str] | None:
+        """The tag keys of a metric's series that reported within ``window_s`` (Datadog's minimum is
+        14,400), keys only: ``GET /api/v2/metrics/{name}/all-tags``. None when Datadog knows no such
+        metric."""
+        try:
+            body = self._call(
+                "GET",
+                self._metrics.list_tags_by_metric_name,
+                metric,
+                window_seconds=window_s,
+                filter_include_tag_values=False,
+            )
+        except DatadogError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        data = body.get("data") if isinstance(body, dict) else None
+        attributes = data.get("attributes") if isinstance(data, dict) else None
+        tags = attributes.get("tags") if isinstance(attributes, dict) else None
+        return frozenset(str(tag).partition(":")[0] for tag in tags or ())
+
+    def metric_type(self, metric: str) -> str | None:
+        """The type Datadog's metadata gives a metric (``count``, ``gauge``, ``rate``, ``distribution``):
+        ``GET /api/v1/metrics/{name}``. None when it has none, or Datadog knows no such metric."""
+        try:
+            body = self._call("GET", self._metrics_v1.get_metric_metadata, metric)
+        except DatadogError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        found = body.get("type") if isinstance(body, dict) else None
+        return str(found) if found else None
 
     # --- dashboards -------------------------------------------------------------------------
 
@@ -257,52 +310,6 @@ class DatadogClient:
             return ApplicationKeyAccess(known=False)
         scopes = matches[0].get("scopes")
         return ApplicationKeyAccess(known=True, scopes=None if scopes is None else tuple(map(str, scopes)))
-
-    # --- metrics ----------------------------------------------------------------------------
-
-    def active_metrics(self, since_s: int) -> frozenset[str]:
-        """The metrics with a point since ``since_s`` (epoch s), the whole org in one request:
-        ``GET /api/v1/metrics?from=``."""
-        body = self._call("GET", self._metrics_v1.list_active_metrics, since_s)
-        names = body.get("metrics") if isinstance(body, dict) else None
-        return frozenset(str(name) for name in names or ())
-
-    def metric_tag_keys(self, metric: str, window_s: int) -> frozenset[str] | None:
-        """The tag keys of a metric's series that reported within ``window_s`` (Datadog's minimum is
-        14,400), keys only: ``GET /api/v2/metrics/{name}/all-tags``. None when Datadog knows no such
-        metric."""
-        try:
-            body = self._call(
-                "GET",
-                self._metrics.list_tags_by_metric_name,
-                metric,
-                window_seconds=window_s,
-                filter_include_tag_values=False,
-            )
-        except DatadogError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        data = body.get("data") if isinstance(body, dict) else None
-        attributes = data.get("attributes") if isinstance(data, dict) else None
-        tags = attributes.get("tags") if isinstance(attributes, dict) else None
-        return frozenset(str(tag).partition(":")[0] for tag in tags or ())
-
-    def metric_type(self, metric: str) -> str | None:
-        """The type Datadog's metadata gives a metric (``count``, ``gauge``, ``rate``, ``distribution``):
-        ``GET /api/v1/metrics/{name}``. None when it has none, or Datadog knows no such metric."""
-        try:
-            body = self._call("GET", self._metrics_v1.get_metric_metadata, metric)
-        except DatadogError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        found = body.get("type") if isinstance(body, dict) else None
-        return str(found) if found else None
-
-    def submit_series(self, series: Sequence[JsonObject]) -> None:
-        """``POST /api/v2/series`` with these series (``MetricSeries`` bodies), for demo data."""
-        self._call("POST", self._metrics.submit_metrics, {"series": list(series)})
 
     # --- transport --------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Which files hold definitions: the paths given (files, or folders searched for *.yaml / *.yml), or by
-default the monitors/ and dashboards/ folders of the current directory.
+default the monitors/ and dashboards/ folders of the current directory. A ``tests`` folder inside a
+searched folder holds monitor tests (``provisioner test``), not definitions, and is not searched.
 
 Only regular files are read. A *.yaml entry that is a symbolic link loop, a broken link, a FIFO, a device
 or a socket is reported as a warning and skipped (never opened: a FIFO would block). Folders linked from
@@ -18,6 +19,7 @@ from provisioner.model import Problem, Severity
 
 DEFAULT_FOLDERS = ("monitors", "dashboards")
 YAML_SUFFIXES = frozenset({".yaml", ".yml"})
+TESTS_FOLDER = "tests"  # inside a searched folder: monitor tests (provisioner test), not definitions
 
 
 def find_definition_files(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
@@ -72,8 +74,9 @@ def _yaml_files(folder: Path) -> tuple[list[Path], list[Problem]]:
 
 
 def _search_folder(path: Path, searched: set[tuple[int, int]], problems: list[Problem]) -> bool:
-    """Whether to descend into ``path``: not hidden, and not a folder already searched (a link loop)."""
-    if path.name.startswith("."):
+    """Whether to descend into ``path``: not hidden, not monitor tests, and not a folder already searched
+    (a link loop)."""
+    if path.name.startswith(".") or path.name == TESTS_FOLDER:
         return False
     identity = _identity(path)
     if identity in searched:

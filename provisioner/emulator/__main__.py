@@ -28,6 +28,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate-limit", action="append", default=[], metavar="BUCKET=LIMIT/PERIOD_S")
     parser.add_argument("--rate-limit-body", choices=RATE_LIMIT_BODIES, default="empty")
     parser.add_argument("--duplicate-window", type=float, metavar="SECONDS")
+    parser.add_argument(
+        "--compact-after", type=int, metavar="BYTES", help="fold the --state journal into the snapshot sooner"
+    )
     parser.add_argument("--api-key", action="append", default=[])
     parser.add_argument("--app-key", action="append", default=[])
     parser.add_argument(
@@ -55,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             duplicate_window_s=args.duplicate_window,
             clock=args.clock,
             clock_start_s=args.clock_start,
+            compact_after_bytes=args.compact_after,
         )
         return serve(config, args.host, args.port)
     except (EmulatorOptionError, StateFileError, OSError) as exc:

@@ -9,8 +9,8 @@ DELETE /_emulator/requests   -> empties the log and the counts
 GET    /_emulator/counts     -> {"counts": {"GET /api/v1/monitor": N, ...}}
 GET    /_emulator/settings   -> {"duplicate_window_s": ..., "accept_any_timestamp": false}
 PUT    /_emulator/settings   <- either or both keys (duplicate_window_s: seconds or null)
-POST   /_emulator/wipe       -> deletes every monitor, dashboard and metric point
-POST   /_emulator/flush      -> writes the state file now (when --state is set)
+POST   /_emulator/wipe       -> deletes every monitor, dashboard, metric point and evaluation state
+POST   /_emulator/flush      -> folds the journal into the state file now (when --state is set)
 GET    /_emulator/clock      -> {"now": epoch s, "iso": ..., "mode": "manual"|"realtime", "last_evaluated": epoch s}
 POST   /_emulator/clock      <- {"now": epoch s} or {"advance_s": N} (manual mode); evaluates every minute
                                 boundary passed before answering -> the clock, plus "evaluated_minutes"
@@ -137,10 +137,9 @@ def _move_clock(app: EmulatorApp, request: ApiRequest) -> ApiResponse:
     ):
         raise bad_request('send {"now": <epoch seconds>} or {"advance_s": <seconds>}')
     try:
-        app.clock.set(now if now is not None else app.clock.now_s() + advance)
+        evaluated = app.evaluator.move_clock(now, advance)
     except ClockError as exc:
         raise bad_request(str(exc)) from None
-    evaluated = app.evaluator.advance_to(app.clock.now_s())
     return json_response({**_clock_view(app), "evaluated_minutes": evaluated})
 
 
@@ -186,7 +185,9 @@ def _seed_monitors(app: EmulatorApp, request: ApiRequest) -> ApiResponse:
     bodies = request.json_body()
     if not isinstance(bodies, list) or not all(isinstance(body, dict) for body in bodies):
         raise bad_request("expected a JSON array of monitor bodies")
-    return json_response({"ids": [app.org.monitors.create(body)["id"] for body in bodies]})
+    with app.org.transaction():  # one journal append and one fsync for the batch
+        ids = [app.org.monitors.create(body)["id"] for body in bodies]
+    return json_response({"ids": ids})
 
 
 ADMIN_ROUTES: dict[tuple[str, str], AdminHandler] = {
@@ -217,6 +218,7 @@ def handle_admin(app: EmulatorApp, method: str, path: str, query: str, body: byt
         return error_response(ApiError(404, {"errors": [f"No admin endpoint {method} {path}"]}))
     request = ApiRequest(method, path, path, {}, dict(parse_qsl(query, keep_blank_values=True)), {}, body)
     try:
+        app.org.refresh()  # see what other processes sharing the state file wrote
         return handler(app, request)
     except ApiError as error:
         return error_response(error)

@@ -44,16 +44,8 @@ def submit_series_v1(org: Org, request: ApiRequest) -> ApiResponse:
 
 def _store(org: Org, request: ApiRequest, version: int) -> None:
     submitted = read_submission(request.json_body(), version)
-    if not submitted:
-        return
-    with org.lock:
-        now = org.clock.now_s()
-        intake = org.intake
-        accepted_from = None if intake.accept_any_timestamp else now - intake.past_s
-        accepted_to = None if intake.accept_any_timestamp else now + intake.future_s
-        for series in submitted:
-            org.metrics.add(series, accepted_from, accepted_to)
-    org.metrics_changed()
+    if submitted:
+        org.submit_series(submitted)
 
 
 def list_active_metrics(org: Org, request: ApiRequest) -> ApiResponse:

@@ -26,7 +26,7 @@ from provisioner.emulator.org import Org
 from provisioner.emulator.ratelimit import RateLimiter, effective_limits
 from provisioner.emulator.requestlog import RequestLog, RequestLogEntry, redact_query
 from provisioner.emulator.routes import UNMATCHED, RouteMatch, resolve
-from provisioner.emulator.state import StateWriter, read_state
+from provisioner.emulator.state import StateKeeper
 
 _HTML_429 = (
     b"<html><head><title>429 Too Many Requests</title></head><body><h1>Too Many Requests</h1></body></html>"
@@ -56,23 +56,20 @@ class EmulatorApp:
         )
         self.keys = KeyChecker(config.api_keys, config.app_keys)
         self.log = RequestLog()
-        self.state_writer: StateWriter | None = None
+        self.state_writer: StateKeeper | None = None
         if config.state_path is not None:
-            snapshot = read_state(config.state_path)
-            if snapshot is not None:
-                self.org.restore(snapshot, resume_clock=config.clock_start_s is None)
-            self.state_writer = StateWriter(config.state_path, self.org, config.state_coalesce_s)
-        self.evaluator = Evaluator(self.org, self.clock)
+            self.state_writer = StateKeeper(config.state_path, self.org, config.state_compact_after_bytes)
+            self.state_writer.load()
+        self.evaluator = Evaluator(self.org, self.clock)  # after the load: it starts at the stored clock
         self._ticker = Ticker(self.evaluator, self.clock) if self.clock.mode == "realtime" else None
 
     def start(self) -> None:
-        if self.state_writer is not None:
-            self.state_writer.start()
+        """Called once the server listens. (The state's compactor starts with the first write.)"""
         if self._ticker is not None:
             self._ticker.start()
 
     def stop(self) -> None:
-        """Stop evaluating, then flush the state file (when kept)."""
+        """Stop evaluating, then compact what this process wrote into the state file (when kept)."""
         if self._ticker is not None:
             self._ticker.stop()
         if self.state_writer is not None:
@@ -131,6 +128,7 @@ class EmulatorApp:
                     return self._too_many_requests(rate_headers)
             encoding = request.headers.get("content-encoding", "")
             request = replace(request, body=decode_body(request.body, encoding, match.route.body_limits))
+            self.org.refresh()  # see what other processes sharing the state file wrote
             response = match.route.handler(self.org, request)
         except ApiError as error:
             response = error_response(error)

@@ -8,6 +8,10 @@ submitted points, metric retention and monitor evaluation.
 - ``manual``: the clock stands still until told to move (``POST /_emulator/clock``); it starts at the wall
   clock or at ``start_s``. An in-process emulator (``start_emulator``) starts in this mode, so a test decides
   when each evaluation happens. The clock never moves backwards.
+
+With a state file the clock is the org's collection ``clock_s``: a manual clock started without an explicit
+``start_s`` resumes at the stored time when that is later, and follows the moves other processes sharing the
+state make; one started at an explicit ``start_s`` keeps its own time (its own moves are still recorded).
 """
 
 from __future__ import annotations
@@ -15,8 +19,12 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from provisioner.emulator.journal import WIPE
 
 CLOCK_MODES = ("manual", "realtime")
+CLOCK_MOVED = "moved"  # the journal change of a manual clock set to a new time
 
 
 class ClockError(ValueError):
@@ -30,6 +38,7 @@ class Clock:
         if mode not in CLOCK_MODES:
             raise ValueError(f"clock mode must be one of {', '.join(CLOCK_MODES)}")
         self.mode = mode
+        self._follows_stored = mode == "manual" and start_s is None
         self._lock = threading.Lock()
         self._manual_s = time.time() if start_s is None else float(start_s)
         self._last = datetime.fromtimestamp(0, UTC)
@@ -47,9 +56,10 @@ class Clock:
             return current
 
     def resume(self, stored_s: float) -> None:
-        """A manual clock restored from a state file continues where it stopped, unless it starts later."""
+        """A manual clock restored from a state file continues where it stopped, unless it starts later (or
+        was started at an explicit time)."""
         with self._lock:
-            if self.mode == "manual":
+            if self._follows_stored:
                 self._manual_s = max(self._manual_s, float(stored_s))
 
     def set(self, now_s: float) -> float:
@@ -63,6 +73,20 @@ class Clock:
                 )
             previous, self._manual_s = self._manual_s, float(now_s)
             return previous
+
+    # -- persistence (the org's collection "clock_s") ---------------------------------------------------
+    def export(self) -> float:
+        return self.now_s()
+
+    def restore(self, section: Any) -> None:
+        if isinstance(section, int | float) and not isinstance(section, bool):
+            self.resume(section)
+
+    def replay(self, op: str, key: Any, value: Any) -> None:
+        if op == CLOCK_MOVED:
+            self.resume(value)
+        elif op != WIPE:  # a wipe empties the org; the clock keeps its time
+            raise ValueError(f"unknown clock change {op!r}")
 
 
 def iso_timestamp(moment: datetime) -> str:

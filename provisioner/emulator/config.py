@@ -26,7 +26,7 @@ class EmulatorConfig:
     faults: FaultConfig | None = None
     seed: int = 0
     state_path: Path | None = None
-    state_coalesce_s: float = 0.05  # the durability window of --state (see state.py)
+    state_compact_after_bytes: int = 4 << 20  # fold the --state journal into the snapshot past this size
     duplicate_window_s: float | None = None  # answer an identical create within this window with 400
     identity: OrgIdentity = field(default_factory=OrgIdentity)
     # "manual": the clock moves only through POST /_emulator/clock (evaluation runs then); it starts at
@@ -71,6 +71,7 @@ def build_config(
     duplicate_window_s: float | None = None,
     clock: str = "realtime",
     clock_start_s: float | None = None,
+    compact_after_bytes: int | None = None,
 ) -> EmulatorConfig:
     """The config for the command line (``provisioner emulator`` and ``python -m provisioner.emulator``):
     a served emulator follows the wall clock unless told ``clock="manual"``."""
@@ -96,6 +97,7 @@ def build_config(
             duplicate_window_s=duplicate_window_s,
             clock=clock,
             clock_start_s=clock_start_s,
+            **({} if compact_after_bytes is None else {"state_compact_after_bytes": compact_after_bytes}),
         )
     except ValueError as exc:
         raise EmulatorOptionError(str(exc)) from None

@@ -1,7 +1,8 @@
 """How the real API treats a dashboard body (datadog-api-facts.md, section f).
 
 The body is echoed verbatim, plus server fields: the ``url`` slug, integer widget ids (kept when sent,
-fresh when not, nested group widgets included), author and timestamps, and ``null`` defaults.
+fresh when not, nested group widgets included), author and timestamps, and ``null`` defaults. A tab's
+``"@N"`` widget reference becomes the id of the N-th top-level widget (1-based), on POST and PUT.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ NULL_WHEN_ABSENT = ("description", "template_variables", "notify_list")
 LAYOUT_TYPES = frozenset({"ordered", "free"})
 SLUG_LENGTH = 80
 _NOT_SLUG = re.compile(r"[^a-z0-9-]")
+_POSITION = re.compile(r"@([1-9][0-9]*)")
 
 
 def dashboard_url(dashboard_id: str, title: str) -> str:
@@ -61,13 +63,44 @@ def _check_template_variables(variables: Any) -> None:
             raise bad_request("'template_variables' is invalid")
         if variable.get("default") is not None and variable.get("defaults") is not None:
             raise bad_request("'template_variables' is invalid")
+        if any(default == "" for default in variable.get("defaults") or []):
+            raise bad_request("Minimum length of parameter 'defaults' should be 1")
 
 
 def _check_presets(presets: Any) -> None:
     for preset in presets or []:
         for value in (preset or {}).get("template_variables") or []:
-            if isinstance(value, dict) and value.get("values") == []:
+            if not isinstance(value, dict):
+                continue
+            if value.get("values") == []:
                 raise bad_request("Minimum number of elements in parameter 'values' should be 1")
+            if "value" in value and "values" in value:
+                # The recorded message quotes the offending object in Python's repr form.
+                raise bad_request(f"'template_variables' value '{value!r}' is invalid")
+
+
+def with_resolved_tabs(tabs: Any, widgets: list[Any]) -> Any:
+    """``widget_ids: ["@1", "@2"]`` -> the ids of the first and second widgets; integers are kept."""
+    if tabs is None:
+        return None
+    if not isinstance(tabs, list) or not all(isinstance(tab, dict) for tab in tabs):
+        raise _invalid("tabs")
+    return [{**tab, "widget_ids": _resolved_widget_ids(tab.get("widget_ids"), widgets)} for tab in tabs]
+
+
+def _resolved_widget_ids(references: Any, widgets: list[Any]) -> list[int]:
+    if not isinstance(references, list):
+        raise _invalid("tabs")
+    resolved: list[int] = []
+    for reference in references:
+        if isinstance(reference, int) and not isinstance(reference, bool):
+            resolved.append(reference)
+            continue
+        position = _POSITION.fullmatch(reference) if isinstance(reference, str) else None
+        if position is None or int(position.group(1)) > len(widgets):
+            raise _invalid("tabs")  # chosen: an unknown position or shape is refused (not recorded)
+        resolved.append(widgets[int(position.group(1)) - 1]["id"])
+    return resolved
 
 
 def with_widget_ids(widgets: list[Any], new_id: Callable[[], int]) -> list[Any]:
@@ -99,6 +132,7 @@ def dashboard_record(
     for name in NULL_WHEN_ABSENT:
         record.setdefault(name, None)
     record.setdefault("restricted_roles", [])
+    widgets = with_widget_ids(body["widgets"], new_widget_id)
     record.update(
         id=dashboard_id,
         url=dashboard_url(dashboard_id, body["title"]),
@@ -106,8 +140,10 @@ def dashboard_record(
         author_name=identity.user_name,
         created_at=created_at,
         modified_at=iso_timestamp(now),
-        widgets=with_widget_ids(body["widgets"], new_widget_id),
+        widgets=widgets,
     )
+    if "tabs" in body:
+        record["tabs"] = with_resolved_tabs(body["tabs"], widgets)
     return record
 
 

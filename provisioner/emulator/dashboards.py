@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from provisioner.emulator.clock import Clock, iso_timestamp
 from provisioner.emulator.dashboard_rules import Record, check_dashboard, dashboard_record
 from provisioner.emulator.http_types import ApiError, not_found
 from provisioner.emulator.identity import OrgIdentity
 from provisioner.emulator.ids import IdSource
+from provisioner.emulator.journal import DELETE, PUT, WIPE
+
+if TYPE_CHECKING:
+    from provisioner.emulator.org import ChangeRecorder
 
 
 def dashboard_not_found(dashboard_id: str) -> ApiError:
@@ -24,30 +28,30 @@ class DashboardStore:
         ids: IdSource,
         clock: Clock,
         identity: OrgIdentity,
-        on_change: Callable[[], None],
+        changes: ChangeRecorder,
     ) -> None:
-        self._lock = lock
+        self._lock = lock  # reads; writes run in a transaction, which holds it
         self._ids = ids
         self._clock = clock
         self._identity = identity
-        self._on_change = on_change
+        self._changes = changes
         self._records: dict[str, Record] = {}
 
     def create(self, body: Mapping[str, Any]) -> Record:
         check_dashboard(body)
-        with self._lock:
+        with self._changes.transaction():
             dashboard_id = self._fresh_id()
             now = self._clock.now()
             record = dashboard_record(
                 body, dashboard_id, self._identity, iso_timestamp(now), now, self._ids.widget_id
             )
             self._records[dashboard_id] = record
-        self._on_change()
+            self._changes.record(PUT, dashboard_id, record)
         return record
 
     def update(self, dashboard_id: str, body: Mapping[str, Any]) -> Record:
         """A full replacement: what is not sent is gone; widgets sent without ids get fresh ones."""
-        with self._lock:
+        with self._changes.transaction():
             existing = self.get(dashboard_id)
             check_dashboard(body)
             now = self._clock.now()
@@ -57,14 +61,14 @@ class DashboardStore:
             )
             record.update(author_handle=existing["author_handle"], author_name=existing["author_name"])
             self._records[dashboard_id] = record
-        self._on_change()
+            self._changes.record(PUT, dashboard_id, record)
         return record
 
     def delete(self, dashboard_id: str) -> None:
-        with self._lock:
+        with self._changes.transaction():
             self.get(dashboard_id)
             del self._records[dashboard_id]
-        self._on_change()
+            self._changes.record(DELETE, dashboard_id)
 
     def get(self, dashboard_id: str) -> Record:
         record = self._records.get(dashboard_id)
@@ -83,9 +87,23 @@ class DashboardStore:
     def count(self) -> int:
         return len(self._records)
 
+    # -- persistence (the org's ``Collection``) --------------------------------
+    def export(self) -> list[Record]:
+        return self.all_records()
+
     def restore(self, records: Iterable[Record]) -> None:
         with self._lock:
             self._records = {record["id"]: record for record in records}
+
+    def replay(self, op: str, key: Any, value: Any) -> None:
+        if op == PUT:
+            self._records[key] = value
+        elif op == DELETE:
+            self._records.pop(key, None)
+        elif op == WIPE:
+            self.wipe()
+        else:
+            raise ValueError(f"unknown dashboard change {op!r}")
 
     def wipe(self) -> None:
         with self._lock:

@@ -10,7 +10,7 @@ Grammar (what Datadog accepts for ``metric alert`` / ``query alert`` and what ou
     primary    := number | '(' expr ')' | function '(' args ')' | [space_agg ':'] metric '{' scope '}' [by]
     by         := 'by' '{' tag (',' tag)* '}'
     suffix     := '.' method '(' [args] ')'          e.g. .as_count() .rollup(sum, 60) .fill(zero)
-    args       := arg (',' arg)* ;  arg := quoted string | bare word | expr
+    args       := arg (',' arg)* ;  arg := [name '='] (quoted string | bare word | expr)
 
 The parser only has to be strict enough to reject what the real API rejects in the recordings. It also
 builds the expression tree (``MetricQuery.expression``) that the evaluator (``evaluation/``) computes; the
@@ -89,6 +89,7 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
 _TAG = re.compile(r"[^\s{},]+")
+_KEYWORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\s*=(?!=)")
 
 
 class QuerySyntaxError(ValueError):
@@ -334,6 +335,9 @@ class _Parser:
         return tuple(args)
 
     def argument(self) -> Node:
+        """A value, or ``name=value`` (``anomalies(…, 'basic', 2, direction='above', interval=60)``: the
+        name is not kept, since no function the evaluator computes takes one)."""
+        self.match(_KEYWORD)
         quoted = self.match(_STRING)
         if quoted is not None:
             return Word(quoted[1:-1])

@@ -14,6 +14,12 @@
   remembered until a series of that metric is added or removed.
 
 The store has no lock of its own: callers hold the org lock.
+
+**Persistence** (the org's collection ``metrics``): ``submit`` records the points each series of a
+submission kept (after the time-range check, rounded to the second) as one journal change, so the cost of a
+submission is its own size, never the store's; retention drops are recorded as the time they were computed
+at. Replaying these through the same code gives the same store, bounds included; ``export`` is the whole
+store, for the snapshot.
 """
 
 from __future__ import annotations
@@ -21,13 +27,19 @@ from __future__ import annotations
 import bisect
 import math
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from provisioner.emulator.journal import WIPE
 from provisioner.emulator.scope import TagFilter, parse_tag_filter
 
+if TYPE_CHECKING:
+    from provisioner.emulator.org import ChangeRecorder
+
 METRIC_TYPES = ("unspecified", "count", "rate", "gauge")
+# Journal changes: the points a submission kept, and a retention cutoff applied at a time.
+POINTS, EXPIRE = "points", "expire"
 
 
 @dataclass(frozen=True)
@@ -92,6 +104,17 @@ class Series:
         self.values.insert(index, value)
         return True
 
+    def put_all(self, timestamps: Sequence[int], values: Sequence[float]) -> int:
+        """Store many points; returns how many are new. Into an empty series, increasing timestamps (an
+        export) are taken whole."""
+        if len(timestamps) != len(values):
+            raise ValueError("a series needs as many values as timestamps")
+        if not self.timestamps and all(a < b for a, b in zip(timestamps, timestamps[1:], strict=False)):
+            self.timestamps = array("q", timestamps)
+            self.values = array("d", values)
+            return len(timestamps)
+        return sum(self.put(int(t), float(v)) for t, v in zip(timestamps, values, strict=True))
+
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Index range of the points with ``start <= timestamp < end``."""
         return bisect.bisect_left(self.timestamps, start), bisect.bisect_left(self.timestamps, end)
@@ -131,39 +154,75 @@ class _Counters:
 
 
 class MetricStore:
-    def __init__(self, limits: MetricLimits | None = None) -> None:
+    def __init__(self, limits: MetricLimits | None = None, changes: ChangeRecorder | None = None) -> None:
+        """Without ``changes`` (a store used on its own) nothing is recorded."""
         self.limits = limits or MetricLimits()
+        self._changes = changes
         self._metrics: dict[str, Metric] = {}
         self._total_points = 0
         self._matching: dict[tuple[str, str], tuple[int, list[Series]]] = {}
         self.counters = _Counters()
 
     # -- writes -----------------------------------------------------------------
-    def add(self, submitted: SubmittedSeries, accepted_from: float | None, accepted_to: float | None) -> int:
-        """Store the points inside [accepted_from, accepted_to] (None: no bound); returns how many."""
+    def submit(
+        self, submitted: Iterable[SubmittedSeries], accepted_from: float | None, accepted_to: float | None
+    ) -> int:
+        """Store the points inside [accepted_from, accepted_to] (None: no bound) and record what each series
+        kept (in the org's transaction); returns how many points were kept."""
+        kept = []
+        for series in submitted:
+            points = self._accepted(series, accepted_from, accepted_to)
+            self._put(series, points)
+            kept.append(_journaled(series, points))
+        if self._changes is not None:
+            self._changes.record(POINTS, None, kept)
+        return sum(len(item["points"]) for item in kept)
+
+    def add(
+        self, submitted: SubmittedSeries, accepted_from: float | None = None, accepted_to: float | None = None
+    ) -> int:
+        """``submit`` of one series without recording it: for a store kept in memory only."""
+        points = self._accepted(submitted, accepted_from, accepted_to)
+        self._put(submitted, points)
+        return len(points)
+
+    def expire(self, now_s: float) -> None:
+        """Drop the points older than the retention period, and the series left empty (recorded when that
+        changed anything)."""
+        if self._drop_expired(now_s) and self._changes is not None:
+            self._changes.record(EXPIRE, None, now_s)
+
+    def _accepted(
+        self, submitted: SubmittedSeries, accepted_from: float | None, accepted_to: float | None
+    ) -> list[tuple[int, float]]:
+        accepted = [
+            (_to_second(timestamp), value)
+            for timestamp, value in submitted.points
+            if (accepted_from is None or timestamp >= accepted_from)
+            and (accepted_to is None or timestamp <= accepted_to)
+        ]
+        self.counters.out_of_range += len(submitted.points) - len(accepted)
+        return accepted
+
+    def _put(self, submitted: SubmittedSeries, points: Iterable[tuple[int, float]]) -> None:
         metric = self._metrics.get(submitted.metric)
         if metric is None:
             metric = self._metrics[submitted.metric] = Metric(submitted.metric)
         _update_metadata(metric, submitted)
         series = self._series_for(metric, frozenset(submitted.tags))
         stored = 0
-        for raw_timestamp, value in submitted.points:
-            if (accepted_from is not None and raw_timestamp < accepted_from) or (
-                accepted_to is not None and raw_timestamp > accepted_to
-            ):
-                self.counters.out_of_range += 1
-                continue
-            self._total_points += series.put(_to_second(raw_timestamp), value)
+        for timestamp, value in points:
+            self._total_points += series.put(timestamp, value)
             stored += 1
         self.counters.accepted += stored
         self._cap_series(series)
         if self._total_points > self.limits.max_total_points:
             self._cap_store()
-        return stored
 
-    def expire(self, now_s: float) -> None:
-        """Drop the points older than the retention period."""
+    def _drop_expired(self, now_s: float) -> bool:
+        """True when something was dropped (a series without points is, even one that never had any)."""
         cutoff = int(now_s) - self.limits.retention_s
+        changed = False
         for metric in list(self._metrics.values()):
             for key, series in list(metric.series.items()):
                 dropped = series.drop_before(cutoff)
@@ -171,8 +230,12 @@ class MetricStore:
                 self.counters.retention += dropped
                 if not series.timestamps:
                     self._remove_series(metric, key)
+                    changed = True
+                changed = changed or dropped > 0
             if not metric.series:
                 self._forget_metric(metric.name)
+                changed = True
+        return changed
 
     def wipe(self) -> None:
         self._metrics.clear()
@@ -243,6 +306,7 @@ class MetricStore:
         return {"metrics": [_export_metric(metric) for metric in self._metrics.values()]}
 
     def restore(self, exported: dict[str, Any]) -> None:
+        """Load an ``export`` (the bounds apply to it)."""
         self.wipe()
         for item in exported.get("metrics", []):
             metric = self._metrics[item["name"]] = Metric(
@@ -250,11 +314,29 @@ class MetricStore:
             )
             for stored in item.get("series", []):
                 series = self._series_for(metric, frozenset(stored["tags"]))
-                for timestamp, value in stored["points"]:
-                    self._total_points += series.put(int(timestamp), float(value))
+                if "points" in stored:  # a state file of version 1: [[timestamp, value], ...]
+                    timestamps = [int(point[0]) for point in stored["points"]]
+                    values = [float(point[1]) for point in stored["points"]]
+                else:
+                    timestamps, values = stored["timestamps"], stored["values"]
+                self._total_points += series.put_all(timestamps, values)
                 self._cap_series(series)
         if self._total_points > self.limits.max_total_points:
             self._cap_store()
+
+    def replay(self, op: str, key: Any, value: Any) -> None:
+        if op == POINTS:
+            for item in value:
+                series = SubmittedSeries(
+                    item["metric"], (), tuple(item["tags"]), item["type"], item["interval"], item["unit"]
+                )
+                self._put(series, ((int(t), float(v)) for t, v in item["points"]))
+        elif op == EXPIRE:
+            self._drop_expired(value)
+        elif op == WIPE:
+            self.wipe()
+        else:
+            raise ValueError(f"unknown metric change {op!r}")
 
     # -- bounds -----------------------------------------------------------------
     def _series_for(self, metric: Metric, tags: frozenset[str]) -> Series:
@@ -319,6 +401,18 @@ def _update_metadata(metric: Metric, submitted: SubmittedSeries) -> None:
         metric.unit = submitted.unit
 
 
+def _journaled(submitted: SubmittedSeries, points: list[tuple[int, float]]) -> dict[str, Any]:
+    """One series of a ``points`` change: what ``replay`` needs to store it again."""
+    return {
+        "metric": submitted.metric,
+        "tags": list(submitted.tags),
+        "type": submitted.metric_type,
+        "interval": submitted.interval,
+        "unit": submitted.unit,
+        "points": points,
+    }
+
+
 def _to_second(timestamp: float) -> int:
     """Fractions of a second are rounded to the nearest second (half up)."""
     return math.floor(timestamp + 0.5)
@@ -330,10 +424,11 @@ def _export_metric(metric: Metric) -> dict[str, Any]:
         "type": metric.metric_type,
         "interval": metric.interval,
         "unit": metric.unit,
-        "series": [
+        "series": [  # two columns: quick to copy under the org lock, which compaction holds
             {
                 "tags": sorted(series.tags),
-                "points": [[t, v] for t, v in zip(series.timestamps, series.values, strict=True)],
+                "timestamps": series.timestamps.tolist(),
+                "values": series.values.tolist(),
             }
             for series in metric.series.values()
         ],

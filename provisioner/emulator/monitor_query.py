@@ -55,9 +55,11 @@ INVALID_QUERY = "The value provided for parameter 'query' is invalid"
 
 _TAIL = re.compile(r"(>=|<=|==|!=|>|<)\s*(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*$")
 _CHAIN_HEAD = re.compile(r"\s*[A-Za-z][\w-]*\(")
-_BY = re.compile(r"\.by\(\s*(['\"])(?!\*\1)[^'\"]+\1")
+# ``.by("source")``, ``.by(job_name,workspace_name)``: a group-by, unless it is only ``"*"``.
+_CHAIN_BY = re.compile(r"""\.by\(\s*(?!(['"])\*\1\s*\))[^)\s]""")
+# ``"ntp.in_sync".by("*").last(2).count_by_status()``; ``.over(...)`` and ``.exclude(...)`` are optional.
 _SERVICE_CHECK = re.compile(
-    r"\s*\"[^\"]+\"\.over\([^)]*\)(?:\.exclude\([^)]*\))?(?:\.by\([^)]*\))?\.last\(\d+\)"
+    r"\s*\"[^\"]+\"(?:\.over\([^)]*\))?(?:\.exclude\([^)]*\))?(?P<by>\.by\([^)]*\))?\.last\(\d+\)"
     r"\.count_by_status\(\)\s*$"
 )
 
@@ -85,8 +87,10 @@ class QueryFacts:
     is_formula: bool = False
 
     @property
-    def calendar_aligned(self) -> bool:
-        return self.timeframe is not None and self.timeframe.startswith("current_")
+    def monthly(self) -> bool:
+        """``avg(current_1mo):…``: the one calendar window recorded to turn a metric alert into a query alert
+        (``current_1h`` and ``custom_schedule`` keep the type)."""
+        return self.timeframe == "current_1mo"
 
 
 def analyse_query(monitor_type: str, query: str) -> QueryFacts:
@@ -125,7 +129,7 @@ def _chain(query: str) -> QueryFacts:
     if not _CHAIN_HEAD.match(head) or not _balanced(head) or not head.rstrip().endswith(")"):
         raise InvalidQueryError()
     return QueryFacts(
-        multi=_BY.search(head) is not None,
+        multi=_CHAIN_BY.search(head) is not None,
         comparator=tail.group(1),
         threshold=float(tail.group(2)),
         is_formula=head.lstrip().startswith("formula("),
@@ -133,9 +137,11 @@ def _chain(query: str) -> QueryFacts:
 
 
 def _service_check(query: str) -> QueryFacts:
-    if not _SERVICE_CHECK.match(query):
+    """Any ``.by(…)`` makes a service check multi, ``.by("*")`` included (recorded)."""
+    found = _SERVICE_CHECK.match(query)
+    if found is None:
         raise InvalidQueryError()
-    return QueryFacts(multi=_BY.search(query) is not None)
+    return QueryFacts(multi=found.group("by") is not None)
 
 
 def _balanced(text: str) -> bool:

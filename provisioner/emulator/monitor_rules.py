@@ -1,8 +1,9 @@
 """How the real API rewrites what a client sends for a monitor (datadog-api-facts.md, sections a and b).
 
-Every rule here is recorded behaviour: options defaults, float thresholds, dropped ``null`` thresholds,
-trimmed trailing whitespace, the two ``type`` rewrites, ``on_missing_data: "default"`` dropped, and the
-threshold/query consistency check.
+Every rule here is recorded behaviour: options defaults, thresholds as floats (integers stay integers for
+service checks), dropped ``null`` thresholds (kept for composites), ``thresholds: {}`` dropped, trimmed
+trailing whitespace, the two ``type`` rewrites, ``priority: 0`` stored as ``null``, and the threshold/query
+consistency check. ``on_missing_data`` is echoed whatever its value (the newest recording, 2026-07).
 """
 
 from __future__ import annotations
@@ -80,9 +81,11 @@ def normalize_options(sent: Mapping[str, Any] | None, monitor_type: str) -> dict
     sent = sent or {}
     options = dict(sent)
     if "thresholds" in options:
-        options["thresholds"] = _float_thresholds(options["thresholds"])
-    if options.get("on_missing_data") == "default":
-        del options["on_missing_data"]
+        thresholds = _stored_thresholds(options["thresholds"], monitor_type)
+        if thresholds == {}:
+            del options["thresholds"]  # ``thresholds: {}`` comes back without the key
+        else:
+            options["thresholds"] = thresholds
     if isinstance(options.get("escalation_message"), str):
         options["escalation_message"] = options["escalation_message"].rstrip()
     if "on_missing_data" not in sent:
@@ -96,7 +99,9 @@ def normalize_options(sent: Mapping[str, Any] | None, monitor_type: str) -> dict
     return options
 
 
-def _float_thresholds(thresholds: Any) -> Any:
+def _stored_thresholds(thresholds: Any, monitor_type: str) -> Any:
+    """Numbers become floats, except integers sent for a service check; a ``null`` value is dropped,
+    except in a composite's thresholds (``{"critical": null}`` is kept)."""
     if thresholds is None:
         return None
     if not isinstance(thresholds, dict):
@@ -104,10 +109,15 @@ def _float_thresholds(thresholds: Any) -> Any:
     converted: dict[str, Any] = {}
     for key, value in thresholds.items():
         if value is None:
+            if monitor_type == "composite":
+                converted[key] = None
             continue
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise invalid_parameter(f"thresholds.{key}")
-        converted[key] = value if key.endswith("_query") else _as_float(value, f"thresholds.{key}")
+        if key.endswith("_query") or (monitor_type == "service check" and isinstance(value, int)):
+            converted[key] = value
+        else:
+            converted[key] = _as_float(value, f"thresholds.{key}")
     return converted
 
 
@@ -119,14 +129,15 @@ def _as_float(value: int | float | str, name: str) -> float:
 
 
 def normalize_priority(value: Any) -> int | None:
-    """``null`` clears; ``"5"`` (a string) is accepted and returned as ``5``."""
+    """``null`` clears; ``"5"`` (a string) is accepted and returned as ``5``; ``0`` is accepted and
+    returned as ``null``."""
     if value is None:
         return None
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 5:
         raise invalid_parameter("priority")
-    return value
+    return value or None
 
 
 def check_query(monitor_type: str, query: str) -> QueryFacts:
@@ -151,7 +162,7 @@ def check_thresholds(facts: QueryFacts, options: Mapping[str, Any]) -> None:
 
 def stored_type(monitor_type: str, facts: QueryFacts, options: Mapping[str, Any]) -> str:
     """The two recorded rewrites; every other type is echoed as sent."""
-    if monitor_type == "metric alert" and facts.calendar_aligned:
+    if monitor_type == "metric alert" and facts.monthly:
         return "query alert"
     if monitor_type == "query alert" and facts.is_formula and _uses_aggregate_queries(options):
         return "metric alert"

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provisioner.emulator.clock import Clock
 from provisioner.emulator.http_types import ApiError, bad_request, not_found
 from provisioner.emulator.identity import OrgIdentity
 from provisioner.emulator.ids import IdSource
+from provisioner.emulator.journal import DELETE, PUT, WIPE
 from provisioner.emulator.monitor_query import InvalidQueryError, analyse_query
 from provisioner.emulator.monitor_records import (
     ListViewCache,
@@ -25,7 +26,11 @@ from provisioner.emulator.monitor_records import (
 )
 from provisioner.emulator.monitor_rules import invalid_parameter
 
+if TYPE_CHECKING:
+    from provisioner.emulator.org import ChangeRecorder
+
 MONITOR_NOT_FOUND = "Monitor not found"
+OVERALL_STATE = "overall_state"  # the journal change of an overall state set by evaluation
 
 
 @dataclass(frozen=True)
@@ -51,13 +56,13 @@ class MonitorStore:
         ids: IdSource,
         clock: Clock,
         identity: OrgIdentity,
-        on_change: Callable[[], None],
+        changes: ChangeRecorder,
     ) -> None:
-        self._lock = lock
+        self._lock = lock  # reads; writes run in a transaction, which holds it
         self._ids = ids
         self._clock = clock
         self._identity = identity
-        self._on_change = on_change
+        self._changes = changes
         self._records: dict[int, Record] = {}
         self._scopes: dict[int, frozenset[str]] = {}
         self._composite_refs: dict[int, tuple[int, ...]] = {}  # composite id -> monitor ids it uses
@@ -68,50 +73,51 @@ class MonitorStore:
     # -- writes ---------------------------------------------------------------
     def create(self, body: Mapping[str, Any]) -> Record:
         prepared = prepare_create(body)
-        with self._lock:
+        with self._changes.transaction():
             self._check_composite(prepared)
             self._check_duplicate(prepared)
             monitor_id = self._ids.next_monitor_id()
             record = new_record(prepared, monitor_id, self._identity, self._clock.now())
             self._store(record)
+            self._changes.record(PUT, monitor_id, record)
             self._recent_creates[duplicate_fingerprint(prepared)] = (monitor_id, time.monotonic())
-        self._on_change()
         return record
 
     def update(self, monitor_id: int, body: Mapping[str, Any]) -> Record:
-        with self._lock:
+        with self._changes.transaction():
             existing = self.get(monitor_id)
             prepared = prepare_update(existing, body)
             self._check_composite(prepared)
             record = updated_record(existing, prepared, self._clock.now())
             self._store(record)
-        self._on_change()
+            self._changes.record(PUT, monitor_id, record)
         return record
 
     def set_overall_state(self, monitor_id: int, overall_state: str, modified: str) -> None:
         """Evaluation changed the overall state: the record shows it from now on (``modified`` stays)."""
-        with self._lock:
-            record = self._records.get(monitor_id)
-            if record is None:
-                return
-            self._records[monitor_id] = {
-                **record,
-                "overall_state": overall_state,
-                "overall_state_modified": modified,
-            }
-        self._on_change()
+        with self._changes.transaction():
+            if self._show_overall_state(monitor_id, overall_state, modified):
+                self._changes.record(OVERALL_STATE, monitor_id, [overall_state, modified])
+
+    def _show_overall_state(self, monitor_id: int, overall_state: str, modified: str) -> bool:
+        record = self._records.get(monitor_id)
+        if record is None:
+            return False
+        self._records[monitor_id] = {
+            **record,
+            "overall_state": overall_state,
+            "overall_state_modified": modified,
+        }
+        return True
 
     def delete(self, monitor_id: int, force: bool) -> None:
-        with self._lock:
+        with self._changes.transaction():
             record = self.get(monitor_id)
             references = self._referencing_composites(monitor_id)
             if references and not force:
                 raise bad_request(_referenced_message(record, references))
-            del self._records[monitor_id]
-            self._list_cache.forget(monitor_id)
-            self._scopes.pop(monitor_id, None)
-            self._composite_refs.pop(monitor_id, None)
-        self._on_change()
+            self._remove(monitor_id)
+            self._changes.record(DELETE, monitor_id)
 
     # -- reads ----------------------------------------------------------------
     def get(self, monitor_id: int) -> Record:
@@ -157,13 +163,29 @@ class MonitorStore:
                     ok.append(monitor_id)
         return CanDeleteResult(ok, errors)
 
-    # -- persistence ----------------------------------------------------------
+    # -- persistence (the org's ``Collection``) --------------------------------
+    def export(self) -> list[Record]:
+        return self.all_records()
+
     def restore(self, records: Iterable[Record]) -> None:
         with self._lock:
             self.wipe()
             for record in sorted(records, key=lambda item: item["id"]):
                 self._store(record)
                 self._ids.observe_monitor_id(record["id"])
+
+    def replay(self, op: str, key: Any, value: Any) -> None:
+        if op == PUT:
+            self._store(value)
+            self._ids.observe_monitor_id(key)
+        elif op == DELETE:
+            self._remove(key)
+        elif op == OVERALL_STATE:
+            self._show_overall_state(key, *value)
+        elif op == WIPE:
+            self.wipe()
+        else:
+            raise ValueError(f"unknown monitor change {op!r}")
 
     def wipe(self) -> None:
         with self._lock:
@@ -172,6 +194,12 @@ class MonitorStore:
             self._list_cache.clear()
             self._composite_refs.clear()
             self._recent_creates.clear()
+
+    def _remove(self, monitor_id: int) -> None:
+        self._records.pop(monitor_id, None)
+        self._list_cache.forget(monitor_id)
+        self._scopes.pop(monitor_id, None)
+        self._composite_refs.pop(monitor_id, None)
 
     def _store(self, record: Record) -> None:
         monitor_id = record["id"]

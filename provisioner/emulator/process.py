@@ -29,12 +29,12 @@ class EmulatorChild:
         return self.popen.pid
 
     def kill(self) -> None:
-        """SIGKILL: no flush, no cleanup (what a crash looks like)."""
+        """SIGKILL: no compaction, no cleanup (what a crash looks like; answered writes are in the journal)."""
         self.popen.send_signal(signal.SIGKILL)
         self.popen.wait(timeout=10)
 
     def stop(self, timeout_s: float = 10.0) -> int:
-        """SIGTERM (a clean stop that flushes ``--state``), SIGKILL if it does not end in time."""
+        """SIGTERM (a clean stop that compacts ``--state``), SIGKILL if it does not end in time."""
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)
             try:

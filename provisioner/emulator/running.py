@@ -9,10 +9,11 @@ from provisioner.emulator.admin_client import EmulatorAdmin
 from provisioner.emulator.app import EmulatorApp
 from provisioner.emulator.config import EmulatorConfig
 from provisioner.emulator.server import EmulatorHTTPServer
+from provisioner.emulator.state import StateKeeper
 
 
 class RunningEmulator:
-    """A serving emulator. ``stop()`` (or leaving the ``with`` block) closes it and flushes ``--state``."""
+    """A serving emulator. ``stop()`` (or leaving the ``with`` block) closes it and compacts ``--state``."""
 
     def __init__(self, app: EmulatorApp, server: EmulatorHTTPServer) -> None:
         self._app = app
@@ -28,6 +29,11 @@ class RunningEmulator:
     @property
     def config(self) -> EmulatorConfig:
         return self._app.config
+
+    @property
+    def state(self) -> StateKeeper | None:
+        """The keeper of ``--state`` (journal and compaction figures), when the org is kept in a file."""
+        return self._app.state_writer
 
     def stop(self) -> None:
         if self._stopped:

@@ -1,4 +1,4 @@
-"""Serve in the foreground until Ctrl-C or SIGTERM, then stop cleanly (state flushed)."""
+"""Serve in the foreground until Ctrl-C or SIGTERM, then stop cleanly (the --state journal compacted)."""
 
 from __future__ import annotations
 

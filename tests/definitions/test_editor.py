@@ -86,7 +86,22 @@ def test_the_header_path_resolves_from_where_the_definitions_are(project: Path) 
 
 def expected_settings() -> dict[str, Any]:
     globs = ["monitors/**/*.yaml", "monitors/**/*.yml", "dashboards/**/*.yaml", "dashboards/**/*.yml"]
-    return {"yaml.schemas": {".schemas/definition.json": globs, ".schemas/config.json": ["provisioner.yaml"]}}
+    tests = ["monitors/**/tests/**/*.yaml", "monitors/**/tests/**/*.yml"]  # monitor tests (provisioner test)
+    return {
+        "yaml.schemas": {
+            ".schemas/definition.json": globs + [f"!{glob}" for glob in tests],
+            ".schemas/monitor-test.json": tests,
+            ".schemas/config.json": ["provisioner.yaml"],
+        }
+    }
+
+
+def matched(globs: list[str]) -> set[str]:
+    """The files the globs take, less those a ``!`` glob excludes (yaml-language-server's negation)."""
+    taken = {path.as_posix() for glob in globs if not glob.startswith("!") for path in Path().glob(glob)}
+    return taken - {
+        path.as_posix() for glob in globs if glob.startswith("!") for path in Path().glob(glob[1:])
+    }
 
 
 def test_vscode_settings_map_every_definition_file_and_keep_other_settings(project: Path) -> None:
@@ -100,12 +115,16 @@ def test_vscode_settings_map_every_definition_file_and_keep_other_settings(proje
     assert settings["editor.tabSize"] == 2
     schemas = settings["yaml.schemas"]
     assert schemas == {"x.json": ["x.yaml"], **expected_settings()["yaml.schemas"]}
+    (project / "monitors" / "tests").mkdir()
+    (project / "monitors" / "tests" / "checks.yaml").write_text("tests: []\n")
+    files = {
+        ".schemas/definition.json": {"monitors/team/many.yaml"},
+        ".schemas/monitor-test.json": {"monitors/tests/checks.yaml"},
+        ".schemas/config.json": {"provisioner.yaml"},
+    }
     for schema_path, globs in expected_settings()["yaml.schemas"].items():
         assert (project / schema_path).is_file()
-        matched = {path.as_posix() for glob in globs for path in Path().glob(glob)}
-        assert matched == (
-            {"monitors/team/many.yaml"} if "definition" in schema_path else {"provisioner.yaml"}
-        )
+        assert matched(globs) == files[schema_path]
 
 
 def test_vscode_settings_with_comments_are_left_alone(project: Path) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import http.client
 import json
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +19,8 @@ from datadog_api_client.v1.api.dashboards_api import DashboardsApi
 from datadog_api_client.v1.api.monitors_api import MonitorsApi
 
 from provisioner.emulator import RunningEmulator
+from provisioner.emulator.metrics import MetricStore
+from provisioner.emulator.process import EmulatorChild
 
 
 @dataclass
@@ -49,6 +53,36 @@ class RawClient:
 
     def close(self) -> None:
         self._connection.close()
+
+
+def exported_series(store: MetricStore, metric: str) -> list[dict[str, Any]]:
+    """A metric's series as the store exports them (for the state file), each ``{"tags", "points"}`` with
+    ``points`` as ``[[timestamp, value], ...]``."""
+    return [
+        {
+            "tags": series["tags"],
+            "points": [[t, v] for t, v in zip(series["timestamps"], series["values"], strict=True)],
+        }
+        for item in store.export()["metrics"]
+        if item["name"] == metric
+        for series in item["series"]
+    ]
+
+
+def kill_under_load(
+    child: EmulatorChild, writers: list[threading.Thread], enough: Callable[[], bool], jitter_s: float = 0.0
+) -> None:
+    """Start the writers, SIGKILL the child once ``enough()`` holds (or after 10 s) and ``jitter_s`` more, then
+    wait for the writers, which end on their first unanswered request."""
+    for writer in writers:
+        writer.start()
+    deadline = time.monotonic() + 10
+    while not enough() and time.monotonic() < deadline:
+        time.sleep(0.002)
+    time.sleep(jitter_s)
+    child.kill()
+    for writer in writers:
+        writer.join(10)
 
 
 def client_configuration(running: RunningEmulator) -> Configuration:

@@ -49,8 +49,7 @@ class OrgUnderTest:
         return {offset: value for offset in range(start, stop, step)}
 
     def advance(self, seconds: int) -> None:
-        self.clock.set(self.clock.now_s() + seconds)
-        self.evaluator.advance_to(self.clock.now_s())
+        self.evaluator.move_clock(advance_s=seconds)
 
     def group(self, monitor_id: int, name: str = "*") -> GroupState:
         entry = self.org.evaluations.get(monitor_id)

@@ -210,3 +210,55 @@ def test_fact_list_pages_with_count_and_start(dashboards_api: DashboardsApi, raw
     second = raw.call("GET", "/api/v1/dashboard?count=2&start=2").json["dashboards"]
     assert [item["id"] for item in first + second] == ids[:4]
     assert [item.id for item in dashboards_api.list_dashboards_with_pagination(count=2)] == ids
+
+
+# -- [corrected]/[added] facts of the second batch of recordings ---------------------------------------
+
+TAB_ID = "2bb2a1a4-7a27-4c43-8b29-2a2b5b1e8f01"
+
+
+def test_fact_tabs_resolve_positional_widget_references_on_post_and_put(
+    dashboards_api: DashboardsApi, raw: Any, parsed: Any
+) -> None:
+    """Raw HTTP to send ``"@N"`` (the client's model types ``widget_ids`` as integers); read back with it."""
+    note = {"definition": {"type": "note", "content": "x"}}
+    tabs = [{"id": TAB_ID, "name": "Overview", "widget_ids": ["@1", "@2"]}]
+    created = create_raw(raw, widgets=[TIMESERIES, note], tabs=tabs)
+    widget_ids = [widget["id"] for widget in created["widgets"]]
+    assert created["tabs"] == [{"id": TAB_ID, "name": "Overview", "widget_ids": widget_ids}]
+
+    updated = put_raw(raw, created["id"], widgets=[note], tabs=[{**tabs[0], "widget_ids": ["@1"]}])
+    assert updated["widgets"][0]["id"] != widget_ids[1]  # sent without an id: a fresh one
+    assert updated["tabs"][0]["widget_ids"] == [updated["widgets"][0]["id"]]
+    fetched = parsed(dashboards_api.get_dashboard(created["id"]))
+    assert fetched.tabs[0].widget_ids == [updated["widgets"][0]["id"]] and str(fetched.tabs[0].id) == TAB_ID
+
+
+def test_fact_tabs_keep_integer_widget_ids_and_a_put_without_tabs_drops_them(raw: Any) -> None:
+    widget = {**TIMESERIES, "id": 9876543210987654}
+    created = create_raw(
+        raw, widgets=[widget], tabs=[{"id": TAB_ID, "name": "t", "widget_ids": [9876543210987654]}]
+    )
+    assert created["tabs"][0]["widget_ids"] == [9876543210987654]
+    assert "tabs" not in put_raw(raw, created["id"], widgets=[widget])
+
+
+def test_fact_template_variable_defaults_with_an_empty_string_is_400(raw: Any) -> None:
+    variables = [{"name": "cluster", "prefix": "kube_cluster_name", "defaults": [""]}]
+    answer = raw.call(
+        "POST",
+        "/api/v1/dashboard",
+        {"title": "t", "layout_type": "ordered", "widgets": [], "template_variables": variables},
+    )
+    assert (answer.status, answer.json) == (
+        400,
+        {"errors": ["Minimum length of parameter 'defaults' should be 1"]},
+    )
+
+
+def test_fact_preset_variable_with_both_value_and_values_is_400_quoting_it(raw: Any) -> None:
+    presets = [{"name": "p", "template_variables": [{"name": "datacenter", "value": "*", "values": ["*"]}]}]
+    body = {"title": "t", "layout_type": "ordered", "widgets": [], "template_variable_presets": presets}
+    answer = raw.call("POST", "/api/v1/dashboard", body)
+    message = "'template_variables' value '{'name': 'datacenter', 'value': '*', 'values': ['*']}' is invalid"
+    assert (answer.status, answer.json) == (400, {"errors": [message]})

@@ -255,13 +255,27 @@ def test_operands_grouped_by_unrelated_tags_are_not_evaluated(org: OrgUnderTest)
     assert "grouped by different tags" in listed[monitor]
 
 
-def test_clamp_min_on_the_as_count_path_applies_to_the_window_total(org: OrgUnderTest) -> None:
+def test_functions_on_the_as_count_path_apply_per_bucket_before_the_window_sum(org: OrgUnderTest) -> None:
     query = "sum(last_5m):sum:app.errors{*}.as_count() / clamp_min(sum:app.hits{*}.as_count(), 100) > 0.05"
     monitor = org.monitor(query)
     org.points("app.errors", minutes(1, 1, 1, 1, 1), metric_type="count")
-    org.points("app.hits", minutes(2, 2, 2, 2, 2), metric_type="count")
+    org.points("app.hits", minutes(2, None, 2, 2, 2), metric_type="count")
     org.advance(60)
-    assert org.value(monitor) == 0.05  # 5 / max(10, 100), not the sum of per-minute 1 / 100
+    # 5 / (max(2, 100) + max(0, 100) + ...): every bucket, the empty one too, is clamped, then summed
+    assert org.value(monitor) == pytest.approx(5 / 500)
+    assert org.last(monitor).path == "as_count"
+
+
+def test_clamp_min_as_a_minimum_traffic_guard_damps_the_error_ratio(org: OrgUnderTest) -> None:
+    """Why the mesh kinds no longer guard the error rate with ``clamp_min``: above the minimum traffic
+    in the window (250 > 100 requests) the ratio should be the true one, 25/250 = 0.1."""
+    query = "sum(last_5m):sum:app.errors{*}.as_count() / clamp_min(sum:app.hits{*}.as_count(), 100) > 0.05"
+    monitor = org.monitor(query)
+    org.points("app.errors", minutes(5, 5, 5, 5, 5), metric_type="count")
+    org.points("app.hits", minutes(50, 50, 50, 50, 50), metric_type="count")
+    org.advance(60)
+    assert org.value(monitor) == pytest.approx(25 / 500)  # damped to half the true ratio
+    assert org.status(monitor) == "OK"  # and a 10 % error rate does not alert
 
 
 def test_default_zero_on_the_as_count_path_gives_zero_for_an_empty_operand(org: OrgUnderTest) -> None:
@@ -567,6 +581,19 @@ def test_on_missing_data_default_evaluates_count_queries_as_zero(org: OrgUnderTe
     assert org.status(monitor) == "Alert"
     org.advance(300)
     assert org.status(monitor) == "OK" and org.value(monitor) == 0
+
+
+def test_on_missing_data_default_evaluates_a_simple_count_monitor_without_any_data_as_zero(
+    org: OrgUnderTest,
+) -> None:
+    """V1 OnMissingDataOption: "an empty monitor evaluation is treated as 0", from the first evaluation."""
+    monitor = org.monitor("sum(last_5m):sum:app.failures{*}.as_count() > 0", on_missing_data="default")
+    grouped = org.monitor(
+        "sum(last_5m):sum:app.failures{*} by {host}.as_count() > 0", on_missing_data="default"
+    )
+    org.advance(60)
+    assert org.status(monitor) == "OK" and org.value(monitor) == 0
+    assert org.statuses(grouped) == {}  # a multi alert has no group until one reports
 
 
 def test_on_missing_data_default_keeps_the_status_of_gauge_queries(org: OrgUnderTest) -> None:

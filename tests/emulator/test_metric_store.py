@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from provisioner.emulator import EmulatorConfig, start_emulator
 from provisioner.emulator.metrics import MetricLimits, MetricStore, SubmittedSeries
 
-from .conftest import RawClient  # type: ignore[import-not-found]
+from .conftest import RawClient, exported_series  # type: ignore[import-not-found]
 
 T0 = 1_700_000_040
 
@@ -25,8 +25,7 @@ def add(
 
 
 def points_of(store: MetricStore, metric: str) -> dict[tuple[str, ...], list[list[float]]]:
-    exported = store.export()["metrics"]
-    return {tuple(s["tags"]): s["points"] for m in exported if m["name"] == metric for s in m["series"]}
+    return {tuple(series["tags"]): series["points"] for series in exported_series(store, metric)}
 
 
 def test_the_points_per_series_cap_drops_the_oldest() -> None:

@@ -27,7 +27,7 @@ from datadog_api_client.v2.model.metric_series import MetricSeries
 
 from provisioner.emulator import EmulatorConfig, RunningEmulator, start_emulator
 
-from .conftest import RawClient, assert_parsed  # type: ignore[import-not-found]
+from .conftest import RawClient, assert_parsed, exported_series  # type: ignore[import-not-found]
 
 T0 = 1_700_000_040
 KEYS = ("test-api-key", "test-app-key")
@@ -63,8 +63,7 @@ def stored(running: RunningEmulator, metric: str) -> list[dict[str, Any]]:
     """The series of a metric as the store keeps them (through the state export)."""
     app = running._app  # noqa: SLF001 - the store is what these tests check
     with app.org.lock:
-        exported = app.org.metrics.export()["metrics"]
-    return [series for item in exported if item["name"] == metric for series in item["series"]]
+        return exported_series(app.org.metrics, metric)
 
 
 # -- submission ---------------------------------------------------------------------------------

@@ -211,9 +211,17 @@ def test_fact_option_notify_no_data_not_inserted_with_on_missing_data(raw: Any) 
     assert "notify_no_data" not in options and options["on_missing_data"] == "show_no_data"
 
 
-def test_fact_option_on_missing_data_default_is_dropped(raw: Any) -> None:
-    options = create_raw(raw, options={"on_missing_data": "default"})["options"]
-    assert "on_missing_data" not in options and "notify_no_data" not in options
+@pytest.mark.parametrize("value", ["default", "show_no_data", "show_and_notify_no_data", "resolve"])
+def test_fact_option_on_missing_data_is_echoed_and_notify_no_data_never_inserted(
+    monitors_api: MonitorsApi, parsed: Any, value: str
+) -> None:
+    """[corrected] ``"default"`` is echoed on POST and PUT (newest recording, 2026-07)."""
+    body = Monitor(type="query alert", query=METRIC_QUERY, name="cpu", options={"on_missing_data": value})
+    created = parsed(monitors_api.create_monitor(body=body))
+    update = MonitorUpdateRequest(options={"on_missing_data": value, "thresholds": {"critical": 2}})
+    updated = parsed(monitors_api.update_monitor(created.id, body=update))
+    for options in (created.options, updated.options):
+        assert str(options.on_missing_data) == value and "notify_no_data" not in options
 
 
 def test_fact_option_notify_audit_defaults_false(raw: Any) -> None:
@@ -438,3 +446,138 @@ def test_fact_interior_whitespace_and_case_preserved(raw: Any) -> None:
     message = "Line one\n\n  Indented  line with  spaces"
     monitor = create_raw(raw, query=query, message=message)
     assert (monitor["query"], monitor["message"]) == (query, message)
+
+
+# -- [corrected]/[added] facts of the second batch of recordings ---------------------------------------
+
+SERVICE_CHECK = '"ntp.in_sync".by("*").last(2).count_by_status()'
+ANOMALIES = (
+    "avg(last_1h):anomalies(avg:system.cpu.system{name:cassandra}, 'basic', 2, direction='above') >= 1"
+)
+ANOMALIES_BY_HOST = (
+    "avg(last_4h):anomalies(avg:aws.ec2.cpu{environment:foo,host:foo} by {host}, 'basic', 2, "
+    "direction='both', alert_window='last_15m', interval=60, count_default_zero='true') >= 1"
+)
+
+
+def test_fact_service_check_query_accepted_with_integer_thresholds_echoed_as_integers(
+    monitors_api: MonitorsApi, raw: Any, parsed: Any
+) -> None:
+    """Raw HTTP: the client's threshold model is float, so it never sends an integer."""
+    thresholds = {"warning": 1, "ok": 1, "critical": 1}
+    created = create_raw(raw, type="service check", query=SERVICE_CHECK, options={"thresholds": thresholds})
+    assert created["query"] == SERVICE_CHECK and created["multi"] is True
+    assert (
+        b'"thresholds":{"warning":1,"ok":1,"critical":1}'
+        in raw.call("GET", f"/api/v1/monitor/{created['id']}").raw
+    )
+    assert parsed(monitors_api.get_monitor(created["id"])).options.thresholds.critical == 1
+    floats = create_raw(
+        raw, query="avg(last_5m):avg:system.cpu.user{*} > 2", options={"thresholds": {"critical": 2}}
+    )
+    assert b'"critical":2.0' in raw.call("GET", f"/api/v1/monitor/{floats['id']}").raw
+
+
+def test_fact_service_check_by_tag_is_multi_and_without_by_is_not(raw: Any) -> None:
+    by_tag = '"custom.check".by("environment:foo").last(2).count_by_status()'
+    assert create_raw(raw, type="service check", query=by_tag)["multi"] is True
+    ungrouped = '"custom.check".last(2).count_by_status()'
+    assert create_raw(raw, type="service check", query=ungrouped)["multi"] is False
+
+
+@pytest.mark.parametrize(("query", "multi"), [(ANOMALIES, False), (ANOMALIES_BY_HOST, True)])
+def test_fact_anomalies_queries_accepted_with_threshold_windows(
+    monitors_api: MonitorsApi, parsed: Any, query: str, multi: bool
+) -> None:
+    options = {
+        "thresholds": {"critical": 1, "critical_recovery": 0},
+        "threshold_windows": {"trigger_window": "last_15m", "recovery_window": "last_15m"},
+    }
+    created = parsed(
+        monitors_api.create_monitor(body=Monitor(type="query alert", query=query, options=options))
+    )
+    assert created.query == query and created.multi is multi
+    assert created.options.threshold_windows.trigger_window == "last_15m"
+
+
+def test_fact_priority_zero_is_accepted_and_returned_as_null(monitors_api: MonitorsApi, parsed: Any) -> None:
+    created = parsed(
+        monitors_api.create_monitor(body=Monitor(type="query alert", query=GROUPED_QUERY, priority=0))
+    )
+    assert created.priority is None
+    updated = parsed(monitors_api.update_monitor(created.id, body=MonitorUpdateRequest(priority=0)))
+    assert updated.priority is None
+
+
+@pytest.mark.parametrize(
+    ("monitor_type", "query", "options", "multi"),
+    [
+        ("data-quality alert", 'formula("query1").last("30m") > 1000',
+         {"variables": [{"data_source": "data_quality_metrics", "name": "query1", "measure": "row_count",
+                         "filter": "search for column where `database:production AND table:users`",
+                         "group_by": ["entity_id"]}]}, False),
+        ("data-jobs alert", 'formula("failed_runs(run_query)").by(job_name,workspace_name).last(10d) > 0',
+         {"variables": [{"job_type": "databricks.job", "jobs_query": "*", "name": "run_query",
+                         "query_dialect": "metric"}]}, True),
+        ("error-tracking alert",
+         'error-tracking-rum("service:foo AND @error.source:source").rollup("count").by("@issue.id").last("1h") >= 1',
+         {}, True),
+        ("llm-observability alert", 'llm-observability("*").rollup("count").last("2h") > 0', {}, False),
+        ("cost alert",
+         'formula("exclude_null(query1)").last("7d").anomaly(direction="above", threshold=10) >= 5',
+         {"variables": [{"data_source": "cloud_cost", "aggregator": "sum", "name": "query1",
+                         "query": "sum:aws.cost.net.amortized{*}"}]}, False),
+        ("rum alert", 'formula("query2 / query1 * 100").last("15m") >= 0.8', {}, False),
+        ("ci-pipelines alert", 'formula("query1 / query2 * 100").last("15m") >= 0.8', {}, False),
+        ("ci-tests alert",
+         'ci-tests("type:test @git.branch:staging* @test.status:fail").rollup("count").by("@test.name").last("5m") >= 1',
+         {}, True),
+        ("log alert", 'logs("*").index("*").rollup("count").last("5m") < 100', {"on_missing_data": "default"}, False),
+        ("metric alert", "min(last_5m):avg:synthetics.pl.worker.running{*} by {location_id} < 1", {}, True),
+    ],
+)  # fmt: skip
+def test_fact_recorded_monitor_types_and_query_shapes_are_accepted(
+    raw: Any, monitor_type: str, query: str, options: dict[str, Any], multi: bool
+) -> None:
+    created = create_raw(raw, type=monitor_type, query=query, options=options)
+    assert (created["type"], created["query"], created["multi"]) == (monitor_type, query, multi)
+
+
+def test_fact_empty_thresholds_are_dropped(raw: Any) -> None:
+    for monitor_type in ("metric alert", "query alert"):
+        query = "change(min(last_1m),last_5m):sum:a{example,framework:chronos} + sum:b{example} > 5"
+        created = create_raw(raw, type=monitor_type, query=query, options={"thresholds": {}})
+        assert "thresholds" not in created["options"]
+        assert "thresholds" not in put_raw(raw, created["id"], {"options": {"thresholds": {}}})["options"]
+
+
+def test_fact_composite_null_critical_threshold_is_kept_on_post_and_put(
+    monitors_api: MonitorsApi, raw: Any, parsed: Any
+) -> None:
+    first, second = create_raw(raw)["id"], create_raw(raw, name="other")["id"]
+    query = f"( {first} && !{second} ) || ( !{first} && {second} )"
+    body = {"type": "composite", "query": query, "name": "c", "options": {"thresholds": {"critical": None}}}
+    created = raw.call("POST", "/api/v1/monitor", body).json
+    assert created["options"]["thresholds"] == {"critical": None} and created["multi"] is False
+    updated = put_raw(raw, created["id"], {"options": {"thresholds": {"critical": None}}})
+    assert updated["options"]["thresholds"] == {"critical": None}
+    assert parsed(monitors_api.get_monitor(created["id"])).options.thresholds.critical is None
+
+
+@pytest.mark.parametrize(
+    ("query", "scheduling", "stored"),
+    [
+        ("avg(current_1mo):avg:system.load.5{*} > 0.5",
+         {"evaluation_window": {"day_starts": "04:00", "month_starts": 1}}, "query alert"),
+        ("avg(current_1h):avg:system.load.5{*} > 0.5",
+         {"evaluation_window": {"hour_starts": 0, "timezone": "Europe/Amsterdam"}}, "metric alert"),
+        ("avg(last_1h):avg:system.load.5{*} > 0.5",
+         {"custom_schedule": {"recurrences": [{"rrule": "FREQ=DAILY;INTERVAL=1", "timezone": "UTC",
+                                                "start": "2026-01-01T00:00:00"}]}}, "metric alert"),
+    ],
+)  # fmt: skip
+def test_fact_only_current_1mo_turns_a_metric_alert_into_a_query_alert(
+    monitors_api: MonitorsApi, parsed: Any, query: str, scheduling: dict[str, Any], stored: str
+) -> None:
+    body = Monitor(type="metric alert", query=query, options={"scheduling_options": scheduling})
+    assert str(parsed(monitors_api.create_monitor(body=body)).type) == stored

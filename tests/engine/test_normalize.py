@@ -121,3 +121,23 @@ def test_canonical_form_is_idempotent(options: dict, thresholds: dict, tags: lis
     }
     once = canonical_monitor(body).body
     assert canonical_monitor(once).body == once
+
+
+def test_corrected_facts_are_not_changes() -> None:
+    """priority 0 comes back null; ``thresholds: {}`` comes back without the key; service-check integer
+    thresholds come back as integers; ``on_missing_data: "default"`` is echoed without ``notify_no_data``."""
+    sent = {
+        "name": "ntp",
+        "type": "service check",
+        "query": '"ntp.in_sync".by("*").last(2).count_by_status()',
+        "priority": 0,
+        "options": {"thresholds": {"ok": 1.0, "critical": 1.0}, "on_missing_data": "default"},
+    }
+    returned = {
+        **sent,
+        "priority": None,
+        "options": {"thresholds": {"ok": 1, "critical": 1}, "on_missing_data": "default", "silenced": {}},
+    }
+    assert canonical_monitor(sent).body == canonical_monitor(returned).body
+    empty = {**sent, "options": {"thresholds": {}, "notify_no_data": False}}
+    assert canonical_monitor(empty).body == canonical_monitor({**empty, "options": {}}).body

@@ -137,6 +137,6 @@ def test_the_mesh_monitors_fire_on_the_series_their_mode_submits(
     assert found["cart 5xx [error ratio]"] == "Alert"
     assert found["cart 5xx [at least 100 requests]"] == "OK"
     assert found["ejections {{envoy_cluster.name}}"] == "Alert"
-    # Never a series: "No Data" as for any monitor that never had data, but it notifies nobody
-    # (on_missing_data: default); once a failure has reported, a window without data counts 0.
-    assert found["injection failing"] == "No Data"
+    # Never a series: with on_missing_data: default, "an empty monitor evaluation is treated as 0" (V1
+    # OnMissingDataOption) for this count query, from the first evaluation: OK, and no one is notified.
+    assert found["injection failing"] == "OK"

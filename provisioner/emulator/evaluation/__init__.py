@@ -33,7 +33,9 @@ Documented rules applied
 - ``timeout_h`` (3.3) resolves a triggered group once it has had no data that long.
 - Missing data (3.4): ``on_missing_data`` uses the window itself: ``show_no_data`` and
   ``show_and_notify_no_data`` give No Data, ``resolve`` OK, ``default`` evaluates count queries (below) as
-  0 and keeps the last status of others. Without it, ``notify_no_data`` gives No Data once the group has
+  0 and keeps the last status of others. "An empty monitor evaluation is treated as 0" (V1
+  ``OnMissingDataOption``) holds from the first evaluation: a simple count monitor with ``default`` that
+  never had data is OK (0 against its thresholds), not No Data. Without it, ``notify_no_data`` gives No Data once the group has
   had no point for ``no_data_timeframe`` minutes (default twice the window); otherwise the last status is
   kept. Only a group that had data can go to No Data. A group without data for 24 h (48 h when grouped by
   host) leaves the monitor.
@@ -60,11 +62,14 @@ Choices where the reference says "unverified" (each has a test)
   ``as_rate()`` of a COUNT divides each bucket's sum by the bucket's length; ``as_rate()`` of a RATE gives
   the bucket's sum of value x interval over its length. With one point per bucket these give the
   reference's examples.
-- Functions "apply after time and space aggregation": on the classic path each function applies to every
-  bucket value; on the as_count path each operand is one value for the window, so ``clamp_min(q, 100)``
-  applies to the window total of ``q``, before the arithmetic that uses it. ``default_zero`` gives 0 for an
-  empty bucket, for an operand with no point in the window, and for a group that has a source in the store
-  (any time within retention) but no point in the window.
+- Functions "apply after time and space aggregation", per point: on the classic path each function applies
+  to every bucket value; on the as_count path ("as_count() monitors aggregate each query over the window
+  before the arithmetic; functions apply per point", the reading of issue 9) each function applies to every
+  bucket of its operand, and the operand is then aggregated over the window before the arithmetic. So
+  ``clamp_min(requests.as_count(), 100)`` over a 5-bucket window is the sum of max(bucket, 100), at least
+  500: as a minimum-traffic guard it damps the ratio (25 errors in 250 requests spread over 5 minutes read
+  25/500). ``default_zero`` gives 0 for an empty bucket, for an operand with no point in the window, and for
+  a group that has a source in the store (any time within retention) but no point in the window.
 - Arithmetic between grouped operands: grouped by the same keys, groups pair by their tags; a group missing
   on one side has no result, unless that side is an ``as_count()``/``as_rate()`` count or rate, which counts
   it as 0 (so ``errors / hits`` is 0 for a service without errors). One operand grouped by a subset of the

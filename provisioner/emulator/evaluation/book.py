@@ -2,20 +2,36 @@
 
 Kept apart from the monitor records (a PUT replaces a record but keeps its evaluation state). Only the
 overall state is copied into the record, when it changes, so every GET and list item shows it.
+
+**Persistence** (the org's collection ``evaluations``). What a restart must keep for evaluation to go on as
+if nothing happened is kept: every group's state (status, first evaluation, newest point seen and the four
+timestamps: no-data, timeout, retention and new-group rules read them), each monitor's overall state, and
+the last minute boundary evaluated (so that no minute is evaluated twice, by this process or another one
+sharing the state). The evaluation history and each group's last evaluation (``GET /_emulator/evaluations``)
+are diagnostics of the process that evaluated: they are not kept. Each evaluation records only what it
+changed: per monitor, the fields of the groups that changed, the groups removed, the overall state.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provisioner.emulator.evaluation.thresholds import ALERT, NO_DATA, OK, WARN, worst
+from provisioner.emulator.journal import WIPE
+
+if TYPE_CHECKING:
+    from provisioner.emulator.org import ChangeRecorder
 
 HISTORY_PER_MONITOR = 500
 TIMESTAMP_FIELDS = ("last_triggered_ts", "last_notified_ts", "last_resolved_ts", "last_nodata_ts")
 _GROUP_STATE_FILTERS = {"alert": {ALERT}, "warn": {WARN}, "no data": {NO_DATA}}
+# Journal changes: what one evaluation changed in a monitor's state, a monitor's state dropped (the monitor
+# is gone), and the last minute boundary evaluated.
+EVALUATED, FORGOTTEN, EVALUATED_UNTIL = "evaluated", "forgotten", "evaluated_until"
 
 
 @dataclass
@@ -126,8 +142,10 @@ class MonitorEvaluation:
 class EvaluationBook:
     """Every monitor's evaluation state, by monitor id. Callers hold the org lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, changes: ChangeRecorder) -> None:
+        self._changes = changes
         self._monitors: dict[int, MonitorEvaluation] = {}
+        self.last_evaluated: int | None = None  # the last minute boundary evaluated
 
     def entry(self, monitor_id: int) -> MonitorEvaluation:
         found = self._monitors.get(monitor_id)
@@ -143,23 +161,109 @@ class EvaluationBook:
             del self._monitors[gone]
 
     def wipe(self) -> None:
+        """Every monitor's state (the evaluated minutes stay evaluated)."""
         self._monitors.clear()
 
+    # -- recording (in the org's transaction) --------------------------------------------------------
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        """Around one evaluation: then record, per monitor, only what it changed."""
+        before = {monitor_id: _StateCopy.of(entry) for monitor_id, entry in self._monitors.items()}
+        try:
+            yield
+        finally:
+            for monitor_id in before.keys() - self._monitors.keys():
+                self._changes.record(FORGOTTEN, monitor_id)
+            for monitor_id, entry in self._monitors.items():
+                changed = _changes_since(before.get(monitor_id), entry)
+                if changed:
+                    self._changes.record(EVALUATED, monitor_id, changed)
+
+    def evaluated_until(self, at: int) -> None:
+        self.last_evaluated = at
+        self._changes.record(EVALUATED_UNTIL, None, at)
+
+    # -- persistence (the org's collection "evaluations") --------------------------------------------
     def export(self) -> dict[str, Any]:
-        """Group states and overall states (the evaluation history is not kept across restarts)."""
         return {
-            str(monitor_id): {
-                "overall_state": entry.overall_state,
-                "overall_modified": entry.overall_modified,
-                "groups": [asdict(state) for state in entry.groups.values()],
-            }
-            for monitor_id, entry in self._monitors.items()
+            "last_evaluated": self.last_evaluated,
+            "monitors": {
+                str(monitor_id): {
+                    "overall_state": entry.overall_state,
+                    "overall_modified": entry.overall_modified,
+                    "groups": [asdict(state) for state in entry.groups.values()],
+                }
+                for monitor_id, entry in self._monitors.items()
+            },
         }
 
     def restore(self, exported: dict[str, Any]) -> None:
+        """An ``export``, or the section of a version-1 state file (the monitors alone, by id)."""
         self.wipe()
-        for monitor_id, item in exported.items():
+        monitors = exported.get("monitors") if "last_evaluated" in exported else exported
+        self.last_evaluated = exported.get("last_evaluated")
+        for monitor_id, item in (monitors or {}).items():
             entry = self.entry(int(monitor_id))
             entry.overall_state = item["overall_state"]
             entry.overall_modified = item["overall_modified"]
             entry.groups = {group["name"]: GroupState(**group) for group in item["groups"]}
+
+    def replay(self, op: str, key: Any, value: Any) -> None:
+        if op == EVALUATED:
+            _apply_changes(self.entry(key), value)
+        elif op == FORGOTTEN:
+            self._monitors.pop(key, None)
+        elif op == EVALUATED_UNTIL:
+            self.last_evaluated = value
+        elif op == WIPE:
+            self.wipe()
+        else:
+            raise ValueError(f"unknown evaluation change {op!r}")
+
+
+@dataclass(frozen=True)
+class _StateCopy:
+    overall: tuple[str, int | None]
+    groups: dict[str, dict[str, Any]]
+
+    @staticmethod
+    def of(entry: MonitorEvaluation) -> _StateCopy:
+        return _StateCopy(
+            (entry.overall_state, entry.overall_modified),
+            {name: dict(vars(state)) for name, state in entry.groups.items()},
+        )
+
+
+def _changes_since(before: _StateCopy | None, entry: MonitorEvaluation) -> dict[str, Any]:
+    """``{"overall": [state, modified], "removed": [group, ...], "groups": {group: {field: value}}}``, each
+    key only when something changed (every field of a new group)."""
+    changed: dict[str, Any] = {}
+    if before is None or before.overall != (entry.overall_state, entry.overall_modified):
+        changed["overall"] = [entry.overall_state, entry.overall_modified]
+    old_groups = before.groups if before is not None else {}
+    removed = [name for name in old_groups if name not in entry.groups]
+    if removed:
+        changed["removed"] = removed
+    groups = {}
+    for name, state in entry.groups.items():
+        fields, old = vars(state), old_groups.get(name)
+        difference = dict(fields) if old is None else {k: v for k, v in fields.items() if old[k] != v}
+        if difference:
+            groups[name] = difference
+    if groups:
+        changed["groups"] = groups
+    return changed
+
+
+def _apply_changes(entry: MonitorEvaluation, changed: dict[str, Any]) -> None:
+    if "overall" in changed:
+        entry.overall_state, entry.overall_modified = changed["overall"]
+    for name in changed.get("removed", ()):
+        entry.groups.pop(name, None)
+    for name, fields in changed.get("groups", {}).items():
+        state = entry.groups.get(name)
+        if state is None:
+            entry.groups[name] = GroupState(**fields)
+        else:
+            for key, value in fields.items():
+                setattr(state, key, value)

@@ -12,6 +12,7 @@ from provisioner.emulator.evaluation.thresholds import ALERT, NO_DATA, OK, WARN,
 from provisioner.emulator.metrics import MetricStore
 
 DEFAULT_NEW_GROUP_DELAY_S = 60
+_EVALUATED_AS_ZERO = "no data over {}, evaluated as 0 (on_missing_data: default); "
 GROUP_RETENTION_S = 86_400  # a group without data leaves the status page after 24 h
 HOST_GROUP_RETENTION_S = 2 * 86_400  # 48 h for host monitors
 MISSING_DATA_MODES = frozenset({"show_no_data", "show_and_notify_no_data", "resolve", "default"})
@@ -98,7 +99,9 @@ def evaluate_metric_monitor(
         context.with_data(group)
     for name in [name for name in entry.groups if name not in seen]:
         context.without_data(entry.groups[name])
-    if not entry.groups:
+    if not entry.groups and not plan.multi and context.empty_is_zero():  # a simple alert's one group
+        context.decide(entry.group("*", at), 0.0, "no data", _EVALUATED_AS_ZERO.format(plan.timeframe.label))
+    elif not entry.groups:
         context.record("*", NO_DATA, "no data", f"no data over {plan.timeframe.label}")
 
 
@@ -142,8 +145,8 @@ class _Evaluation:
             self._move(state, NO_DATA, f"{label} (on_missing_data: {settings.missing_data})")
         elif settings.missing_data == "resolve":
             self._move(state, OK, f"{label} (on_missing_data: resolve)")
-        elif settings.missing_data == "default" and self.plan.count_query:
-            self.decide(state, 0.0, "no data", f"{label}, evaluated as 0 (on_missing_data: default); ")
+        elif self.empty_is_zero():
+            self.decide(state, 0.0, "no data", _EVALUATED_AS_ZERO.format(self.plan.timeframe.label))
         elif settings.missing_data == "notify_no_data" and (
             silent_s is None or silent_s >= settings.no_data_timeframe_s
         ):
@@ -152,6 +155,11 @@ class _Evaluation:
             )
         else:
             self.record(state.name, state.status or NO_DATA, "no data", f"{label}; the last status is kept")
+
+    def empty_is_zero(self) -> bool:
+        """``on_missing_data: default`` on a count query: "an empty monitor evaluation is treated as 0 and
+        is compared to the threshold conditions" (V1 OnMissingDataOption)."""
+        return self.settings.missing_data == "default" and self.plan.count_query
 
     def decide(self, state: GroupState, value: float, outcome: str, prefix: str) -> None:
         thresholds = self.settings.thresholds

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from provisioner.emulator.evaluation.timeframe import Timeframe, TimeframeError, parse_timeframe
 from provisioner.emulator.metric_query import (
@@ -319,18 +319,32 @@ def evaluate_query(plan: QueryPlan, store: MetricStore, window: Window, track_pr
 
 
 def _evaluate(node: Node, context: _Context) -> _Operand:
+    if context.path == "as_count" and _is_operand(node):
+        return _window_operand(node, context)
     if isinstance(node, Number):
         return node.value
     if isinstance(node, Negate):
         return _map(_evaluate(node.operand, context), lambda value: -value)
     if isinstance(node, MetricTerm):
-        frame = _term_frame(node, context)
-        return _reduced(frame, context.aggregator) if context.path == "as_count" else frame
+        return _term_frame(node, context)
     if isinstance(node, FunctionCall):
         return _function(node, context)
     if isinstance(node, BinaryOp):
         return _combine(node.op, _evaluate(node.left, context), _evaluate(node.right, context), context)
     raise Unevaluable("this part of the query is not evaluated")
+
+
+def _is_operand(node: Node) -> bool:
+    """An operand of the as_count path's arithmetic: a metric, with functions around it, no arithmetic."""
+    return not _has_arithmetic(node) and any(True for _ in metric_terms(node))
+
+
+def _window_operand(node: Node, context: _Context) -> _Frame:
+    """The as_count path: the operand per bucket (functions apply per rollup point), then aggregated
+    over the whole window, before the arithmetic."""
+    per_bucket = _evaluate(node, replace(context, path="classic"))
+    assert isinstance(per_bucket, _Frame)  # an operand holds a metric
+    return _reduced(per_bucket, context.aggregator)
 
 
 def _function(call: FunctionCall, context: _Context) -> _Operand:

@@ -2,9 +2,15 @@
 
 ``Evaluator.advance_to(now)`` evaluates every boundary after the last one evaluated, up to ``now``
 (synchronously: the admin call that moves a manual clock answers once they are done). A jump of more than a
-day evaluates only its last day. In realtime mode a background ``Ticker`` calls it after each wall-clock
-minute. Monitors are evaluated at the frequency of their window (1, 10 or 30 min); composites after the
-monitors they combine, at every boundary.
+day evaluates only its last day, and an evaluator never evaluates boundaries before it started (a restart
+does not catch up on the time it was down). In realtime mode a background ``Ticker`` calls it after each
+wall-clock minute. Monitors are evaluated at the frequency of their window (1, 10 or 30 min); composites
+after the monitors they combine, at every boundary.
+
+Processes sharing a state file: whoever moves the clock (``POST /_emulator/clock``, or a realtime process's
+ticker) evaluates, inside one org transaction, so under the journal's exclusive lock and caught up with the
+others. The last boundary evaluated is part of the org (``EvaluationBook.last_evaluated``), so a boundary is
+evaluated once, by one process; the others replay what it recorded.
 """
 
 from __future__ import annotations
@@ -52,24 +58,35 @@ class Evaluator:
     def __init__(self, org: Org, clock: Clock) -> None:
         self._org = org
         self._clock = clock
-        self._run_lock = threading.Lock()
         self._plans: dict[tuple[str, str], MonitorPlan] = {}
         self._failures: dict[int, str] = {}  # monitor id -> reason, for a query that failed while evaluated
-        self.last_boundary = boundary(clock.now_s())
+        self._started_at = boundary(clock.now_s())
+
+    @property
+    def last_boundary(self) -> int:
+        """The last boundary evaluated (by any process sharing the org), or the one this evaluator started at."""
+        return max(self._org.evaluations.last_evaluated or self._started_at, self._started_at)
+
+    def move_clock(self, now_s: float | None = None, advance_s: float | None = None) -> int:
+        """Move a manual clock (``Org.move_clock``) and evaluate the boundaries it passes, in one transaction;
+        returns how many were evaluated."""
+        with self._org.transaction():
+            return self.advance_to(self._org.move_clock(now_s, advance_s))
 
     def advance_to(self, now_s: float) -> int:
         """Evaluate every boundary in (last evaluated, now_s]; returns how many."""
-        with self._run_lock:
+        with self._org.transaction():
             last = boundary(now_s)
             first = max(self.last_boundary + MINUTE, last - MAX_CATCH_UP_S + MINUTE)
             for at in range(first, last + 1, MINUTE):
                 self.evaluate_at(at)
-            self.last_boundary = max(self.last_boundary, last)
+            if first <= last:
+                self._org.evaluations.evaluated_until(last)
             return max(0, (last - first) // MINUTE + 1)
 
     def evaluate_at(self, at: int) -> None:
         org = self._org
-        with org.lock:
+        with org.transaction(), org.evaluations.recording():
             org.metrics.expire(at)
             records = org.monitors.all_records()
             org.evaluations.keep_only({record["id"] for record in records})

@@ -1,5 +1,6 @@
-"""The JSON Schemas (Draft 2020-12) of the JSON that ``plan``, ``apply``, ``audit``, ``validate`` and
-``environments`` print with ``--format json``, shipped in the package; ``provisioner schema`` writes them out.
+"""The JSON Schemas (Draft 2020-12) of the JSON that ``plan``, ``apply``, ``audit``, ``validate``,
+``environments`` and ``test`` print with ``--format json``, shipped in the package; ``provisioner schema``
+writes them out.
 
 They require every field provisioner writes and allow fields they do not list: a field is added
 without a new ``format_version``, so consumers must ignore what they do not know.
@@ -18,6 +19,7 @@ OUTPUT_SCHEMAS: dict[str, str] = {
     "audit": "audit-output.json",
     "validate": "validate-output.json",
     "environments": "environments-output.json",
+    "test": "test-output.json",
 }
 COMMON_SCHEMA = "output-common.json"
 
