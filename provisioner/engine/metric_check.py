@@ -161,6 +161,8 @@ def check_metrics(
         reporting = read_reporting(port, monitors, now, settings)
     except DatadogError as exc:
         error = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+        if exc.status in (401, 403):
+            error = f"{exc.message} (reading metrics needs an application key with the metrics_read scope)"
         return MetricCheck(
             "failed", settings.window, metrics=metrics, requests=port.request_count - before, error=error
         )

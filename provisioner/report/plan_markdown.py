@@ -42,11 +42,8 @@ def render_markdown(
     head += [f"> ⚠️ {w}" for w in plan.warnings]
     checked = metric_check.summary_line(context.metric_check)
     if checked:
-        head += [
-            "",
-            f"> {'⚠️ ' if context.metric_check.monitors else ''}{checked.removeprefix('warning: ')}",
-            "",
-        ]
+        sign = "⚠️ " if context.metric_check.monitors or context.metric_check.status == "failed" else ""
+        head += ([""] if head[-1] else []) + [f"> {sign}{checked.removeprefix('warning: ')}", ""]
     head += metric_check.markdown_section(context.metric_check)
     text = "\n".join(head) + "\n"
     budget = limit - _RESERVED

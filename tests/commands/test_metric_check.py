@@ -21,7 +21,7 @@ from provisioner.cli import app
 from provisioner.commands.mesh_demo import DemoMesh, submit_demo
 from provisioner.credentials import Target
 from provisioner.datadog.client import DatadogClient
-from provisioner.emulator import RunningEmulator
+from provisioner.emulator import FaultRule, RunningEmulator
 from provisioner.mesh.catalogue import DEFAULT_MODES
 from provisioner.model import CollectionModes, Environment
 from tests.conftest import TEST_API_KEY, OutputSchemas
@@ -245,3 +245,23 @@ def test_provisioner_emulator_seed_mesh_serves_a_reporting_mesh(tmp_path: Path) 
         "series of a healthy mesh in openmetrics mode" in stderr
         and "kube_cluster_name:mesh-staging-eu1" in stderr
     )
+
+
+def test_a_refused_read_is_a_warning_that_names_the_scope_and_changes_nothing(
+    project: Path, dd_env: RunningEmulator, output_schemas: OutputSchemas
+) -> None:
+    set_modes(project, LEGACY)
+    dd_env.admin.set_faults(rules=[FaultRule("error", method="GET", path="/api/v1/metrics", status=403)])
+
+    code, stdout, _ = cli("plan", "--detailed-exitcode")
+    assert code == 0, stdout
+    assert re.search(
+        r"warning: the metrics-reporting check could not read Datadog, nothing was checked: Datadog answered "
+        r"403: .*metrics_read scope",
+        stdout,
+    )
+    code, stdout, _ = cli("audit", "--format", "json", "--fail-on", "error")
+    report = json.loads(stdout)
+    output_schemas.check("audit", report)
+    assert (code, report["metric_check"]["status"]) == (0, "failed")
+    assert "metrics_read" in report["metric_check"]["error"]
