@@ -279,16 +279,22 @@ class _Judge:
         self.environment = environment
         self.window = f"the last {span(reporting.window)}"
         self.evidence = _Evidence(reporting.active)
+        self._by_name: dict[str, MetricGap | None] = {}  # the same metrics recur in many monitors
 
     def gaps(self, metric: WatchedMetric) -> tuple[MetricGap, ...]:
-        if metric.name not in self.reporting.active:
-            gap = self._absent(metric.name)
-            return (gap,) if gap is not None else ()
-        found = [gap] if (gap := self._wrong_type(metric.name)) is not None else []
-        keys = self.reporting.tag_keys.get(metric.name)
+        gap = self._name_gap(metric.name)
+        found = [gap] if gap is not None else []
+        keys = self.reporting.tag_keys.get(metric.name)  # read for reporting metrics only
         if keys is not None:
             found += [self._tag_missing(metric.name, key, keys) for key in metric.tag_keys if key not in keys]
         return tuple(found)
+
+    def _name_gap(self, name: str) -> MetricGap | None:
+        """What the name alone says (kept: the same metrics recur in many monitors)."""
+        if name not in self._by_name:
+            reports = name in self.reporting.active
+            self._by_name[name] = self._wrong_type(name) if reports else self._absent(name)
+        return self._by_name[name]
 
     # -- a name that does not report
 
