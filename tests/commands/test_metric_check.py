@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -219,32 +221,35 @@ def test_a_short_window_sees_nothing_and_a_bad_one_is_a_usage_error(
     assert code == 0 and "Metrics-reporting check (the last 36 h, " in stdout
 
 
-def test_provisioner_emulator_seed_mesh_serves_a_reporting_mesh(tmp_path: Path) -> None:
-    (tmp_path / "provisioner.yaml").write_text((REPO / "provisioner.yaml").read_text())
-    command = [sys.executable, "-m", "provisioner", "emulator", "--port", "0", "--seed-mesh", "openmetrics"]
-    process = subprocess.Popen(
-        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+@contextmanager
+def served(cwd: Path, *args: str) -> Iterator[tuple[str, list[str]]]:
+    """``provisioner emulator ARGS`` in a child process: its base URL, and its stderr once stopped (Ctrl-C)."""
+    command = [sys.executable, "-m", "provisioner", "emulator", "--port", "0", *args]
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stderr: list[str] = []
     try:
         assert process.stdout is not None
-        base_url = process.stdout.readline().strip()  # printed once the series are in
-        with DatadogClient(Target(base_url, "demo", "demo")) as client:
-            active = client.active_metrics(int(time.time()) - 3600)
-            keys = client.metric_tag_keys("istio.mesh.request.count", 14_400)
-            metric_type = client.metric_type("istio.mesh.request.count")
+        yield process.stdout.readline().strip(), stderr
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=15)
+        stderr.append(process.communicate(timeout=15)[1])
     finally:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, stderr
+
+
+def test_provisioner_emulator_seed_mesh_serves_a_reporting_mesh(tmp_path: Path) -> None:
+    (tmp_path / "provisioner.yaml").write_text((REPO / "provisioner.yaml").read_text())
+    with served(tmp_path, "--seed-mesh", "openmetrics") as (base_url, stderr):  # the URL: the series are in
+        with DatadogClient(Target(base_url, "demo", "demo")) as client:
+            active = client.active_metrics(int(time.time()) - 3600)
+            keys = client.metric_tag_keys("istio.mesh.request.count", 14_400)
+            metric_type = client.metric_type("istio.mesh.request.count")
     assert "istio.pilot.xds.pushes.count" in active and "istio.mesh.request.count.total" not in active
     assert {"reporter", "destination_service_name", "response_code", "kube_cluster_name"} <= (keys or set())
     assert metric_type == "count"
-    assert (
-        "series of a healthy mesh in openmetrics mode" in stderr
-        and "kube_cluster_name:mesh-staging-eu1" in stderr
-    )
+    assert "series of a healthy mesh in openmetrics mode" in stderr[0]
+    assert "kube_cluster_name:mesh-staging-eu1" in stderr[0]
 
 
 def test_a_refused_read_is_a_warning_that_names_the_scope_and_changes_nothing(
