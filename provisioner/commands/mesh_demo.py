@@ -35,7 +35,7 @@ MAX_PAYLOAD_BYTES = 400_000  # Datadog's v2 limit is 512,000 bytes a payload
 _V2_TYPES = {"count": 1, "gauge": 3}
 _REQUESTS_PER_MINUTE = {"200": 600.0, "503": 3.0}
 _MEAN_DURATION_MS = 25.0
-_GAUGES = {"control_plane_connected": 1.0, "apm_duration": 0.05}  # other gauges: 0 (nothing open, ejected)
+_GAUGES = {"control_plane_connected": 1.0, "apm_duration": 0.05}  # others: what _sources gives
 
 
 @dataclass(frozen=True)
@@ -108,11 +108,12 @@ def _value(metric: Metric, metric_type: str, per_minute: float, minute: int) -> 
         return total * _MEAN_DURATION_MS if "duration_sum" in metric.key else total
     if metric_type == "count":
         return per_minute * _MEAN_DURATION_MS if "duration_sum" in metric.key else per_minute
-    return _GAUGES.get(metric.key, per_minute if metric.key == "connected_proxies" else 0.0)
+    return _GAUGES.get(metric.key, per_minute)
 
 
 def _sources(metric: Metric, mesh: DemoMesh) -> Iterator[tuple[Mapping[str, str], float]]:
-    """(tags, value per minute) of each series of a metric."""
+    """(tags, value) of each series of a metric: per minute for counts; Envoy's gauges 0 (no breaker open,
+    no host ejected), istiod's the proxies connected."""
     base = {"kube_cluster_name": mesh.cluster}
     if metric.collector is Collector.DATA_PLANE:
         for service in mesh.services:

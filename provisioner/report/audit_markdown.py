@@ -78,7 +78,7 @@ def _summary(report: AuditReport) -> str:
     lines += [f"> ⚠️ {w}" for w in report.warnings]
     checked = metric_check.summary_line(report.metric_check)
     if checked:
-        lines += [f"> {checked.removeprefix('warning: ')}", ""]
+        lines += ([""] if lines[-1] else []) + [f"> {checked.removeprefix('warning: ')}", ""]
     return "\n".join(lines) + "\n"
 
 

@@ -20,10 +20,11 @@ import pytest
 from typer.testing import CliRunner
 
 from provisioner.cli import app
-from provisioner.commands.mesh_demo import DemoMesh, submit_demo
+from provisioner.commands.mesh_demo import DemoMesh, batches, demo_series, submit_demo
 from provisioner.credentials import Target
 from provisioner.datadog.client import DatadogClient
 from provisioner.emulator import FaultRule, RunningEmulator
+from provisioner.mesh import catalogue
 from provisioner.mesh.catalogue import DEFAULT_MODES
 from provisioner.model import CollectionModes, Environment
 from tests.conftest import TEST_API_KEY, OutputSchemas
@@ -270,3 +271,16 @@ def test_a_refused_read_is_a_warning_that_names_the_scope_and_changes_nothing(
     output_schemas.check("audit", report)
     assert (code, report["metric_check"]["status"]) == (0, "failed")
     assert "metrics_read" in report["metric_check"]["error"]
+
+
+@pytest.mark.parametrize("modes", [OPENMETRICS, LEGACY], ids=["openmetrics", "legacy"])
+def test_the_demo_mesh_uses_its_modes_names_and_fits_datadogs_payload_limit(modes: CollectionModes) -> None:
+    mesh = DemoMesh.of(Environment("staging"), [f"svc-{i}" for i in range(40)])
+    series = demo_series(modes, mesh, 1_800_000_000)
+    for item in series:
+        uses = catalogue.lookup(str(item["metric"]))
+        assert any(modes.of(u.metric.collector) in (None, u.mode) for u in uses), item["metric"]
+        assert not any(u.metric.on_event for u in uses)
+    payloads = [json.dumps({"series": batch}) for batch in batches(series)]
+    assert len(payloads) > 1 and all(len(p) < 512_000 for p in payloads)
+    assert sum(len(json.loads(p)["series"]) for p in payloads) == len(series)
