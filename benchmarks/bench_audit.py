@@ -147,7 +147,12 @@ def submit_every_metric(base_url: str, bodies: Sequence[dict[str, object]]) -> i
 
 
 def cli(folder: Path, base_url: str, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
-    env = {**os.environ, "PROVISIONER_API_URL": base_url, "DD_API_KEY": "bench", "DD_APP_KEY": "bench"}
+    env = {
+        **os.environ,
+        "PROVISIONER_API_URL": base_url,
+        "DD_API_KEY": "bench-api-key",
+        "DD_APP_KEY": "bench-app-key",
+    }
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "provisioner", *args], env=env, cwd=folder, capture_output=True, text=True

@@ -1,14 +1,15 @@
 """Sync engine benchmarks against the emulator (a child process, real HTTP on 127.0.0.1).
 
-Prints, for each scenario, wall time and requests; the targets come from issue 4:
+Prints, for each scenario, wall time and requests; the targets come from issues 4 and 11:
 1. a no-change plan over 5,000 managed monitors: at most 6 requests, under 2 s including start-up;
 2. applying 1,000 creates with 20 ms added latency per request: under 5 s;
-3. applying 1,000 creates under Datadog's real write limit (500 per 10 s): no failed resource, and
-   a total time within 20 % of what the limit allows.
+3. applying 5,000 creates under Datadog's real write limit (500 per 10 s) in one run: exit 0, no
+   failed resource, and a total time within 10 % of what the limit allows (printed as a ratio to
+   that floor, computed from the engine's own unlimited pace measured in the same run).
 Scenarios 2 and 3 measure the writes (``--no-remote-validate``); the cost of asking Datadog's validate
 endpoint first (one request per created monitor, apply's default) is printed as a ratio to scenario 2.
 
-Run: python benchmarks/bench_sync.py [--monitors 5000] [--creates 1000]
+Run: python benchmarks/bench_sync.py [--monitors 5000] [--creates 1000] [--limited-creates 5000]
 """
 
 from __future__ import annotations
@@ -71,7 +72,12 @@ def _definition(index: int) -> dict:
 
 def cli(*args: str, base_url: str) -> tuple[float, subprocess.CompletedProcess[str]]:
     """The real command in a fresh process, run from a folder without a provisioner.yaml."""
-    env = {**os.environ, "PROVISIONER_API_URL": base_url, "DD_API_KEY": "bench", "DD_APP_KEY": "bench"}
+    env = {
+        **os.environ,
+        "PROVISIONER_API_URL": base_url,
+        "DD_API_KEY": "bench-api-key",
+        "DD_APP_KEY": "bench-app-key",
+    }
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "provisioner", *args],
@@ -147,14 +153,16 @@ def bench_creates_under_write_limit(workdir: Path, creates: int) -> None:
         throttled = sum(1 for e in admin.request_log() if e.status == 429)
     allowed = _time_the_limit_allows(started_at, creates, unlimited)
     ratio = seconds / allowed
+    waits = done.stderr.count("rate limit: post_monitors resets in")
     print(
         f"[apply] {creates} creates under {WRITE_LIMIT} writes per {WRITE_PERIOD_S} s: {seconds:.2f} s wall, "
-        f"{throttled} answered 429 and retried, exit {done.returncode}; the limit allows {allowed:.2f} s "
-        f"from this start ({ratio:.2f}x)"
+        f"{writes(counts)} writes of which {throttled} answered 429, {waits} rate-limit waits reported, "
+        f"exit {done.returncode}; the limit allows {allowed:.2f} s from this start ({ratio:.2f}x)"
     )
-    failed = done.returncode != 0 or "0 failed" not in done.stdout
-    _verdict(not failed and ratio <= 1.2, "target: no failed resource, within 20 % of what the limit allows")
-    del counts
+    failed = done.returncode != 0 or f"{creates} done, 0 failed" not in done.stdout
+    _verdict(not failed and ratio <= 1.1, "target: exit 0, all created, within 10 % of what the limit allows")
+    if failed:
+        print(done.stdout[-2000:], done.stderr[-2000:])
 
 
 def _unlimited_rate(workdir: Path, creates: int) -> tuple[float, float]:
@@ -187,12 +195,13 @@ def main() -> None:
     )
     parser.add_argument("--monitors", type=int, default=5000)
     parser.add_argument("--creates", type=int, default=1000)
+    parser.add_argument("--limited-creates", type=int, default=5000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="provisioner-bench-") as tmp:
         workdir = Path(tmp)
         bench_no_change_plan(workdir, args.monitors)
         bench_creates_with_latency(workdir, args.creates)
-        bench_creates_under_write_limit(workdir, args.creates)
+        bench_creates_under_write_limit(workdir, args.limited_creates)
 
 
 if __name__ == "__main__":

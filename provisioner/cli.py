@@ -5,15 +5,20 @@ This is the only module that knows typer, and the one error boundary:
 - ``ProvisionerError`` prints its message (no traceback) and exits 1;
 - a usage error (unknown flag, bad value) exits 1, never 2, because ``--detailed-exitcode``
   gives 2 the meaning "changes or drift" and a pipeline must not mistake a typo for that;
-- anything unexpected exits 3 with "please report"; the traceback only with ``--debug``.
+- anything unexpected exits 3 with "please report"; the traceback only with ``--debug``;
+- Ctrl-C exits 130 and SIGTERM 143 (apply first finishes the writes in flight and reports, see
+  ``commands/_interrupt.py``).
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import traceback
 from enum import StrEnum
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -27,8 +32,18 @@ EXIT_ERROR = 1
 EXIT_USAGE = 1
 EXIT_UNEXPECTED = 3
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 _debug = False
+
+
+class _Signalled(BaseException):
+    """SIGINT or SIGTERM outside apply's write phase (where nothing in flight must finish first).
+    Not a KeyboardInterrupt, which typer would turn into a silent exit code."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 class _ExitCodeGroup(TyperGroup):
@@ -50,6 +65,10 @@ class _ExitCodeGroup(TyperGroup):
         except (typer.Abort, KeyboardInterrupt):
             typer.echo("interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except _Signalled as exc:
+            name = signal.Signals(exc.signum).name
+            typer.echo(f"interrupted ({name})", err=True)
+            sys.exit(EXIT_TERMINATED if exc.signum == signal.SIGTERM else EXIT_INTERRUPTED)
         except ProvisionerError as exc:
             _error(f"error: {exc}")
             sys.exit(EXIT_ERROR)
@@ -153,6 +172,16 @@ MetricWindowOpt = Annotated[
     str | None,
     typer.Option(
         "--metric-window", help="A metric without a point in this window does not report; default 24h."
+    ),
+]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        min=1,
+        help="Seconds the whole command may take: requests, retries and rate-limit waits. "
+        "Default: 100, and apply adds what its writes need at Datadog's write limit.",
+        show_default=False,
     ),
 ]
 RemoteValidateOpt = Annotated[
@@ -341,9 +370,17 @@ def plan(
         ),
     ] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Also write the plan to this file.")] = None,
+    save_plan: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-plan",
+            help="Also write the plan as JSON for `apply --plan FILE`, whatever --format shows.",
+        ),
+    ] = None,
     use_emulator: EmulatorOpt = False,
     api_url: ApiUrlOpt = None,
     remote_validate: RemoteValidateOpt = True,
+    timeout: TimeoutOpt = None,
     metric_check: MetricCheckOpt = True,
     metric_window: MetricWindowOpt = None,
 ) -> int:
@@ -362,6 +399,8 @@ def plan(
         use_emulator=use_emulator,
         api_url=api_url,
         remote_validate=remote_validate,
+        save_plan=save_plan,
+        timeout_s=timeout,
         metric_settings=metric_check_settings(metric_check, metric_window),
     )
 
@@ -381,6 +420,14 @@ def apply(
         bool, typer.Option("--keep-drift", help="Leave hand edits made in Datadog alone; only report them.")
     ] = False,
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Parallel requests.")] = 8,
+    saved_plan: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan",
+            help="Carry out this saved plan (from `plan --save-plan`) exactly, instead of planning again; "
+            "a resource changed in Datadog since is refused.",
+        ),
+    ] = None,
     output_format: Annotated[
         ApplyFormat,
         typer.Option("--format", help="Outcome format; json prints only the outcome on stdout."),
@@ -388,8 +435,9 @@ def apply(
     use_emulator: EmulatorOpt = False,
     api_url: ApiUrlOpt = None,
     remote_validate: RemoteValidateOpt = True,
+    timeout: TimeoutOpt = None,
 ) -> int:
-    """Bring Datadog in line with the definitions: create, update, revert drift (and prune)."""
+    """Bring Datadog in line with the definitions: create, update, revert drift, repair duplicates (and prune)."""
     from provisioner.commands.apply import apply as run
 
     return run(
@@ -404,6 +452,8 @@ def apply(
         api_url=api_url,
         output_format=output_format.value,
         remote_validate=remote_validate,
+        saved_plan=saved_plan,
+        timeout_s=timeout,
     )
 
 
@@ -589,7 +639,25 @@ def github_issue(
     )
 
 
+_signalled = False
+
+
+def _stop(signum: int, _frame: FrameType | None) -> None:
+    """The first signal unwinds (requests in flight end, the embedded emulator flushes); a second one
+    exits at once."""
+    global _signalled
+    if _signalled:
+        sys.stdout.flush()
+        sys.stderr.write("\nInterrupted again: exiting now.\n")
+        sys.stderr.flush()
+        os._exit(EXIT_TERMINATED if signum == signal.SIGTERM else EXIT_INTERRUPTED)
+    _signalled = True
+    raise _Signalled(signum)
+
+
 def main() -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _stop)
     app()
 
 

@@ -7,11 +7,17 @@ environment beats the config file, as in Datadog's own tools (the Agent's ``DD_S
 ``datadog.yaml``; datadog-ci reads its config file, then environment variables, then flags). When
 ``DD_SITE`` and the config disagree, the endpoint carries a warning naming both. Keys never appear in a
 repr, a message or a log line.
+
+Keys are checked before any request: one with a character an HTTP header cannot carry (a line
+break, a control character, a space, non-ASCII) would otherwise end in a library error that quotes
+it, and one shorter than ``MIN_KEY_LENGTH`` cannot be a Datadog key and could not be redacted
+without mangling the text around it. Neither message repeats the key.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -44,6 +50,9 @@ _SITE_ALIASES: Mapping[str, str] = {
 }
 _API_KEY_VARS = ("DD_API_KEY", "DATADOG_API_KEY")
 _APP_KEY_VARS = ("DD_APP_KEY", "DD_APPLICATION_KEY", "DATADOG_APP_KEY")
+MIN_KEY_LENGTH = 8  # Datadog's API keys have 32 characters, application keys 40
+_HEADER_SAFE_KEY = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what a header value may carry as is
+_KEY_CHAR = r"[A-Za-z0-9_\-]"
 
 
 @dataclass(frozen=True)
@@ -147,7 +156,26 @@ def resolve_target(
             f"missing Datadog credentials: set {' and '.join(missing)} in the environment",
             hint="or run against the embedded emulator with --emulator (no Datadog account needed)",
         )
+    check_key(_API_KEY_VARS, api_key)
+    check_key(_APP_KEY_VARS, app_key)
     return Target(api_url=url, api_key=api_key, app_key=app_key)
+
+
+def check_key(names: tuple[str, ...], key: str) -> None:
+    """Refuse a key no Datadog endpoint would accept, without ever repeating it."""
+    name = names[0]
+    if not _HEADER_SAFE_KEY.fullmatch(key):
+        raise UserError(
+            f"{name} contains a character that cannot be sent in an HTTP header "
+            "(a line break, a control character, a space or a non-ASCII character)",
+            hint=f"set {name} to the key alone, as Datadog shows it; a file read with $(cat ...) "
+            "may carry a stray line break or carriage return",
+        )
+    if len(key) < MIN_KEY_LENGTH:
+        raise UserError(
+            f"{name} is {len(key)} characters long; a Datadog key has at least {MIN_KEY_LENGTH}",
+            hint=f"set {name} to the whole key (Organization Settings > API Keys or Application Keys)",
+        )
 
 
 def _first(env: Mapping[str, str], names: tuple[str, ...]) -> str:
@@ -159,8 +187,12 @@ def _first(env: Mapping[str, str], names: tuple[str, ...]) -> str:
 
 
 def redact(text: str, *secrets: str) -> str:
-    """The text with every secret replaced, for messages built from server or library output."""
+    """The text with every whole occurrence of a secret replaced, for messages built from server or
+    library output. Only whole keys match (not inside a longer run of key characters), so a key that
+    happens to be part of an id or a word never mangles it; keys shorter than ``MIN_KEY_LENGTH`` are
+    refused before they get here and are not looked for."""
     for secret in secrets:
-        if secret:
-            text = text.replace(secret, "<redacted>")
+        if len(secret) >= MIN_KEY_LENGTH:
+            pattern = f"(?<!{_KEY_CHAR}){re.escape(secret)}(?!{_KEY_CHAR})"
+            text = re.sub(pattern, "<redacted>", text)
     return text

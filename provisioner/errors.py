@@ -31,3 +31,8 @@ class DatadogError(ProvisionerError):
         # connection, a timeout): the caller must look before it writes again.
         self.maybe_applied = maybe_applied
         self.details: object = None  # the server's parsed "errors" value, when there is one
+
+
+class NotSentError(DatadogError):
+    """A request that was never sent: the run's deadline ran out or it was interrupted first.
+    Nothing can have changed in Datadog; apply reports the resource as not started."""

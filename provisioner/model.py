@@ -143,6 +143,7 @@ class Action(StrEnum):
     DRIFT = "drift"  # changed in Datadog by hand
     CONFLICT = "conflict"  # changed in code and by hand
     ADOPT = "adopt"  # exists in Datadog without our mark, taken over in place
+    REPAIR = "repair"  # a second copy of a definition: deleted, the oldest copy stays (no --prune needed)
     DELETE = "delete"  # removed from code (runs only with --prune)
     NOOP = "noop"
 
@@ -175,6 +176,11 @@ class LiveResource:
         value = self.body.get("modified" if self.kind == "monitor" else "modified_at")
         return str(value) if value else None
 
+    @property
+    def created(self) -> str | None:
+        value = self.body.get("created" if self.kind == "monitor" else "created_at")
+        return str(value) if value else None
+
 
 @dataclass(frozen=True)
 class LiveOrg:
@@ -200,6 +206,14 @@ class PlannedChange:
 
 
 @dataclass(frozen=True)
+class PlanOrigin:
+    """Where a plan was made. A saved plan is applied only there."""
+
+    environment: str
+    target: str  # the Datadog API base URL, or "emulator" for the embedded org
+
+
+@dataclass(frozen=True)
 class Plan:
     namespace: str
     changes: tuple[PlannedChange, ...] = ()  # everything but no-ops, in a stable order
@@ -209,6 +223,7 @@ class Plan:
     monitor_ids: Mapping[str, int | str] = field(
         default_factory=dict
     )  # live ids by definition id (references)
+    origin: PlanOrigin | None = None  # set by the command that read the org
 
     @property
     def has_changes(self) -> bool:
@@ -218,7 +233,7 @@ class Plan:
         return sum(1 for c in self.changes if c.action is action)
 
 
-OutcomeStatus = Literal["ok", "failed", "skipped"]
+OutcomeStatus = Literal["ok", "failed", "skipped", "not_started"]  # not_started: interrupted or out of time
 
 
 @dataclass(frozen=True)
@@ -233,11 +248,17 @@ class Outcome:
 class ApplyResult:
     outcomes: tuple[Outcome, ...] = ()
     refused: str = ""  # set when a guard refused to run the plan at all
+    stopped: str = ""  # why apply stopped starting writes (an interrupt, the deadline), if it did
+    notes: tuple[str, ...] = ()  # things the summary must say that belong to no one resource
 
     @property
     def failed(self) -> tuple[Outcome, ...]:
         return tuple(o for o in self.outcomes if o.status == "failed")
 
     @property
+    def not_started(self) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if o.status == "not_started")
+
+    @property
     def ok(self) -> bool:
-        return not self.failed and not self.refused
+        return not self.failed and not self.not_started and not self.refused

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +15,8 @@ import typer
 
 from provisioner.config import load_config, select_environment
 from provisioner.credentials import Target, app_url, resolve_endpoint, resolve_target
-from provisioner.datadog.client import ClientSettings, DatadogClient
+from provisioner.datadog.client import READ_DEADLINE_S, ClientSettings, DatadogClient
+from provisioner.datadog.pacing import Deadline, RateLimitWait
 from provisioner.definitions import load_definitions
 from provisioner.engine.metric_check import (
     NOT_CHECKED,
@@ -26,7 +29,8 @@ from provisioner.engine.plan import compute_plan
 from provisioner.engine.read import dashboards_for_plan, read_live_org
 from provisioner.engine.remote_validate import Rejection
 from provisioner.mesh.catalogue import modes_of
-from provisioner.model import DefinitionSet, Environment, Plan, ProjectConfig
+from provisioner.model import DefinitionSet, Environment, Plan, PlanOrigin, ProjectConfig
+from provisioner.report.colour import interactive
 from provisioner.report.problems import format_problems
 
 EMULATOR_STATE = Path(".provisioner") / "emulator-state.json"
@@ -81,7 +85,13 @@ def current_plan(
     """Read the org (list calls, plus the dashboards the plan needs whole) and plan against it."""
     wanted = dashboards_for_plan(project.definitions, project.namespace)
     live = read_live_org(port, wanted, concurrency)
-    return compute_plan(project.definitions, live, project.namespace, keep_drift=keep_drift)
+    plan = compute_plan(project.definitions, live, project.namespace, keep_drift=keep_drift)
+    return replace(plan, origin=PlanOrigin(project.environment.name, port.target_name))
+
+
+def command_deadline(timeout_s: float | None) -> Deadline:
+    """``--timeout``, or the default a reading command gets (apply extends it for its writes)."""
+    return Deadline(READ_DEADLINE_S) if timeout_s is None else Deadline(timeout_s, explicit=True)
 
 
 def metric_check(
@@ -105,30 +115,56 @@ class Session:
 
 @contextmanager
 def datadog_session(
-    environment: Environment, use_emulator: bool, api_url: str | None, concurrency: int = 8
+    environment: Environment,
+    use_emulator: bool,
+    api_url: str | None,
+    concurrency: int = 8,
+    deadline: Deadline | None = None,
 ) -> Iterator[Session]:
-    """A connection to the environment's org; a disagreement about its site is printed once, here."""
+    """A connection to the environment's org; a disagreement about its site is printed once, here.
+    The client's ``target_name`` says where it points in a way that stays the same across runs (a
+    saved plan is checked against it); every request and wait counts against ``deadline``."""
     settings = ClientSettings(concurrency=concurrency)
+    deadline = deadline or command_deadline(None)
     if use_emulator:
         with (
             _embedded_emulator() as base_url,
-            DatadogClient(Target(base_url, "emulator", "emulator"), settings) as client,
+            DatadogClient(
+                Target(base_url, "emulator", "emulator"), settings, deadline, show_rate_limit_wait
+            ) as client,
         ):
+            client.target_name = "emulator"
             yield Session(client, None)
         return
     endpoint = resolve_endpoint(environment, api_url)
     for warning in endpoint.warnings:
         typer.echo(f"warning: {warning}", err=True)
-    with DatadogClient(resolve_target(environment, api_url), settings) as client:
+    target = resolve_target(environment, api_url)
+    with DatadogClient(target, settings, deadline, show_rate_limit_wait) as client:
         yield Session(client, app_url(endpoint.site) if endpoint.site else None)
 
 
 @contextmanager
 def datadog_connection(
-    environment: Environment, use_emulator: bool, api_url: str | None, concurrency: int = 8
+    environment: Environment,
+    use_emulator: bool,
+    api_url: str | None,
+    concurrency: int = 8,
+    deadline: Deadline | None = None,
 ) -> Iterator[DatadogClient]:
-    with datadog_session(environment, use_emulator, api_url, concurrency) as session:
+    with datadog_session(environment, use_emulator, api_url, concurrency, deadline) as session:
         yield session.port
+
+
+def show_rate_limit_wait(wait: RateLimitWait) -> None:
+    """One line per wait (every worker on the bucket holds; this is said once)."""
+    stderr_line(f"rate limit: {wait.bucket} resets in {math.ceil(wait.seconds)} s")
+
+
+def stderr_line(text: str) -> None:
+    """A line on stderr; on a terminal it first clears the progress bar's line (the bar redraws)."""
+    prefix = "\r\033[K" if interactive(sys.stderr) else ""
+    typer.echo(prefix + text, err=True)
 
 
 @contextmanager

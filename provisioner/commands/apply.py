@@ -1,8 +1,10 @@
-"""``provisioner apply``: bring Datadog in line with the definitions, resource by resource.
+"""``provisioner apply``: bring Datadog in line with the definitions, resource by resource; or carry
+out a saved plan (``--plan FILE``) exactly, refusing what changed in Datadog since it was made.
 
 Before the first write, Datadog is asked whether it accepts every monitor the plan creates or changes
 in query, type or options (as ``plan`` does); when it rejects one, nothing is written, so a broken
-definition never leaves an apply half done. ``--no-remote-validate`` skips the check.
+definition never leaves an apply half done. ``--no-remote-validate`` skips the check. A saved plan
+was checked when ``plan`` made it (``plan`` saves none that Datadog rejects) and is not asked again.
 
 With ``--format json``, stdout carries only the JSON outcome; the plan, the progress and the summary
 go to stderr.
@@ -14,19 +16,50 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import typer
 
-from provisioner.commands._session import current_plan, datadog_session, load_valid_project, report_rejections
+from provisioner.commands._interrupt import Interrupt, finish_in_flight_on_signal
+from provisioner.commands._session import (
+    command_deadline,
+    current_plan,
+    datadog_session,
+    load_valid_project,
+    report_rejections,
+    stderr_line,
+)
+from provisioner.config import load_config, select_environment
+from provisioner.datadog.client import DatadogClient, write_allowance_s
+from provisioner.datadog.pacing import Deadline
 from provisioner.engine.apply import ApplyOptions, apply_plan
+from provisioner.engine.read import read_live_org
 from provisioner.engine.remote_validate import SKIPPED, validate_remotely
+from provisioner.engine.saved_plan import dashboards_in, guard_saved_plan
+from provisioner.errors import UserError
 from provisioner.model import Action, ApplyResult, Outcome, Plan
 from provisioner.report.apply_json import render_json
 from provisioner.report.colour import colour_enabled, interactive, styler
 from provisioner.report.outcomes import apply_summary, failures_block, outcome_line
 from provisioner.report.plan_context import PlanContext
+from provisioner.report.plan_json import read_saved_plan
 from provisioner.report.plan_text import render_text
+
+
+@dataclass(frozen=True)
+class _Output:
+    """Where the human-readable report goes: stdout, or stderr when stdout carries the JSON."""
+
+    json: bool
+
+    @property
+    def colour(self) -> bool:
+        return colour_enabled(sys.stderr if self.json else sys.stdout)
+
+    def plan(self, plan: Plan, context: PlanContext) -> None:
+        colour = self.colour
+        typer.echo(render_text(plan, styler(colour), context), nl=False, err=self.json, color=colour)
 
 
 def apply(
@@ -41,32 +74,133 @@ def apply(
     api_url: str | None,
     output_format: str = "text",
     remote_validate: bool = True,
+    saved_plan: Path | None = None,
+    timeout_s: float | None = None,
 ) -> int:
+    options = ApplyOptions(prune=prune, force=force, concurrency=concurrency)
+    output = _Output(json=output_format == "json")
+    if saved_plan is not None:
+        if paths:
+            raise UserError("--plan carries out a saved plan as it is; it takes no definition paths")
+        return _apply_saved(
+            saved_plan, env, config_path, keep_drift, options, use_emulator, api_url, timeout_s, output
+        )
     project = load_valid_project(paths, env, config_path)
     if project is None:
         return 1
-    to_stderr = output_format == "json"
-    human = sys.stderr if to_stderr else sys.stdout
-    colour = colour_enabled(human)
-    options = ApplyOptions(prune=prune, force=force, concurrency=concurrency)
-    with datadog_session(project.environment, use_emulator, api_url, concurrency) as session:
+    deadline = command_deadline(timeout_s)
+    with datadog_session(project.environment, use_emulator, api_url, concurrency, deadline) as session:
         plan = current_plan(project, session.port, keep_drift, concurrency)
         validation = validate_remotely(plan, session.port, concurrency) if remote_validate else SKIPPED
         context = PlanContext(session.app_url, validation)
-        typer.echo(render_text(plan, styler(colour), context), nl=False, err=to_stderr, color=colour)
-        result = ApplyResult()
+        output.plan(plan, context)
         if validation.rejections:
             report_rejections(validation.rejections)
             typer.echo("Nothing was written to Datadog.", err=True)
-        elif work := _work_count(plan, prune):
-            with _progress(work, to_stderr) as progress:
-                result = apply_plan(plan, session.port, options, progress)
-    if not validation.rejections:
-        typer.echo(failures_block(result.outcomes), nl=False, err=to_stderr)
-        typer.echo(apply_summary(result), err=to_stderr)
-    if to_stderr:
+            if output.json:
+                typer.echo(render_json(plan, ApplyResult(), context), nl=False)
+            return 1
+        return _carry_out(plan, session.port, options, deadline, context, output)
+
+
+def _apply_saved(
+    path: Path,
+    env: str | None,
+    config_path: Path | None,
+    keep_drift: bool,
+    options: ApplyOptions,
+    use_emulator: bool,
+    api_url: str | None,
+    timeout_s: float | None,
+    output: _Output,
+) -> int:
+    saved = _read_plan_file(path)
+    assert saved.origin is not None
+    if env is not None and env != saved.origin.environment:
+        raise UserError(f"{path} was planned for environment '{saved.origin.environment}', not '{env}'")
+    environment = select_environment(load_config(config_path), saved.origin.environment)
+    if environment.namespace != saved.namespace:
+        raise UserError(
+            f"{path} was planned for namespace '{saved.namespace}'; environment '{environment.name}' "
+            f"now manages namespace '{environment.namespace}'",
+            hint="plan again",
+        )
+    deadline = command_deadline(timeout_s)
+    with datadog_session(environment, use_emulator, api_url, options.concurrency, deadline) as session:
+        port = session.port
+        if port.target_name != saved.origin.target:
+            raise UserError(
+                f"{path} was planned against {saved.origin.target}; this run would apply it to {port.target_name}",
+                hint="apply it with the same --api-url / site / --emulator it was planned with, or plan again",
+            )
+        context = PlanContext(session.app_url, SKIPPED)
+        typer.echo(f"Applying the saved plan {path} (made for environment '{environment.name}'):", err=True)
+        output.plan(saved, context)
+        guarded = guard_saved_plan(saved, read_live_org(port, dashboards_in(saved), options.concurrency))
+        plan = guarded.plan
+        if keep_drift:
+            plan = replace(plan, changes=tuple(replace(c, keep_drift=True) for c in plan.changes))
+        return _carry_out(plan, port, options, deadline, context, output, guarded.refused)
+
+
+def _read_plan_file(path: Path) -> Plan:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read the saved plan {path}: {exc}") from None
+    return read_saved_plan(text, str(path))
+
+
+def _carry_out(
+    plan: Plan,
+    port: DatadogClient,
+    options: ApplyOptions,
+    deadline: Deadline,
+    context: PlanContext,
+    output: _Output,
+    refused: tuple[Outcome, ...] = (),
+) -> int:
+    """Apply the plan (after ``refused``, changes of a saved plan that no longer hold), report, and
+    give the exit code."""
+    work = _work_count(plan, options.prune)
+    result = ApplyResult()
+    interrupt = Interrupt()
+    if work:
+        deadline.extend(write_allowance_s(work))
+        with _stop_on_signal(port) as interrupt, _progress(work, output.json) as progress:
+            result = apply_plan(plan, port, options, progress, _stop_reason(interrupt, deadline))
+    result = replace(result, outcomes=refused + result.outcomes)
+    if refused:
+        note = f"{len(refused)} planned changes were refused: Datadog changed since the plan was made; plan again"
+        result = replace(result, notes=(*result.notes, note))
+    typer.echo(failures_block(result.outcomes), nl=False, err=output.json)
+    typer.echo(apply_summary(result), err=output.json)
+    if output.json:
         typer.echo(render_json(plan, result, context), nl=False)
-    return 0 if result.ok and validation.ok else 1
+    if interrupt.signal is not None:
+        return interrupt.exit_code
+    return 0 if result.ok else 1
+
+
+@contextmanager
+def _stop_on_signal(port: DatadogClient) -> Iterator[Interrupt]:
+    def stop_writes(reason: str) -> None:
+        port.gate.cancel(reason)
+        stderr_line(
+            f"{reason}: no new write starts; the ones in flight finish. Press Ctrl-C again to exit at once."
+        )
+
+    with finish_in_flight_on_signal(stop_writes) as interrupt:
+        yield interrupt
+
+
+def _stop_reason(interrupt: Interrupt, deadline: Deadline) -> Callable[[], str]:
+    def reason() -> str:
+        if interrupt.reason:
+            return interrupt.reason
+        return f"{deadline.describe()} ran out" if deadline.expired() else ""
+
+    return reason
 
 
 def _work_count(plan: Plan, prune: bool) -> int:
@@ -75,13 +209,15 @@ def _work_count(plan: Plan, prune: bool) -> int:
 
 @contextmanager
 def _progress(total: int, to_stderr: bool) -> Iterator[Callable[[Outcome], None]]:
-    """A progress bar on a terminal (on stderr); one plain line per resource in CI logs."""
+    """A progress bar on a terminal (on stderr); one plain line per resource in CI logs (none for the
+    resources an interrupt left unstarted: the summary counts them)."""
     lock = threading.Lock()
     if not interactive(sys.stderr):
 
         def line(outcome: Outcome) -> None:
-            with lock:
-                typer.echo(outcome_line(outcome), err=to_stderr)
+            if outcome.status != "not_started":
+                with lock:
+                    typer.echo(outcome_line(outcome), err=to_stderr)
 
         yield line
         return
@@ -90,7 +226,7 @@ def _progress(total: int, to_stderr: bool) -> Iterator[Callable[[Outcome], None]
         def tick(outcome: Outcome) -> None:
             with lock:
                 bar.update(1)
-                if outcome.status != "ok":
-                    typer.echo("\n" + outcome_line(outcome), err=True)
+                if outcome.status not in ("ok", "not_started"):
+                    stderr_line(outcome_line(outcome))
 
         yield tick

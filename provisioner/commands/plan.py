@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from provisioner.commands._session import (
+    command_deadline,
     current_plan,
     datadog_session,
     load_valid_project,
@@ -38,13 +39,16 @@ def plan(
     use_emulator: bool,
     api_url: str | None,
     remote_validate: bool = True,
+    save_plan: Path | None = None,
+    timeout_s: float | None = None,
     metric_settings: MetricCheckSettings | None = None,
 ) -> int:
     """``metric_settings`` None: the metrics-reporting check is off (``--no-metric-check``)."""
     project = load_valid_project(paths, env, config_path)
     if project is None:
         return 1
-    with datadog_session(project.environment, use_emulator, api_url) as session:
+    deadline = command_deadline(timeout_s)
+    with datadog_session(project.environment, use_emulator, api_url, deadline=deadline) as session:
         if expects_read_only_key():
             warn_if_key_can_write(session.port)
         result = current_plan(project, session.port)
@@ -59,6 +63,8 @@ def plan(
     if validation.rejections:
         report_rejections(validation.rejections)
         return 1
+    if save_plan is not None:  # the JSON plan, whatever --format shows: what `apply --plan` carries out
+        save_plan.write_text(render_json(result, context), encoding="utf-8")
     if detailed_exitcode and result.has_changes:
         return EXIT_CHANGES
     return 0

@@ -1,31 +1,37 @@
 """The Datadog adapter: the only module that imports ``datadog_api_client``.
 
-Requests go through the official client (its configuration, auth headers, host selection,
-urllib3 pool and retry hook), but with ``preload_content`` off: we read the JSON ourselves.
-That keeps every field the server returns verbatim (fields the client's models do not know
-would be hidden or reshaped) and lists thousands of monitors without building a model object
-per field, which is what keeps a plan over 5,000 monitors within its time budget.
+Requests go through the official client (its configuration, auth headers, host selection and
+urllib3 pool), but with ``preload_content`` off: we read the JSON ourselves. That keeps every field
+the server returns verbatim (fields the client's models do not know would be hidden or reshaped)
+and lists thousands of monitors without building a model object per field, which is what keeps a
+plan over 5,000 monitors within its time budget.
 
-Retries: 429 is retried for every method after ``x-ratelimit-reset`` seconds; 5xx and dropped
-connections only for GET, PUT and DELETE. A POST that fails that way may still have been stored
-(the client's own retry would then create a duplicate), so it surfaces as a ``DatadogError``
-with ``maybe_applied`` set and the sync engine looks the resource up before it tries again.
-All waits of one client share a budget, so a storm of 429s cannot stall a pipeline forever.
+Every request goes through one loop here, not urllib3's retry, so that all workers cooperate:
+- ``pacing.RateGate`` paces them at Datadog's rate limits (one shared hold per bucket, learned from
+  the ``x-ratelimit-*`` headers); a 429 waits for its window and is sent again, for every method;
+- 5xx answers, dropped connections, read timeouts and 2xx answers whose body is not the JSON
+  Datadog sends are retried with backoff for GET, PUT and DELETE only. A POST that fails that way
+  may still have been stored (re-sending it could create a duplicate), so it surfaces as a
+  ``DatadogError`` with ``maybe_applied`` set and the sync engine looks the resource up first;
+- a refused connection or an unknown host fails at once, with the URL and where it came from;
+- everything, waits included, is charged against the command's ``pacing.Deadline``; each request's
+  read timeout is cut to what is left of it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import urllib3
 from datadog_api_client import ApiClient, Configuration
 from datadog_api_client.exceptions import ApiException
-from datadog_api_client.rest import ClientRetry, RESTClientObject
+from datadog_api_client.rest import RESTClientObject
 from datadog_api_client.v1.api.dashboards_api import DashboardsApi
 from datadog_api_client.v1.api.metrics_api import MetricsApi as MetricsApiV1
 from datadog_api_client.v1.api.monitors_api import MonitorsApi
@@ -33,40 +39,41 @@ from datadog_api_client.v2.api.key_management_api import KeyManagementApi
 from datadog_api_client.v2.api.metrics_api import MetricsApi
 
 from provisioner.credentials import Target, redact
-from provisioner.errors import DatadogError
+from provisioner.datadog.pacing import Deadline, RateGate, RateLimitWait
+from provisioner.errors import DatadogError, NotSentError
 from provisioner.model import Json, JsonObject, LiveResource
 
 DASHBOARD_PAGE_SIZE = 100
-_RETRYABLE_5XX = frozenset({408, 500, 502, 503, 504, 507, 509, 510, 511, 512})
+_RETRYABLE_STATUS = frozenset({408, 500, 502, 503, 504, 507, 509, 510, 511, 512})
 _IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
 _WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
-_MONITOR_PUT_CLEARS: JsonObject = {"message": "", "tags": [], "priority": None, "restricted_roles": None, "options": {}}
+_MONITOR_PUT_CLEARS: JsonObject = {
+    "message": "",
+    "tags": [],
+    "priority": None,
+    "restricted_roles": None,
+    "options": {},
+}
+
+# Datadog's write limit for monitors and dashboards (post_monitors, put_monitors: 500 per 10 s).
+WRITES_PER_SECOND = 500 / 10
+READ_DEADLINE_S = 100.0  # default for a command that only reads: a hung plan ends within 2 minutes
+
+
+def write_allowance_s(writes: int) -> float:
+    """How much longer a command may run to send ``writes`` writes: twice what Datadog's write limit
+    allows, plus a minute, so a first sync of 5,000 monitors (100 s at the limit) is never cut."""
+    return 60.0 + 2 * writes / WRITES_PER_SECOND
 
 
 @dataclass(frozen=True)
 class ClientSettings:
     concurrency: int = 8
-    max_retries: int = 6
-    max_total_wait_s: float = 120.0  # all retry waits of one run together
+    max_retries: int = 6  # per request, for 5xx, dropped connections and unreadable answers
     backoff_factor: float = 0.5
+    backoff_max_s: float = 10.0
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
-
-
-class _WaitBudget:
-    def __init__(self, seconds: float) -> None:
-        self._left = seconds
-        self._lock = threading.Lock()
-
-    def take(self, wanted: float) -> float:
-        with self._lock:
-            granted = max(0.0, min(wanted, self._left))
-            self._left -= granted
-            return granted
-
-    @property
-    def exhausted(self) -> bool:
-        return self._left <= 0
 
 
 @dataclass(frozen=True)
@@ -87,71 +94,51 @@ class ApplicationKeyAccess:
         return tuple(scope for scope in self.scopes or () if scope.endswith("_write"))
 
 
-class _BoundedRetry(ClientRetry):
-    """The client's retry (``x-ratelimit-reset`` on 429), made safe for creates and bounded in time."""
-
-    budget: _WaitBudget = _WaitBudget(0)
-
-    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        if not self.total or self.budget.exhausted:
-            return False
-        if status_code == 429:
-            return True
-        return method in _IDEMPOTENT and status_code in _RETRYABLE_5XX
-
-    def _is_method_retryable(self, method: str) -> bool:
-        return method in _IDEMPOTENT  # connection dropped mid-request: never re-send a POST blindly
-
-    def get_retry_after(self, response: Any) -> float | None:
-        if response.status != 429:
-            return None  # a 5xx waits the backoff, not the rate-limit period
-        header = response.headers.get("X-Ratelimit-Reset")
-        return None if header is None else max(0.2, self.parse_retry_after(header))
-
-    def sleep(self, response: Any = None) -> None:
-        wanted = (self.get_retry_after(response) if response is not None else None) or self.get_backoff_time()
-        granted = self.budget.take(wanted)
-        if granted:
-            time.sleep(granted)
-
-
-def _retry_policy(settings: ClientSettings) -> ClientRetry:
-    bounded = type("BoundedRetry", (_BoundedRetry,), {"budget": _WaitBudget(settings.max_total_wait_s)})
-    return bounded(
-        total=settings.max_retries,
-        backoff_factor=settings.backoff_factor,
-        backoff_max=10,
-        raise_on_status=False,
-    )
+class _Unreadable(Exception):
+    """A 2xx answer whose body is not what Datadog sends; the message completes "a body that ..."."""
 
 
 class _PooledApiClient(ApiClient):
-    """An ApiClient whose urllib3 pool keeps a connection per worker; the plain one keeps 4, so with
-    8 workers every other request would open a new connection (the client's ThreadedApiClient does
-    the same through this hook)."""
+    """An ApiClient whose urllib3 pool keeps a connection per worker (the plain one keeps 4, so with
+    8 workers every other request would open a new connection; the client's ThreadedApiClient does
+    the same through this hook), and whose timeouts follow the command's deadline."""
 
-    def __init__(self, configuration: Configuration, maxsize: int) -> None:
+    def __init__(
+        self, configuration: Configuration, maxsize: int, timeouts: Callable[[], tuple[float, float]]
+    ) -> None:
         self._maxsize = maxsize
+        self._timeouts = timeouts
         super().__init__(configuration)
 
     def _build_rest_client(self) -> RESTClientObject:
         return RESTClientObject(self.configuration, maxsize=self._maxsize)
 
+    def call_api(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["request_timeout"] = self._timeouts()
+        return super().call_api(*args, **kwargs)
+
 
 class DatadogClient:
     """Implements ``DatadogPort`` over HTTP through ``datadog-api-client``."""
 
-    def __init__(self, target: Target, settings: ClientSettings | None = None) -> None:
+    def __init__(
+        self,
+        target: Target,
+        settings: ClientSettings | None = None,
+        deadline: Deadline | None = None,
+        on_wait: Callable[[RateLimitWait], None] | None = None,
+    ) -> None:
         self._target = target
         self._settings = settings or ClientSettings()
+        self.deadline = deadline or Deadline(math.inf)
+        self.gate = RateGate(on_wait=on_wait)
         config = Configuration(host=target.api_url)
         config.api_key["apiKeyAuth"] = target.api_key
         config.api_key["appKeyAuth"] = target.app_key
         config.preload_content = False
         config.check_input_type = False
-        config.retry_policy = _retry_policy(self._settings)
-        config.request_timeout = (self._settings.connect_timeout_s, self._settings.read_timeout_s)
-        self._api_client = _PooledApiClient(config, max(self._settings.concurrency, 4))
+        config.retry_policy = False  # our loop retries (see the module docstring), urllib3 never
+        self._api_client = _PooledApiClient(config, max(self._settings.concurrency, 4), self._request_timeout)
         self._monitors = MonitorsApi(self._api_client)
         self._dashboards = DashboardsApi(self._api_client)
         self._keys = KeyManagementApi(self._api_client)
@@ -159,6 +146,7 @@ class DatadogClient:
         self._metrics = MetricsApi(self._api_client)
         self._count_lock = threading.Lock()
         self.request_count = 0
+        self.target_name = target.api_url  # where this client points, as a saved plan records it
 
     def close(self) -> None:
         self._api_client.close()
@@ -175,20 +163,19 @@ class DatadogClient:
         """Every monitor in one request: without ``page`` the API returns the whole org (kennel does
         the same), so a plan costs one call whatever the org's size, not one per 1,000 monitors."""
         extra = {"monitor_tags": ",".join(monitor_tags)} if monitor_tags else {}
-        bodies = self._call("GET", self._monitors.list_monitors, **extra)
-        return [_monitor(body) for body in bodies]
+        return self._call("GET", self._monitors.list_monitors, read=_monitor_list, **extra)
 
     def get_monitor(self, datadog_id: int) -> LiveResource:
-        return _monitor(self._call("GET", self._monitors.get_monitor, datadog_id))
+        return self._call("GET", self._monitors.get_monitor, datadog_id, read=_monitor)
 
     def create_monitor(self, body: JsonObject) -> LiveResource:
-        return _monitor(self._call("POST", self._monitors.create_monitor, dict(body)))
+        return self._call("POST", self._monitors.create_monitor, dict(body), read=_monitor)
 
     def update_monitor(self, datadog_id: int, body: JsonObject) -> LiveResource:
         """A full replacement. Datadog's PUT keeps top-level fields the body leaves out (only
         ``options`` is replaced whole), so fields the definition does not set are sent as empty."""
         replacement = {**_MONITOR_PUT_CLEARS, **body}
-        return _monitor(self._call("PUT", self._monitors.update_monitor, datadog_id, replacement))
+        return self._call("PUT", self._monitors.update_monitor, datadog_id, replacement, read=_monitor)
 
     def delete_monitor(self, datadog_id: int) -> None:
         self._call("DELETE", self._monitors.delete_monitor, datadog_id)
@@ -196,10 +183,10 @@ class DatadogClient:
     def validate_monitor(self, body: JsonObject, datadog_id: int | None = None) -> None:
         """An update is validated as the full replacement ``update_monitor`` sends."""
         if datadog_id is None:
-            self._call("POST", self._monitors.validate_monitor, dict(body))
+            self._call("POST", self._monitors.validate_monitor, dict(body), idempotent=True)
             return
         replacement = {**_MONITOR_PUT_CLEARS, **body}
-        self._call("POST", self._monitors.validate_existing_monitor, datadog_id, replacement)
+        self._call("POST", self._monitors.validate_existing_monitor, datadog_id, replacement, idempotent=True)
 
     def list_monitor_states(self) -> list[LiveResource]:
         """Every monitor with its evaluation state: ``state.groups`` (``group_states=all``), each group's
@@ -271,21 +258,26 @@ class DatadogClient:
         summaries: list[LiveResource] = []
         start = 0
         while True:
-            page = self._call("GET", self._dashboards.list_dashboards, count=DASHBOARD_PAGE_SIZE, start=start)
-            batch = page.get("dashboards") or []
-            summaries.extend(_dashboard(body, complete=False) for body in batch)
+            batch = self._call(
+                "GET",
+                self._dashboards.list_dashboards,
+                count=DASHBOARD_PAGE_SIZE,
+                start=start,
+                read=_dashboard_page,
+            )
+            summaries.extend(batch)
             if len(batch) < DASHBOARD_PAGE_SIZE:
                 return summaries
             start += DASHBOARD_PAGE_SIZE
 
     def get_dashboard(self, datadog_id: str) -> LiveResource:
-        return _dashboard(self._call("GET", self._dashboards.get_dashboard, datadog_id))
+        return self._call("GET", self._dashboards.get_dashboard, datadog_id, read=_dashboard)
 
     def create_dashboard(self, body: JsonObject) -> LiveResource:
-        return _dashboard(self._call("POST", self._dashboards.create_dashboard, dict(body)))
+        return self._call("POST", self._dashboards.create_dashboard, dict(body), read=_dashboard)
 
     def update_dashboard(self, datadog_id: str, body: JsonObject) -> LiveResource:
-        return _dashboard(self._call("PUT", self._dashboards.update_dashboard, datadog_id, dict(body)))
+        return self._call("PUT", self._dashboards.update_dashboard, datadog_id, dict(body), read=_dashboard)
 
     def delete_dashboard(self, datadog_id: str) -> None:
         self._call("DELETE", self._dashboards.delete_dashboard, datadog_id)
@@ -313,47 +305,190 @@ class DatadogClient:
 
     # --- transport --------------------------------------------------------------------------
 
-    def _call(self, method: str, endpoint: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(
+        self,
+        method: str,
+        endpoint: Any,
+        *args: Any,
+        read: Callable[[Json], Any] = lambda body: body,
+        idempotent: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """One request, paced, retried where that is safe, read into what ``read`` makes of the JSON.
+        ``idempotent``: a POST that changes nothing (validation), retried and reported as a GET is."""
+        route = _route_of(method, endpoint)
+        if idempotent:
+            method = "GET"  # from here on, ``method`` only decides what is safe to retry
+        attempt = held = 0
+        while True:
+            if self.deadline.expired():
+                raise NotSentError(f"not sent: {self.deadline.describe()} ran out", hint=_TIMEOUT_HINT)
+            self.gate.wait_turn(route, self.deadline)
+            try:
+                return self._send(method, route, endpoint, args, kwargs, read)
+            except _Retry as retry:
+                if retry.rate_limited:  # the gate holds it until the reset; the deadline bounds that
+                    held += 1
+                    if held > _RATE_LIMITED_RETRIES:
+                        raise retry.error from None
+                    continue
+                attempt += 1
+                if attempt > (_UNREADABLE_RETRIES if retry.unreadable else self._settings.max_retries):
+                    raise retry.error from None
+                self._back_off(attempt, retry.error)
+
+    def _send(
+        self,
+        method: str,
+        route: str,
+        endpoint: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        read: Callable[[Json], Any],
+    ) -> Any:
         with self._count_lock:
             self.request_count += 1
+        sent_at = time.monotonic()
+        read_timeout = self._request_timeout()[1]
+        status: int | None = None
+        headers: Any = {}
         try:
             response = endpoint(*args, **kwargs)
+            try:
+                status, headers, data = response.status, response.headers, response.data
+            finally:
+                response.release_conn()
         except ApiException as exc:
-            raise self._api_error(method, exc) from None
+            status, headers = exc.status, exc.headers or {}
+            raise self._answered_with_error(method, route, exc) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise DatadogError(
-                self._redact(
-                    f"could not reach Datadog at {self._target.api_url}: {type(exc).__name__}: {exc}"
-                ),
-                maybe_applied=method in _WRITES,
-            ) from None
-        try:
-            data = response.data
+            error = self._network_error(method, route, exc, read_timeout)
+            if isinstance(exc, urllib3.exceptions.NewConnectionError) or method not in _IDEMPOTENT:
+                raise error from None  # refused, or unknown host: fail fast; a write: look before re-sending
+            raise _Retry(error) from None
+        except UnicodeDecodeError:  # the client could not even decode an error answer's body
+            raise self._unreadable(method, route, status, "is not text") from None
         finally:
-            response.release_conn()
-        return json.loads(data) if data else {}
+            self.gate.learn(route, sent_at, time.monotonic(), status, headers)
+        try:
+            return read(_json_body(data))
+        except _Unreadable as exc:
+            raise self._unreadable(method, route, status, str(exc)) from None
 
-    def _api_error(self, method: str, exc: ApiException) -> DatadogError:
+    def _unreadable(self, method: str, route: str, status: int | None, what: str) -> Exception:
+        error = DatadogError(  # no status: nothing Datadog meant can be read (not a verdict on the request)
+            self._redact(f"Datadog answered {status or 'an error'} to {route} with a body that {what}"),
+            hint="a proxy or load balancer in the way may have cut or replaced the answer",
+            maybe_applied=method in _WRITES,
+        )
+        return _Retry(error, unreadable=True) if method in _IDEMPOTENT else error
+
+    def _answered_with_error(self, method: str, route: str, exc: ApiException) -> Exception:
         status = exc.status or None
         body = exc.body
         errors: Json = body.get("errors") if isinstance(body, dict) else None
         if isinstance(errors, list) and errors:
             detail = "; ".join(map(str, errors))
-        elif isinstance(body, str) and body.strip() and not body.lstrip().startswith("<"):
+        elif isinstance(body, str) and body.lstrip().startswith("<"):
+            detail = "an HTML page, not Datadog's JSON (a proxy or load balancer in the way?)"
+        elif isinstance(body, str) and body.strip():
             detail = body.strip()[:300]
         else:
             detail = exc.reason or "no details"
         error = DatadogError(
-            self._redact(f"Datadog answered {status}: {detail}"),
+            self._redact(f"Datadog answered {status} to {route}: {detail}"),
             status=status,
             hint=_hint_for(status),
             maybe_applied=method in _WRITES and (status is None or status >= 500),
         )
         error.details = errors
+        if status == 429:
+            return _Retry(error, rate_limited=True)
+        if status in _RETRYABLE_STATUS and method in _IDEMPOTENT:
+            return _Retry(error)
         return error
+
+    def _network_error(
+        self, method: str, route: str, exc: BaseException, read_timeout: float
+    ) -> DatadogError:
+        url = self._target.api_url
+        maybe_applied = method in _WRITES
+        if isinstance(exc, urllib3.exceptions.NewConnectionError):
+            cause = "the host name does not resolve" if _is_name_error(exc) else "the connection was refused"
+            message, maybe_applied = f"could not connect to Datadog at {url}: {cause}", False
+            hint = _WRONG_URL_HINT
+        elif isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
+            message = f"no connection to Datadog at {url} within {self._settings.connect_timeout_s:.0f} s"
+            maybe_applied, hint = False, _WRONG_URL_HINT
+        elif isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+            cut = read_timeout < self._settings.read_timeout_s
+            message = (
+                f"Datadog at {url} accepted the connection but sent no answer to {route} within "
+                f"{read_timeout:.0f} s" + (f" ({self.deadline.describe()} ran out)" if cut else "")
+            )
+            hint = (
+                "the server, or a proxy in front of it, is hung; try again later"
+                if not cut
+                else _TIMEOUT_HINT
+            )
+        else:
+            message = f"the connection to Datadog at {url} broke before the answer to {route} was complete ({_reason(exc)})"
+            hint = ""
+        return DatadogError(self._redact(message), hint=hint, maybe_applied=maybe_applied)
+
+    def _back_off(self, attempt: int, error: DatadogError) -> None:
+        delay = min(self._settings.backoff_max_s, self._settings.backoff_factor * 2 ** (attempt - 1))
+        if delay >= self.deadline.remaining():
+            raise error
+        time.sleep(delay)
+
+    def _request_timeout(self) -> tuple[float, float]:
+        left = max(0.5, self.deadline.remaining())
+        return (min(self._settings.connect_timeout_s, left), min(self._settings.read_timeout_s, left))
 
     def _redact(self, text: str) -> str:
         return redact(text, self._target.api_key, self._target.app_key)
+
+
+class _Retry(Exception):
+    """Internal: the request may be sent again (after backoff, or after the rate-limit hold)."""
+
+    def __init__(self, error: DatadogError, rate_limited: bool = False, unreadable: bool = False) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.rate_limited = rate_limited
+        self.unreadable = unreadable
+
+
+# A 2xx whose body is garbage is not the server asking us to slow down (as a 5xx or a 429 is), but
+# a proxy in the way: two more tries, then that resource fails and the others go on.
+_UNREADABLE_RETRIES = 2
+_RATE_LIMITED_RETRIES = 50  # a request refused 50 windows in a row: something else is using the bucket up
+
+_WRONG_URL_HINT = (
+    "check the URL: it comes from --api-url, PROVISIONER_API_URL, DD_SITE, or the environment's api_url "
+    "or site in provisioner.yaml (the first one set)"
+)
+_TIMEOUT_HINT = "run again with a longer --timeout (in seconds), or later"
+
+
+def _route_of(method: str, endpoint: Any) -> str:
+    """``POST /api/v1/monitor``: the endpoint as Datadog's API reference names it."""
+    operation = getattr(
+        getattr(endpoint, "__self__", None), f"_{getattr(endpoint, '__name__', '')}_endpoint", None
+    )
+    settings = getattr(operation, "settings", None) or {}
+    return f"{settings.get('http_method', method)} {settings.get('endpoint_path', getattr(endpoint, '__name__', '?'))}"
+
+
+def _is_name_error(exc: BaseException) -> bool:
+    name_error = getattr(urllib3.exceptions, "NameResolutionError", None)
+    return (name_error is not None and isinstance(exc, name_error)) or "resolve" in str(exc).lower()
+
+
+def _reason(exc: BaseException) -> str:
+    inner = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], BaseException) else exc
+    return f"{type(inner).__name__}: {inner}"[:200]
 
 
 def _hint_for(status: int | None) -> str:
@@ -362,13 +497,55 @@ def _hint_for(status: int | None) -> str:
             "check DD_API_KEY and DD_APP_KEY, and that the application key may manage monitors and dashboards"
         )
     if status == 429:
-        return "Datadog's rate limit held for longer than the retry budget; run again later"
+        return "Datadog's rate limit held for longer than the run's timeout; run again later"
     return ""
 
 
-def _monitor(body: JsonObject) -> LiveResource:
-    return LiveResource(kind="monitor", datadog_id=int(body["id"]), body=body)
+# --- reading answers: the JSON Datadog sends, or _Unreadable ---------------------------------
 
 
-def _dashboard(body: JsonObject, complete: bool = True) -> LiveResource:
-    return LiveResource(kind="dashboard", datadog_id=str(body["id"]), body=body, complete=complete)
+def _json_body(data: bytes) -> Json:
+    if not data or not data.strip():
+        raise _Unreadable("is empty")
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    if data.lstrip()[:1] == b"<":
+        raise _Unreadable(f"is an HTML page, not JSON ({len(data):,} bytes)")
+    raise _Unreadable(f"is not JSON ({len(data):,} bytes, starting {_snippet(data)})")
+
+
+def _snippet(data: bytes, limit: int = 60) -> str:
+    text = data[:limit].decode("utf-8", "replace")
+    return repr(text + ("..." if len(data) > limit else ""))
+
+
+def _monitor(body: Json) -> LiveResource:
+    if not isinstance(body, dict) or isinstance(body.get("id"), bool) or not isinstance(body.get("id"), int):
+        raise _Unreadable(f"is not a monitor (a JSON {_json_type(body)} without an integer id)")
+    return LiveResource(kind="monitor", datadog_id=body["id"], body=body)
+
+
+def _monitor_list(body: Json) -> list[LiveResource]:
+    if not isinstance(body, list):
+        raise _Unreadable(f"is not a list of monitors (a JSON {_json_type(body)})")
+    return [_monitor(item) for item in body]
+
+
+def _dashboard(body: Json, complete: bool = True) -> LiveResource:
+    if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not body["id"]:
+        raise _Unreadable(f"is not a dashboard (a JSON {_json_type(body)} without a string id)")
+    return LiveResource(kind="dashboard", datadog_id=body["id"], body=body, complete=complete)
+
+
+def _dashboard_page(body: Json) -> list[LiveResource]:
+    batch = body.get("dashboards") if isinstance(body, dict) else None
+    if not isinstance(batch, list):
+        raise _Unreadable(f"is not a page of dashboards (a JSON {_json_type(body)} without 'dashboards')")
+    return [_dashboard(item, complete=False) for item in batch]
+
+
+def _json_type(value: Json) -> str:
+    kinds = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return kinds.get(type(value), "number")

@@ -13,7 +13,15 @@ from provisioner.emulator.clock import Clock
 from provisioner.emulator.config import EmulatorConfig
 from provisioner.emulator.encoding import decode_body
 from provisioner.emulator.evaluation.scheduler import Evaluator, Ticker
-from provisioner.emulator.faults import AFTER_COMMIT, BEFORE_RUNNING, FaultInjector, FaultPlan, FaultRule
+from provisioner.emulator.faults import (
+    AFTER_COMMIT,
+    BEFORE_RUNNING,
+    CORRUPTING,
+    FaultInjector,
+    FaultPlan,
+    FaultRule,
+    corrupted,
+)
 from provisioner.emulator.http_types import (
     ApiError,
     ApiRequest,
@@ -115,6 +123,8 @@ class EmulatorApp:
             response = self._run(match, request)
         if rule is not None and rule.kind in AFTER_COMMIT:
             return self._injected(rule, bucket, plan.delay_s)
+        if rule is not None and rule.kind in CORRUPTING:
+            return Outcome(corrupted(rule, response), plan.delay_s, fault=rule.kind)
         return Outcome(response, plan.delay_s)
 
     def _run(self, match: RouteMatch, request: ApiRequest) -> ApiResponse:

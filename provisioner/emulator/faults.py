@@ -13,6 +13,11 @@ Kinds:
 - ``drop``: close the connection without an answer, without running the request.
 - ``commit_then_error``: run (and store) the request, then answer ``status`` instead.
 - ``commit_then_reset``: run (and store) the request, then reset the connection (TCP RST), no answer.
+- ``commit_then_truncate``: run (and store) the request, then send only the first half of its answer's
+  body (status and Content-Length match the cut body, as a proxy that re-frames a cut stream would).
+- ``commit_then_empty``: run (and store) the request, then answer 200 with an empty body.
+- ``commit_then_html``: run (and store) the request, then answer ``status`` (default 503; a load
+  balancer's 502 is ``status: 502``) with an HTML error page, as a proxy in front of Datadog does.
 Every matching ``delay`` rule adds up; the first other rule that fires decides the outcome.
 """
 
@@ -29,9 +34,27 @@ from typing import Any
 
 import yaml
 
-FAULT_KINDS = ("delay", "error", "throttle", "drop", "commit_then_error", "commit_then_reset")
+from provisioner.emulator.http_types import ApiResponse, reason_phrase
+
+FAULT_KINDS = (
+    "delay",
+    "error",
+    "throttle",
+    "drop",
+    "commit_then_error",
+    "commit_then_reset",
+    "commit_then_truncate",
+    "commit_then_empty",
+    "commit_then_html",
+)
 BEFORE_RUNNING = frozenset({"error", "throttle", "drop"})
 AFTER_COMMIT = frozenset({"commit_then_error", "commit_then_reset"})
+CORRUPTING = frozenset({"commit_then_truncate", "commit_then_empty", "commit_then_html"})
+
+_HTML_ERROR_PAGE = (
+    "<html><head><title>{status} {reason}</title></head><body><center><h1>{status} {reason}</h1></center>"
+    "<hr><center>nginx</center></body></html>"
+)
 
 
 class FaultConfigError(ValueError):
@@ -120,6 +143,18 @@ class FaultInjector:
             self._remaining[index] = remaining - 1
             return True
         return self._rng.random() < rule.rate
+
+
+def corrupted(rule: FaultRule, answer: ApiResponse) -> ApiResponse:
+    """The answer a ``CORRUPTING`` rule sends instead of ``answer`` (whose request already ran)."""
+    if rule.kind == "commit_then_truncate":
+        return ApiResponse(
+            answer.status, answer.body[: len(answer.body) // 2], answer.content_type, answer.headers
+        )
+    if rule.kind == "commit_then_empty":
+        return ApiResponse(200, b"", answer.content_type, answer.headers)
+    page = _HTML_ERROR_PAGE.format(status=rule.status, reason=reason_phrase(rule.status))
+    return ApiResponse(rule.status, page.encode(), "text/html")
 
 
 # -- (de)serialisation: admin endpoint bodies and --faults files ----------------------------------

@@ -150,7 +150,7 @@ class _Auditor:
             return _replace(owned, ownership=Ownership.FOREIGN, note=f"managed by namespace {mark.namespace}")
         if change is None:
             return _replace(owned, ownership=Ownership.IN_SYNC)
-        if change.action is Action.DELETE:
+        if change.action in (Action.DELETE, Action.REPAIR):
             return self._orphaned(owned, change)
         drift = Drift(change.action, change.changes, change.note)
         return _replace(
@@ -167,10 +167,9 @@ class _Auditor:
         return _replace(base, findings=(_unmanaged_finding(base),))
 
     def _orphaned(self, owned: AuditedResource, change: PlannedChange) -> AuditedResource:
-        duplicate_mark = owned.source is not None  # its definition exists: another resource holds it
-        if duplicate_mark:
+        if change.action is Action.REPAIR:  # its definition exists: an older copy holds it
             message = f"a second copy of definition {owned.definition_id} ({change.note})"
-            fix = "delete this copy: `provisioner apply --prune`"
+            fix = "`provisioner apply` deletes this copy and keeps the older one"
         else:
             message = f"carries the mark of definition {owned.definition_id}, which is not in the definitions"
             fix = "restore the definition in git, or delete it with `provisioner apply --prune`"

@@ -2,7 +2,8 @@
 
 Each managed resource is compared in canonical form. Where they differ, the fingerprint the
 resource carries (what was last applied, per field group) says who moved: the code (update),
-somebody in Datadog (drift), or both (conflict).
+somebody in Datadog (drift), or both (conflict). When two resources carry one definition's mark,
+the oldest is the managed one and every other copy is a repair (deleted without --prune).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from provisioner import identity
 from provisioner.engine import references
 from provisioner.engine.diff import diff_bodies
+from provisioner.engine.duplicates import oldest_first
 from provisioner.engine.resources import DASHBOARD_RULES, MONITOR_RULES, KindRules, Spec
 from provisioner.model import (
     Action,
@@ -71,13 +73,12 @@ class _KindPlanner:
                 self._create_or_adopt(spec, unmarked)
         for definition_id, owners in sorted(claimed.items()):
             if definition_id not in wanted:
-                owners_to_delete = owners
-                note = "removed from code"
-            else:
-                owners_to_delete = owners[1:]
-                note = f"duplicate: {owners[0].datadog_id} already carries this definition's mark"
-            for resource in owners_to_delete:
-                self._add(Action.DELETE, definition_id, resource, note=note)
+                for resource in owners:
+                    self._add(Action.DELETE, definition_id, resource, note="removed from code")
+                continue
+            for resource in owners[1:]:
+                note = f"second copy of this definition: {owners[0].datadog_id} is older and stays"
+                self._add(Action.REPAIR, definition_id, resource, note=note)
         fields = unknown_fields(canonicals)
         if fields:
             self.warnings.append(
@@ -97,9 +98,7 @@ class _KindPlanner:
                 unmarked.append(resource)
             elif mark.namespace == self.namespace:
                 claimed[mark.definition_id].append(resource)
-        for owners in claimed.values():
-            owners.sort(key=lambda r: _id_order(r.datadog_id))
-        return claimed, unmarked
+        return {definition_id: oldest_first(owners) for definition_id, owners in claimed.items()}, unmarked
 
     def _compare(self, spec: Spec, resource: LiveResource) -> Canonical:
         desired = self.rules.desired_canonical(spec)
@@ -204,7 +203,3 @@ def _with_origin(change: FieldChange, origin: str) -> FieldChange:
         change.new_present,
         origin,  # type: ignore[arg-type]
     )
-
-
-def _id_order(datadog_id: int | str) -> tuple[int, str]:
-    return (0, f"{datadog_id:020d}") if isinstance(datadog_id, int) else (1, str(datadog_id))

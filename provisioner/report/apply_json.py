@@ -22,7 +22,7 @@ def render_json(plan: Plan, result: ApplyResult, context: PlanContext = PlanCont
         "namespace": plan.namespace,
         "ok": result.ok and context.validation.ok,
         "app_url": context.app_url,
-        "summary": {status: counts[status] for status in ("ok", "failed", "skipped")},
+        "summary": {status: counts[status] for status in ("ok", "failed", "skipped", "not_started")},
         "refused": result.refused or None,
         "remote_validation": remote_validation_json(context.validation),
         "outcomes": [_outcome(o, context.app_url) for o in result.outcomes],

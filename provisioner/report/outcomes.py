@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from provisioner.model import ApplyResult, Outcome
 
-_MARK = {"ok": "✓", "failed": "✗", "skipped": "·"}
+_MARK = {"ok": "✓", "failed": "✗", "skipped": "·", "not_started": "○"}
 
 
 def outcome_line(outcome: Outcome) -> str:
@@ -27,12 +27,18 @@ def failures_block(outcomes: Sequence[Outcome]) -> str:
 
 def apply_summary(result: ApplyResult) -> str:
     counts = Counter(o.status for o in result.outcomes)
+    lines = [f"note: {note}" for note in result.notes]
+    if result.stopped:
+        lines.append(f"Apply stopped: {result.stopped}.")
     if not result.outcomes:
         text = "Apply: nothing to do."
     else:
-        text = f"Apply: {counts['ok']} done, {counts['failed']} failed, {counts['skipped']} skipped."
+        text = f"Apply: {counts['ok']} done, {counts['failed']} failed, {counts['skipped']} skipped"
+        text += f", {counts['not_started']} not started." if counts["not_started"] else "."
     if result.failed:
         text += " Run apply again after fixing the failures; it picks up where this one stopped."
+    elif result.not_started:
+        text += " Run apply again to finish; it picks up where this one stopped."
     if result.refused:
         text += f"\nPrune refused: {result.refused}"
-    return text
+    return "\n".join([*lines, text])

@@ -24,6 +24,7 @@ _EMOJI = {
     Action.ADOPT: "🔵",
     Action.DRIFT: "🟣",
     Action.CONFLICT: "🔴",
+    Action.REPAIR: "🧹",
     Action.DELETE: "⛔",
 }
 

@@ -17,6 +17,7 @@ SYMBOL = {
     Action.ADOPT: "&",
     Action.DRIFT: "!",
     Action.CONFLICT: "!!",
+    Action.REPAIR: "x",
     Action.DELETE: "-",
 }
 COLOUR = {
@@ -25,6 +26,7 @@ COLOUR = {
     Action.ADOPT: "cyan",
     Action.DRIFT: "magenta",
     Action.CONFLICT: "red",
+    Action.REPAIR: "yellow",
     Action.DELETE: "red",
 }
 HEADING = {
@@ -33,6 +35,7 @@ HEADING = {
     Action.ADOPT: "To adopt (existing in Datadog, taken over in place)",
     Action.DRIFT: "Drift (changed by hand in Datadog; apply reverts it unless kept)",
     Action.CONFLICT: "Conflicts (changed in code and by hand; apply makes Datadog match the code)",
+    Action.REPAIR: "To repair (second copies of one definition; apply deletes them, the oldest stays)",
     Action.DELETE: "To delete (removed from code; only with --prune)",
 }
 ORIGIN = {"code": "code", "datadog": "by hand", "both": "code and by hand", "unknown": "unknown"}
@@ -154,5 +157,6 @@ _SUMMARY_LABELS = (
     (Action.ADOPT, "to adopt"),
     (Action.DRIFT, "drifted"),
     (Action.CONFLICT, "in conflict"),
+    (Action.REPAIR, "duplicates to repair"),
     (Action.DELETE, "to delete (with --prune)"),
 )

@@ -263,7 +263,7 @@ def test_a_refused_read_is_a_warning_that_names_the_scope_and_changes_nothing(
     assert code == 0, stdout
     assert re.search(
         r"warning: the metrics-reporting check could not read Datadog, nothing was checked: Datadog answered "
-        r"403: .*metrics_read scope",
+        r"403 to GET /api/v1/metrics.*metrics_read scope",
         stdout,
     )
     code, stdout, _ = cli("audit", "--format", "json", "--fail-on", "error")

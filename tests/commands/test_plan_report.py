@@ -181,7 +181,7 @@ def test_apply_json_links_what_it_created(
         "monitor": f"https://us5.datadoghq.com/monitors/{by_kind['monitor']}",
         "dashboard": f"https://us5.datadoghq.com/dashboard/{by_kind['dashboard']}",
     }
-    assert outcome["summary"] == {"ok": 2, "failed": 0, "skipped": 0}
+    assert outcome["summary"] == {"ok": 2, "failed": 0, "skipped": 0, "not_started": 0}
 
 
 def test_force_color_colours_the_text_plan_but_never_a_file_and_no_color_wins(

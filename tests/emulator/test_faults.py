@@ -68,6 +68,27 @@ def test_commit_then_reset_stores_the_write_and_resets_the_connection(
     fresh.close()
 
 
+@pytest.mark.parametrize(
+    ("kind", "status", "content_type", "check"),
+    [
+        ("commit_then_truncate", 200, "application/json", lambda raw: raw.startswith(b'{"') and len(raw) > 10),
+        ("commit_then_empty", 200, "application/json", lambda raw: raw == b""),
+        ("commit_then_html", 502, "text/html", lambda raw: b"<h1>502 Bad Gateway</h1>" in raw),
+    ],
+)
+def test_corrupting_faults_store_the_write_and_spoil_its_answer(
+    emulator: RunningEmulator, raw: Any, kind: str, status: int, content_type: str, check: Any
+) -> None:
+    emulator.admin.set_faults(rules=[FaultRule(kind, method="POST", count=1, status=502)])
+    answer = raw.call("POST", "/api/v1/monitor", GOOD)
+    assert (answer.status, answer.headers["content-type"].split(";")[0]) == (status, content_type)
+    assert check(answer.raw)
+    with pytest.raises(ValueError):
+        json.loads(answer.raw)
+    assert stored_count(emulator) == 1
+    assert create(raw) == 200  # count=1: the next answer is whole
+
+
 def test_drop_closes_without_an_answer_and_stores_nothing(emulator: RunningEmulator, raw: Any) -> None:
     emulator.admin.set_faults(rules=[FaultRule("drop", method="POST", count=1)])
     with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
