@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -17,9 +18,17 @@ from provisioner.credentials import Target, app_url, resolve_endpoint, resolve_t
 from provisioner.datadog.client import READ_DEADLINE_S, ClientSettings, DatadogClient
 from provisioner.datadog.pacing import Deadline, RateLimitWait
 from provisioner.definitions import load_definitions
+from provisioner.engine.metric_check import (
+    NOT_CHECKED,
+    CheckedMonitor,
+    MetricCheck,
+    MetricCheckSettings,
+    check_metrics,
+)
 from provisioner.engine.plan import compute_plan
 from provisioner.engine.read import dashboards_for_plan, read_live_org
 from provisioner.engine.remote_validate import Rejection
+from provisioner.mesh.catalogue import modes_of
 from provisioner.model import DefinitionSet, Environment, Plan, PlanOrigin, ProjectConfig
 from provisioner.report.colour import interactive
 from provisioner.report.problems import format_problems
@@ -83,6 +92,19 @@ def current_plan(
 def command_deadline(timeout_s: float | None) -> Deadline:
     """``--timeout``, or the default a reading command gets (apply extends it for its writes)."""
     return Deadline(READ_DEADLINE_S) if timeout_s is None else Deadline(timeout_s, explicit=True)
+
+
+def metric_check(
+    project: Project,
+    port: DatadogClient,
+    monitors: Sequence[CheckedMonitor],
+    settings: MetricCheckSettings | None,
+) -> MetricCheck:
+    """Whether the monitors' metrics report in the environment's org; ``settings`` None: not asked."""
+    if settings is None:
+        return NOT_CHECKED
+    environment = project.environment
+    return check_metrics(port, monitors, modes_of(environment), environment.name, datetime.now(UTC), settings)
 
 
 @dataclass(frozen=True)

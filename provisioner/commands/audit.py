@@ -10,9 +10,10 @@ from pathlib import Path
 
 import typer
 
-from provisioner.commands._session import datadog_connection, load_project
+from provisioner.commands._session import datadog_connection, load_project, metric_check
 from provisioner.engine.audit import audit_org
 from provisioner.engine.audit_types import AuditReport, AuditSettings, FindingSeverity
+from provisioner.engine.metric_check import MetricCheckSettings, live_monitors
 from provisioner.engine.read import all_marked_dashboards, read_live_org
 from provisioner.errors import UserError
 from provisioner.report.audit_json import render_json
@@ -36,8 +37,10 @@ def audit(
     mute_limit: str | None = None,
     stuck_limit: str | None = None,
     now: datetime | None = None,
+    metric_settings: MetricCheckSettings | None = None,
 ) -> int:
-    """``mute_limit``/``stuck_limit``: durations such as ``36h``; None keeps ``AuditSettings``' defaults."""
+    """``mute_limit``/``stuck_limit``: durations such as ``36h``; None keeps ``AuditSettings``' defaults.
+    ``metric_settings`` None: the metrics-reporting check is off (``--no-metric-check``)."""
     defaults = AuditSettings()
     settings = AuditSettings(
         parse_duration(mute_limit, "--mute-limit") if mute_limit is not None else defaults.mute_limit,
@@ -49,6 +52,7 @@ def audit(
         return 1
     with datadog_connection(project.environment, use_emulator, api_url) as port:
         live = read_live_org(port, all_marked_dashboards)
+        checked = metric_check(project, port, live_monitors(live.monitors), metric_settings)
     report = audit_org(
         project.definitions,
         live,
@@ -56,6 +60,7 @@ def audit(
         now or datetime.now(UTC),
         settings,
         services=project.config.services,
+        metric_check=checked,
     )
     colour = colour_enabled(sys.stdout)
     typer.echo(render_audit(report, output_format, colour=colour), nl=False, color=colour)
@@ -79,3 +84,15 @@ def parse_duration(text: str, option: str) -> timedelta:
             f"{option}: '{text}' is not a duration", "write a number and a unit: 30m, 36h, 7d or 2w"
         )
     return timedelta(**{_UNITS[match["unit"]]: int(match["amount"])})
+
+
+def metric_check_settings(enabled: bool, window: str | None) -> MetricCheckSettings | None:
+    """From ``--metric-check/--no-metric-check`` and ``--metric-window``; None: the check is off."""
+    if not enabled:
+        return None
+    if window is None:
+        return MetricCheckSettings()
+    duration = parse_duration(window, "--metric-window")
+    if not duration:
+        raise UserError("--metric-window: the window must be longer than 0", "e.g. 24h (the default) or 7d")
+    return MetricCheckSettings(window=duration)
