@@ -3,8 +3,11 @@
 The org: ``--managed`` monitors applied from generated definitions with ``provisioner apply``, and the rest
 created by hand through ``POST /api/v1/monitor`` (8 parallel clients, rate limits off): mesh signal monitors
 for some services, duplicates, muted monitors, monitors without a notification handle.
-Then ``provisioner audit --format json`` runs in a fresh process; the benchmark prints its wall time
-(start-up included) and the requests it made. Target (issue 5): under 3 s for 5,000 monitors, list calls only.
+Then ``provisioner audit --format json --no-metric-check`` runs in a fresh process; the benchmark prints its
+wall time (start-up included) and the requests it made. Target (issue 5): under 3 s for 5,000 monitors, list
+calls only. Then, with a series submitted for every metric the monitors query, the same audit with the
+metrics-reporting check (issue 9): its requests stay within 1 + 25 tag reads + 3 type reads whatever the
+number of monitors, and its wall time is printed as a ratio to the audit without it.
 
 Run: python benchmarks/bench_audit.py [--monitors 5000] [--managed 500] [--services 100]
 """
@@ -26,11 +29,16 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from provisioner.credentials import Target
+from provisioner.datadog.client import DatadogClient
 from provisioner.emulator import EmulatorAdmin
 from provisioner.emulator.process import emulator_process
+from provisioner.engine.metric_check import MetricCheckSettings
+from provisioner.signals import metric_names
 
 HEADERS = {"DD-API-KEY": "bench", "DD-APPLICATION-KEY": "bench", "Content-Type": "application/json"}
 LIST_CALLS = frozenset({"GET /api/v1/monitor", "GET /api/v1/dashboard", "GET /api/v1/dashboard/{id}"})
+METRIC_CHECK_BUDGET = 1 + MetricCheckSettings().max_tag_reads + 3  # active list, tag reads, type reads
 CLIENTS = 8
 
 
@@ -125,6 +133,19 @@ def seed_by_hand(base_url: str, count: int, services: int) -> float:
     return time.perf_counter() - started
 
 
+def submit_every_metric(base_url: str, bodies: Sequence[dict[str, object]]) -> int:
+    """One point now for every metric the monitors query, tagged with a service: they all report."""
+    names = sorted({name for body in bodies for name in metric_names(body)})
+    now = int(time.time())
+    series = [
+        {"metric": n, "points": [{"timestamp": now, "value": 1.0}], "tags": ["service:svc-0000"]}
+        for n in names
+    ]
+    with DatadogClient(Target(base_url, "bench", "bench")) as client:
+        client.submit_series(series)
+    return len(names)
+
+
 def cli(folder: Path, base_url: str, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
     env = {
         **os.environ,
@@ -149,11 +170,15 @@ def bench_audit(folder: Path, monitors: int, managed: int, services: int) -> boo
         print(f"[seed] {managed} managed by `provisioner apply` in {applied_s:.2f} s; "
               f"{monitors - managed} by hand (POST, {CLIENTS} clients) in {seeded_s:.2f} s")  # fmt: skip
         admin.reset_log()
-        seconds, done = cli(folder, base_url, "audit", "--format", "json")
+        seconds, done = cli(folder, base_url, "audit", "--format", "json", "--no-metric-check")
         counts = admin.request_counts()
-    if done.returncode != 0:
-        print(done.stdout[-2000:], done.stderr[-2000:])
-        return False
+        if done.returncode != 0:
+            print(done.stdout[-2000:], done.stderr[-2000:])
+            return False
+        metrics = submit_every_metric(base_url, [{"query": q} for q in _queries(base_url)])
+        admin.reset_log()
+        checked_s, checked = cli(folder, base_url, "audit", "--format", "json")
+        checked_counts = admin.request_counts()
     report = json.loads(done.stdout)
     summary = report["summary"]
     print(
@@ -165,6 +190,34 @@ def bench_audit(folder: Path, monitors: int, managed: int, services: int) -> boo
     )
     ok = seconds < 3.0 and set(counts) <= LIST_CALLS and summary["monitors"]["total"] == monitors
     print(f"        {'OK' if ok else 'MISSED'} (target: < 3 s, list calls only, every monitor classified)")
+    return _report_metric_check(seconds, checked_s, checked, checked_counts, metrics) and ok
+
+
+def _queries(base_url: str) -> list[str]:
+    with DatadogClient(Target(base_url, "bench", "bench")) as client:
+        return [str(m.body.get("query") or "") for m in client.list_monitors()]
+
+
+def _report_metric_check(
+    floor_s: float,
+    seconds: float,
+    done: subprocess.CompletedProcess[str],
+    counts: dict[str, int],
+    metrics: int,
+) -> bool:
+    if done.returncode != 0:
+        print(done.stdout[-2000:], done.stderr[-2000:])
+        return False
+    check = json.loads(done.stdout)["metric_check"]
+    extra = {k: v for k, v in counts.items() if k not in LIST_CALLS}
+    print(
+        f"[audit + metrics-reporting check] {seconds:.2f} s wall = {seconds / floor_s:.2f}x the audit without "
+        f"it; {check['metrics']} metrics ({metrics} reporting), {sum(extra.values())} check requests {extra}"
+    )
+    ok = check["status"] == "checked" and sum(extra.values()) <= METRIC_CHECK_BUDGET
+    print(
+        f"        {'OK' if ok else 'MISSED'} (target: at most {METRIC_CHECK_BUDGET} requests, any org size)"
+    )
     return ok
 
 

@@ -164,6 +164,19 @@ ApiUrlOpt = Annotated[
     str | None,
     typer.Option("--api-url", help="Datadog API base URL; overrides DD_SITE and the environment's site."),
 ]
+MetricCheckOpt = Annotated[
+    bool,
+    typer.Option(
+        "--metric-check/--no-metric-check",
+        help="Ask Datadog whether every metric the monitors query reports, with the tags they use.",
+    ),
+]
+MetricWindowOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--metric-window", help="A metric without a point in this window does not report; default 24h."
+    ),
+]
 TimeoutOpt = Annotated[
     float | None,
     typer.Option(
@@ -280,6 +293,11 @@ def environments(
     return run(config, output_format.value)
 
 
+class SeedMode(StrEnum):
+    openmetrics = "openmetrics"
+    legacy = "legacy"
+
+
 @app.command()
 def emulator(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback only by default).")] = "127.0.0.1",
@@ -308,6 +326,18 @@ def emulator(
         float | None,
         typer.Option("--duplicate-window", help="Seconds in which a repeated monitor create gets 400."),
     ] = None,
+    seed_mesh: Annotated[
+        SeedMode | None,
+        typer.Option(
+            "--seed-mesh",
+            help="First submit the last hour of a healthy mesh's metrics, named as this mode names them.",
+        ),
+    ] = None,
+    env: Annotated[
+        str | None,
+        typer.Option("--env", "-e", help="With --seed-mesh: whose services and cluster the series name."),
+    ] = None,
+    config: ConfigOpt = None,
 ) -> int:
     """Serve the Datadog API emulator in the foreground (prints its base URL first)."""
     from provisioner.commands.emulator import emulator as run
@@ -324,6 +354,9 @@ def emulator(
         rate_limit_specs=rate_limit or [],
         rate_limit_body=rate_limit_body,
         duplicate_window_s=duplicate_window,
+        seed_mesh=seed_mesh.value if seed_mesh else None,
+        env=env,
+        config_path=config,
     )
 
 
@@ -351,9 +384,12 @@ def plan(
     api_url: ApiUrlOpt = None,
     remote_validate: RemoteValidateOpt = True,
     timeout: TimeoutOpt = None,
+    metric_check: MetricCheckOpt = True,
+    metric_window: MetricWindowOpt = None,
 ) -> int:
-    """Show what apply would change (a dry run), any drift made by hand in Datadog, and whether Datadog
-    accepts the monitors apply would write."""
+    """Show what apply would change (a dry run), any drift made by hand in Datadog, whether Datadog
+    accepts the monitors apply would write, and whether the metrics they query report."""
+    from provisioner.commands._session import metric_check_settings
     from provisioner.commands.plan import plan as run
 
     return run(
@@ -368,6 +404,7 @@ def plan(
         remote_validate=remote_validate,
         save_plan=save_plan,
         timeout_s=timeout,
+        metric_settings=metric_check_settings(metric_check, metric_window),
     )
 
 
@@ -451,8 +488,12 @@ def audit(
     ] = None,
     use_emulator: EmulatorOpt = False,
     api_url: ApiUrlOpt = None,
+    metric_check: MetricCheckOpt = True,
+    metric_window: MetricWindowOpt = None,
 ) -> int:
-    """Report on every monitor and dashboard in the org: managed, drifted, orphaned, unmanaged, unhealthy."""
+    """Report on every monitor and dashboard in the org: managed, drifted, orphaned, unmanaged, unhealthy,
+    watching metrics that do not report."""
+    from provisioner.commands._session import metric_check_settings
     from provisioner.commands.audit import audit as run
 
     return run(
@@ -465,6 +506,7 @@ def audit(
         api_url=api_url,
         mute_limit=mute_limit,
         stuck_limit=stuck_limit,
+        metric_settings=metric_check_settings(metric_check, metric_window),
     )
 
 

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import math
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -18,9 +20,18 @@ from provisioner.datadog.client import READ_DEADLINE_S, ClientSettings, DatadogC
 from provisioner.datadog.pacing import Deadline, RateLimitWait
 from provisioner.definitions import load_definitions
 from provisioner.definitions.cache import default_cache_directory
+from provisioner.engine.metric_check import (
+    NOT_CHECKED,
+    CheckedMonitor,
+    MetricCheck,
+    MetricCheckSettings,
+    check_metrics,
+)
 from provisioner.engine.plan import compute_plan
 from provisioner.engine.read import dashboards_for_plan, read_live_org
 from provisioner.engine.remote_validate import Rejection
+from provisioner.errors import UserError
+from provisioner.mesh.catalogue import modes_of
 from provisioner.model import DefinitionSet, Environment, Plan, PlanOrigin, ProjectConfig
 from provisioner.report.colour import interactive
 from provisioner.report.problems import format_problems
@@ -84,6 +95,19 @@ def current_plan(
 def command_deadline(timeout_s: float | None) -> Deadline:
     """``--timeout``, or the default a reading command gets (apply extends it for its writes)."""
     return Deadline(READ_DEADLINE_S) if timeout_s is None else Deadline(timeout_s, explicit=True)
+
+
+def metric_check(
+    project: Project,
+    port: DatadogClient,
+    monitors: Sequence[CheckedMonitor],
+    settings: MetricCheckSettings | None,
+) -> MetricCheck:
+    """Whether the monitors' metrics report in the environment's org; ``settings`` None: not asked."""
+    if settings is None:
+        return NOT_CHECKED
+    environment = project.environment
+    return check_metrics(port, monitors, modes_of(environment), environment.name, datetime.now(UTC), settings)
 
 
 @dataclass(frozen=True)
@@ -179,3 +203,29 @@ def report_rejections(rejections: Sequence[Rejection]) -> None:
     """On stderr, as definition problems (file:line:col, Datadog's words, a hint)."""
     typer.echo(format_problems([r.problem() for r in rejections], "text"), err=True)
     typer.echo("Datadog rejects the monitors above: fix their definitions first.", err=True)
+
+
+_DURATION_RE = re.compile(r"(?P<amount>\d+)(?P<unit>[smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str, option: str) -> timedelta:
+    """``90m``, ``36h``, ``7d``, ``2w`` → a timedelta."""
+    match = _DURATION_RE.fullmatch(text.strip())
+    if match is None:
+        raise UserError(
+            f"{option}: '{text}' is not a duration", "write a number and a unit: 30m, 36h, 7d or 2w"
+        )
+    return timedelta(**{_UNITS[match["unit"]]: int(match["amount"])})
+
+
+def metric_check_settings(enabled: bool, window: str | None) -> MetricCheckSettings | None:
+    """From ``--metric-check/--no-metric-check`` and ``--metric-window``; None: the check is off."""
+    if not enabled:
+        return None
+    if window is None:
+        return MetricCheckSettings()
+    duration = parse_duration(window, "--metric-window")
+    if not duration:
+        raise UserError("--metric-window: the window must be longer than 0", "e.g. 24h (the default) or 7d")
+    return MetricCheckSettings(window=duration)

@@ -3,26 +3,23 @@ and which mesh services lack which signal. Reads the org with list calls only.""
 
 from __future__ import annotations
 
-import re
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 
-from provisioner.commands._session import datadog_connection, load_project
+from provisioner.commands._session import datadog_connection, load_project, metric_check, parse_duration
 from provisioner.engine.audit import audit_org
 from provisioner.engine.audit_types import AuditReport, AuditSettings, FindingSeverity
+from provisioner.engine.metric_check import MetricCheckSettings, live_monitors
 from provisioner.engine.read import all_marked_dashboards, read_live_org
-from provisioner.errors import UserError
 from provisioner.report.audit_json import render_json
 from provisioner.report.audit_markdown import render_markdown
 from provisioner.report.audit_text import render_text
 from provisioner.report.colour import colour_enabled, styler
 
 EXIT_FINDINGS = 1
-_DURATION_RE = re.compile(r"(?P<amount>\d+)(?P<unit>[smhdw])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def audit(
@@ -36,8 +33,10 @@ def audit(
     mute_limit: str | None = None,
     stuck_limit: str | None = None,
     now: datetime | None = None,
+    metric_settings: MetricCheckSettings | None = None,
 ) -> int:
-    """``mute_limit``/``stuck_limit``: durations such as ``36h``; None keeps ``AuditSettings``' defaults."""
+    """``mute_limit``/``stuck_limit``: durations such as ``36h``; None keeps ``AuditSettings``' defaults.
+    ``metric_settings`` None: the metrics-reporting check is off (``--no-metric-check``)."""
     defaults = AuditSettings()
     settings = AuditSettings(
         parse_duration(mute_limit, "--mute-limit") if mute_limit is not None else defaults.mute_limit,
@@ -49,6 +48,7 @@ def audit(
         return 1
     with datadog_connection(project.environment, use_emulator, api_url) as port:
         live = read_live_org(port, all_marked_dashboards)
+        checked = metric_check(project, port, live_monitors(live.monitors), metric_settings)
     report = audit_org(
         project.definitions,
         live,
@@ -56,6 +56,7 @@ def audit(
         now or datetime.now(UTC),
         settings,
         services=project.config.services,
+        metric_check=checked,
     )
     colour = colour_enabled(sys.stdout)
     typer.echo(render_audit(report, output_format, colour=colour), nl=False, color=colour)
@@ -69,13 +70,3 @@ def render_audit(report: AuditReport, output_format: str, colour: bool = False) 
     if output_format == "markdown":
         return render_markdown(report)
     return render_text(report, styler(colour))
-
-
-def parse_duration(text: str, option: str) -> timedelta:
-    """``90m``, ``36h``, ``7d``, ``2w`` → a timedelta."""
-    match = _DURATION_RE.fullmatch(text.strip())
-    if match is None:
-        raise UserError(
-            f"{option}: '{text}' is not a duration", "write a number and a unit: 30m, 36h, 7d or 2w"
-        )
-    return timedelta(**{_UNITS[match["unit"]]: int(match["amount"])})

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import typer
+
+from provisioner.config import load_config, select_environment
 from provisioner.emulator.config import EmulatorOptionError, build_config
 from provisioner.emulator.serve import serve
 from provisioner.emulator.state import StateFileError
 from provisioner.errors import UserError
+from provisioner.mesh.catalogue import Mode
+from provisioner.model import CollectionModes
 
 
 def emulator(
@@ -22,8 +29,13 @@ def emulator(
     rate_limit_specs: list[str] | None = None,
     rate_limit_body: str = "empty",
     duplicate_window_s: float | None = None,
+    seed_mesh: Mode | None = None,
+    env: str | None = None,
+    config_path: Path | None = None,
 ) -> int:
-    """Print the base URL, serve until Ctrl-C or SIGTERM, compact ``--state`` and return 0."""
+    """Print the base URL, serve until Ctrl-C or SIGTERM, compact ``--state`` and return 0. ``seed_mesh``:
+    first submit an hour of a healthy mesh's series in that collection mode (commands/mesh_demo.py)."""
+    on_ready = _seeder(seed_mesh, env, config_path, api_keys) if seed_mesh is not None else None
     try:
         config = build_config(
             state=state,
@@ -36,10 +48,31 @@ def emulator(
             rate_limit_body=rate_limit_body,
             duplicate_window_s=duplicate_window_s,
         )
-        return serve(config, host, port)
+        return serve(config, host, port, on_ready=on_ready)
     except (EmulatorOptionError, StateFileError) as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:  # e.g. the port is taken
         reason = exc.strerror or str(exc)
         hint = "pick another --port, or 0 for a free one"
         raise UserError(f"cannot serve on {host}:{port}: {reason}", hint=hint) from None
+
+
+def _seeder(
+    mode: Mode, env: str | None, config_path: Path | None, api_keys: list[str]
+) -> Callable[[str], None]:
+    """Reads the project first (a bad config fails before anything serves); seeds once the emulator serves."""
+    from provisioner.commands.mesh_demo import DemoMesh, submit_demo
+
+    config = load_config(config_path)
+    mesh = DemoMesh.of(select_environment(config, env), config.services)
+
+    def seed(base_url: str) -> None:
+        modes = CollectionModes(data_plane=mode, control_plane=mode, envoy=mode)
+        count = submit_demo(base_url, modes, mesh, int(time.time()), api_keys[0] if api_keys else "demo")
+        typer.echo(
+            f"Submitted {count} series of a healthy mesh in {mode} mode (the last hour; services "
+            f"{', '.join(mesh.services)}, kube_cluster_name:{mesh.cluster}).",
+            err=True,
+        )
+
+    return seed

@@ -13,9 +13,11 @@ from provisioner.commands._session import (
     current_plan,
     datadog_session,
     load_valid_project,
+    metric_check,
     report_rejections,
 )
 from provisioner.commands.key_check import expects_read_only_key, warn_if_key_can_write
+from provisioner.engine.metric_check import MetricCheckSettings, desired_monitors
 from provisioner.engine.remote_validate import SKIPPED, validate_remotely
 from provisioner.model import Plan
 from provisioner.report.colour import colour_enabled, styler
@@ -37,7 +39,9 @@ def plan(
     remote_validate: bool = True,
     save_plan: Path | None = None,
     timeout_s: float | None = None,
+    metric_settings: MetricCheckSettings | None = None,
 ) -> int:
+    """``metric_settings`` None: the metrics-reporting check is off (``--no-metric-check``)."""
     project = load_valid_project(paths, env, config_path)
     if project is None:
         return 1
@@ -47,7 +51,9 @@ def plan(
             warn_if_key_can_write(session.port)
         result = current_plan(project, session.port)
         validation = validate_remotely(result, session.port) if remote_validate else SKIPPED
-    context = PlanContext(session.app_url, validation)
+        monitors = desired_monitors(project.definitions.monitors)
+        checked = metric_check(project, session.port, monitors, metric_settings)
+    context = PlanContext(session.app_url, validation, checked)
     colour = colour_enabled(sys.stdout)
     typer.echo(render_plan(result, output_format, context, colour), nl=False, color=colour)
     if out is not None:

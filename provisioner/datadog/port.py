@@ -44,3 +44,22 @@ class DatadogPort(Protocol):
     def update_dashboard(self, datadog_id: str, body: JsonObject) -> LiveResource: ...
 
     def delete_dashboard(self, datadog_id: str) -> None: ...
+
+
+class MetricsPort(Protocol):
+    """What the metrics-reporting check reads (engine/metric_check.py). ``DatadogError`` on failure."""
+
+    request_count: int
+
+    def active_metrics(self, since_s: int) -> frozenset[str]:
+        """Every metric with a point since ``since_s`` (epoch seconds)."""
+        ...
+
+    def metric_tag_keys(self, metric: str, window_s: int) -> frozenset[str] | None:
+        """The tag keys of the metric's series that reported in the last ``window_s`` seconds (at least
+        14,400); None when Datadog knows no such metric."""
+        ...
+
+    def metric_type(self, metric: str) -> str | None:
+        """The metric's type in Datadog's metadata; None when it has none or is unknown."""
+        ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
@@ -15,13 +15,21 @@ from provisioner.emulator.running import start_emulator
 
 
 def serve(
-    config: EmulatorConfig, host: str, port: int, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+    config: EmulatorConfig,
+    host: str,
+    port: int,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+    on_ready: Callable[[str], None] | None = None,
 ) -> int:
-    """Print the base URL alone on the first line of ``out`` (scripts read it), then block."""
+    """Call ``on_ready`` with the base URL (e.g. to submit demo data), print the URL alone on the first line
+    of ``out`` (scripts read it: the emulator is ready then), then block."""
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with start_emulator(config, host, port) as running, _advertised(config, running.base_url):
+            if on_ready is not None:
+                on_ready(running.base_url)
             out.write(running.base_url + "\n")
             out.flush()
             where = f"; org kept in {config.state_path}" if config.state_path else ""

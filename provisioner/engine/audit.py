@@ -30,6 +30,7 @@ from provisioner.engine.audit_types import (
     Ownership,
     Undeployed,
 )
+from provisioner.engine.metric_check import NOT_CHECKED, MetricCheck
 from provisioner.engine.plan import compute_plan
 from provisioner.engine.resources import RULES, Spec
 from provisioner.model import Action, DefinitionSet, LiveOrg, LiveResource, Plan, PlannedChange, ResourceKind
@@ -46,11 +47,13 @@ def audit_org(
     now: datetime,
     settings: AuditSettings | None = None,
     services: Sequence[str] = (),
+    metric_check: MetricCheck = NOT_CHECKED,
 ) -> AuditReport:
-    """``services``: mesh services named outside the definitions (provisioner.yaml ``services``)."""
+    """``services``: mesh services named outside the definitions (provisioner.yaml ``services``).
+    ``metric_check``: the metrics-reporting check of the live monitors, keyed by Datadog id."""
     settings = settings or AuditSettings()
     plan = compute_plan(definitions, live, namespace)
-    auditor = _Auditor(definitions, plan, namespace, now, settings)
+    auditor = _Auditor(definitions, plan, namespace, now, settings, metric_check)
     watches, parts = _watches(live.monitors)
     duplicates = duplicate_groups(live.monitors)
     monitors = tuple(
@@ -70,7 +73,8 @@ def audit_org(
         coverage=mesh_coverage(signal_watches, all_services),
         undeployed=_undeployed(plan),
         warnings=plan.warnings,
-        requests=live.requests,
+        requests=live.requests + metric_check.requests,
+        metric_check=metric_check,
     )
 
 
@@ -89,9 +93,16 @@ def _watches(monitors: Sequence[LiveResource]) -> tuple[dict[int | str, Watch], 
 
 class _Auditor:
     def __init__(
-        self, definitions: DefinitionSet, plan: Plan, namespace: str, now: datetime, settings: AuditSettings
+        self,
+        definitions: DefinitionSet,
+        plan: Plan,
+        namespace: str,
+        now: datetime,
+        settings: AuditSettings,
+        metric_check: MetricCheck,
     ) -> None:
         self.namespace = namespace
+        self.metric_check = metric_check
         self.now = now
         self.settings = settings
         self.changes: ChangeIndex = {
@@ -107,6 +118,10 @@ class _Auditor:
         audited = self.resource(resource)
         context = MonitorContext(resource.body, watch, audited.source, self.now, self.settings, is_part)
         findings = monitor_findings(context) + ((duplicate_finding(duplicates),) if duplicates else ())
+        findings += tuple(
+            Finding("metric-not-reporting", FindingSeverity.ERROR, gap.message, gap.fix, gap)
+            for gap in self.metric_check.gaps_of(str(resource.datadog_id))
+        )
         return _replace(
             audited,
             monitor_type=str(resource.body.get("type") or ""),

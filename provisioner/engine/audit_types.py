@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from provisioner.engine.metric_check import NOT_CHECKED, MetricCheck, MetricGap
 from provisioner.model import Action, FieldChange, ResourceKind, SourceLocation
 
 
@@ -47,6 +48,7 @@ class Finding:
     severity: FindingSeverity
     message: str  # one line: what is wrong
     fix: str  # one line: how to fix it
+    gap: MetricGap | None = None  # metric-not-reporting: the metric, the tag key and the cause
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,8 @@ class AuditReport:
     coverage: Coverage = field(default_factory=Coverage)
     undeployed: tuple[Undeployed, ...] = ()
     warnings: tuple[str, ...] = ()
-    requests: int = 0  # API requests made to read the org
+    requests: int = 0  # API requests made to read the org (the metrics-reporting check's included)
+    metric_check: MetricCheck = NOT_CHECKED
 
     @property
     def findings(self) -> tuple[Finding, ...]:

@@ -17,7 +17,7 @@ from provisioner.engine.audit_types import (
     SignalCoverage,
 )
 from provisioner.model import Json
-from provisioner.report.plan_json import field_json, source_json
+from provisioner.report.plan_json import field_json, gap_json, metric_check_json, source_json
 
 FORMAT_VERSION = 1
 
@@ -35,6 +35,7 @@ def render_json(report: AuditReport) -> str:
         "monitors": [_resource(r) for r in report.monitors],
         "dashboards": [_resource(r) for r in report.dashboards],
         "coverage": _coverage(report.coverage),
+        "metric_check": metric_check_json(report.metric_check, with_monitors=False),
         "undeployed": [
             {
                 "kind": u.kind,
@@ -98,12 +99,16 @@ def _drift(drift: Drift | None) -> Json:
 
 
 def _finding(finding: Finding) -> dict[str, Json]:
-    return {
+    found: dict[str, Json] = {
         "code": finding.code,
         "severity": finding.severity.value,
         "message": finding.message,
         "fix": finding.fix,
     }
+    if finding.gap is not None:
+        gap = gap_json(finding.gap)
+        found |= {"metric": gap["metric"], "tag_key": gap["tag_key"], "cause": gap["cause"]}
+    return found
 
 
 def _coverage(coverage: Coverage) -> dict[str, Json]:

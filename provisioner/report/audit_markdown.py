@@ -10,6 +10,7 @@ from collections import Counter
 
 from provisioner.engine.audit_types import AuditedResource, AuditReport, Finding, FindingSeverity, Ownership
 from provisioner.model import MESH_SIGNALS, FieldChange
+from provisioner.report import metric_check
 from provisioner.report.audit_text import (
     OWNERSHIP_LABEL,
     SEVERITY_HEADING,
@@ -75,6 +76,9 @@ def _summary(report: AuditReport) -> str:
     counts = " · ".join(f"{_EMOJI[s]} {plural(report.count(s), s.value)}" for s in WORST_FIRST)
     lines += [f"**Findings**: {counts}", ""]
     lines += [f"> ⚠️ {w}" for w in report.warnings]
+    checked = metric_check.summary_line(report.metric_check)
+    if checked:
+        lines += ([""] if lines[-1] else []) + [f"> {checked.removeprefix('warning: ')}", ""]
     return "\n".join(lines) + "\n"
 
 

@@ -16,6 +16,7 @@ from provisioner.engine.audit_types import (
     Ownership,
 )
 from provisioner.model import MESH_SIGNALS
+from provisioner.report import metric_check
 from provisioner.report.colour import Style, plain
 from provisioner.report.plan_text import field_lines
 
@@ -54,6 +55,9 @@ def render_text(report: AuditReport, style: Style = plain) -> str:
         ]
         lines.append("")
     lines += [f"warning: {w}" for w in report.warnings]
+    checked = metric_check.summary_line(report.metric_check)
+    if checked:
+        lines.append(checked)
     lines.append(verdict(report))
     return "\n".join(lines) + "\n"
 

@@ -1,10 +1,11 @@
-"""What a plan report shows besides the plan: links into Datadog's web UI, and Datadog's verdict on
-the monitors the plan would write."""
+"""What a plan report shows besides the plan: links into Datadog's web UI, Datadog's verdict on
+the monitors the plan would write, and whether the metrics they query report."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from provisioner.engine.metric_check import NOT_CHECKED, MetricCheck
 from provisioner.engine.remote_validate import SKIPPED, Rejection, RemoteValidation
 from provisioner.model import PlannedChange
 
@@ -22,6 +23,7 @@ def resource_url(app_url: str | None, kind: str, datadog_id: int | str | None) -
 class PlanContext:
     app_url: str | None = None  # the environment's Datadog web UI; None: no links (emulator, unknown site)
     validation: RemoteValidation = field(default=SKIPPED)
+    metric_check: MetricCheck = field(default=NOT_CHECKED)  # whether the monitors' metrics report
 
     def url(self, change: PlannedChange) -> str | None:
         return resource_url(self.app_url, change.kind, change.datadog_id)

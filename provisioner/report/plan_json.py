@@ -9,6 +9,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from provisioner.engine.metric_check import MetricCheck, MetricGap
 from provisioner.engine.remote_validate import RemoteValidation
 from provisioner.errors import UserError
 from provisioner.model import Action, FieldChange, Json, Plan, PlannedChange, PlanOrigin, SourceLocation
@@ -30,6 +31,7 @@ def render_json(plan: Plan, context: PlanContext = PlanContext()) -> str:
         "summary": {a.value: plan.count(a) for a in Action if a is not Action.NOOP}
         | {"unchanged": plan.unchanged, "managed": plan.managed},
         "remote_validation": remote_validation_json(context.validation),
+        "metric_check": metric_check_json(context.metric_check, with_monitors=True),
         "changes": [_change(c, context) for c in plan.changes],
         "warnings": list(plan.warnings),
     }
@@ -89,6 +91,35 @@ def field_json(change: FieldChange) -> dict[str, Json]:
         "desired": change.new if change.new_present else None,
         "desired_present": change.new_present,
         "changed_by": change.origin,
+    }
+
+
+def metric_check_json(check: MetricCheck, with_monitors: bool) -> dict[str, Json]:
+    """``status``: checked, skipped (``--no-metric-check``) or failed (``error`` says why)."""
+    document: dict[str, Json] = {
+        "status": check.status,
+        "window_hours": check.window.total_seconds() / 3600,
+        "metrics": check.metrics,
+        "requests": check.requests,
+        "tags_read": list(check.tags_read),
+        "tags_unread": list(check.tags_unread),
+        "error": check.error or None,
+    }
+    if with_monitors:
+        document["not_reporting"] = [
+            {"definition_id": m.key, "source": source_json(m.source), "gaps": [gap_json(g) for g in m.gaps]}
+            for m in check.monitors
+        ]
+    return document
+
+
+def gap_json(gap: MetricGap) -> dict[str, Json]:
+    return {
+        "metric": gap.metric,
+        "tag_key": gap.tag_key,
+        "cause": gap.cause.value,
+        "message": gap.message,
+        "fix": gap.fix,
     }
 
 

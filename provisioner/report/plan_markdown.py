@@ -10,6 +10,7 @@ import json
 import re
 
 from provisioner.model import Action, FieldChange, Plan, PlannedChange
+from provisioner.report import metric_check
 from provisioner.report.plan_context import PlanContext
 from provisioner.report.plan_text import HEADING, ORIGIN, summary_line, validation_line
 from provisioner.report.value_diff import Piece, Shape, compact_json, line_diff, shape_of, token_pieces
@@ -40,6 +41,11 @@ def render_markdown(
     if verdict:
         head += [f"> {'❌' if context.validation.rejections else '✅'} {verdict.removeprefix('error: ')}", ""]
     head += [f"> ⚠️ {w}" for w in plan.warnings]
+    checked = metric_check.summary_line(context.metric_check)
+    if checked:
+        sign = "⚠️ " if context.metric_check.monitors or context.metric_check.status == "failed" else ""
+        head += ([""] if head[-1] else []) + [f"> {sign}{checked.removeprefix('warning: ')}", ""]
+    head += metric_check.markdown_section(context.metric_check)
     text = "\n".join(head) + "\n"
     budget = limit - _RESERVED
     shown = 0

@@ -6,6 +6,7 @@ import json
 
 from provisioner.engine.remote_validate import RemoteValidation
 from provisioner.model import Action, FieldChange, Json, Plan, PlannedChange
+from provisioner.report import metric_check
 from provisioner.report.colour import Style, plain
 from provisioner.report.plan_context import PlanContext
 from provisioner.report.value_diff import Shape, compact_json, line_diff, shape_of, token_pieces
@@ -51,9 +52,14 @@ def render_text(plan: Plan, style: Style = plain, context: PlanContext = PlanCon
             lines.extend(_change_lines(change, style, context))
         lines.append("")
     lines.extend(f"warning: {w}" for w in plan.warnings)
+    for monitor in context.metric_check.monitors:
+        lines.extend(metric_check.monitor_warning(monitor))
     verdict = validation_line(context.validation)
     if verdict:
         lines.append(style(verdict, "red") if context.validation.rejections else verdict)
+    checked = metric_check.summary_line(context.metric_check)
+    if checked:
+        lines.append(checked)
     lines.append(summary_line(plan))
     return "\n".join(lines) + "\n"
 

@@ -115,6 +115,7 @@ def test_a_no_change_plan_sends_only_its_list_calls(cli: Cli, project: Path, dd_
     assert [(e.method, e.template) for e in dd_env.admin.request_log()] == [
         ("GET", "/api/v1/monitor"),
         ("GET", "/api/v1/dashboard"),
+        ("GET", "/api/v1/metrics"),  # the metrics-reporting check: nothing reports, nothing more to read
     ]
 
 

@@ -46,7 +46,10 @@ def applied(
 
 
 def test_the_shipped_monitors_pass_audit_hygiene_or_say_why_not(applied: Path) -> None:
-    result = CliRunner().invoke(app, ["audit", "--env", "production", "--format", "json"])
+    # Nothing reports in this org: whether the metrics report is tests/commands/test_metric_check.py's.
+    result = CliRunner().invoke(
+        app, ["audit", "--env", "production", "--format", "json", "--no-metric-check"]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     findings = {m["definition_id"]: sorted(f["code"] for f in m["findings"]) for m in report["monitors"]}

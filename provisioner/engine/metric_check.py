@@ -1,0 +1,429 @@
+"""The metrics-reporting check: does every metric a monitor queries report, with every tag key the query
+filters or groups by? A monitor on a metric that never reports never fires, and nothing else says so.
+
+Reading (``read_reporting``, through ``MetricsPort``) is apart from deciding (``find_gaps``, pure):
+
+- one ``GET /api/v1/metrics?from=now-window`` lists every metric of the org that reported in the window;
+- ``GET /api/v2/metrics/{name}/all-tags`` (keys only, over ``max(window, 4 h)``: Datadog's minimum) for the
+  distinct reporting metrics some monitor filters or groups by, most used first, at most
+  ``max_tag_reads`` of them; the rest are named in the result as not read;
+- ``GET /api/v1/metrics/{name}`` for the reporting names whose type tells the collection mode apart
+  (the request counter's V2 name is V1's cumulative gauge), at most three with the catalogue.
+
+So a run costs 1 + (ambiguous names) + min(metrics filtered or grouped, ``max_tag_reads``) requests,
+whatever the number of monitors. ``host`` is never checked (Datadog gives every agent series one).
+
+For a metric that does not report, the cause is read from what does, with the mesh catalogue:
+
+- ``other-mode``: its other mode's name reports, or only the other mode's names of its collector do, or
+  it reports with the other mode's type (the environment's ``istio:`` setting does not match the org);
+- ``collector-silent``: nothing of its collector reports (the Istio check on istiod or the proxies, the
+  Envoy check on the sidecars, Envoy's tracer: the set-up ``provisioner mesh requirements`` prints);
+- ``stats-not-kept``: other Envoy stats report, not this one: ``proxyStatsMatcher`` does not keep it;
+- ``not-reporting``: anything else (a metric the catalogue does not know, a renamed one);
+- ``tag-missing``: the metric reports, without a tag key the query filters or groups by.
+
+A counter of events (``on_event``: injection failures, proxy rejects...) whose collector reports in the
+environment's mode simply had no event: not a gap, and not reported.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from functools import cached_property
+from typing import Literal
+
+from provisioner.datadog.port import MetricsPort
+from provisioner.errors import DatadogError
+from provisioner.mesh import catalogue, setup
+from provisioner.mesh.catalogue import Collector, Mode
+from provisioner.model import CollectionModes, JsonObject, LiveResource, MonitorSpec, SourceLocation
+from provisioner.signals import metric_terms
+
+ALL_TAGS_MIN_WINDOW = timedelta(hours=4)  # Datadog's minimum window[seconds] for all-tags
+METRIC_MONITOR_TYPES = frozenset({"metric alert", "query alert"})
+UNCHECKED_TAG_KEYS = frozenset({"host"})
+_COLLECTOR_LABEL = {
+    Collector.DATA_PLANE: "data plane",
+    Collector.CONTROL_PLANE: "control plane",
+    Collector.ENVOY: "Envoy check",
+    Collector.APM: "APM",
+}
+
+
+@dataclass(frozen=True)
+class MetricCheckSettings:
+    window: timedelta = timedelta(hours=24)  # a metric with no point in this window does not report
+    max_tag_reads: int = 25  # all-tags requests at most, one per distinct metric
+
+    @property
+    def tags_window(self) -> timedelta:
+        return max(self.window, ALL_TAGS_MIN_WINDOW)
+
+
+@dataclass(frozen=True)
+class WatchedMetric:
+    """A metric as one monitor queries it: the tag keys its terms filter (not negated) or group by."""
+
+    name: str
+    tag_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckedMonitor:
+    key: str  # a definition id (plan) or a Datadog id (audit)
+    metrics: tuple[WatchedMetric, ...]
+    source: SourceLocation | None = None
+
+
+def checked_monitor(
+    key: str, bodies: Iterable[JsonObject], source: SourceLocation | None = None
+) -> CheckedMonitor:
+    """The metrics the metric monitors among ``bodies`` query (a definition's composite parts together)."""
+    keys: dict[str, set[str]] = {}
+    for body in bodies:
+        if body.get("type") not in METRIC_MONITOR_TYPES:
+            continue
+        for term in metric_terms(str(body.get("query") or "")):
+            kept = {f.key for f in term.filters if not f.negated} | set(term.group_by)
+            keys.setdefault(term.metric, set()).update(kept - UNCHECKED_TAG_KEYS)
+    metrics = tuple(WatchedMetric(name, tuple(sorted(tags))) for name, tags in keys.items())
+    return CheckedMonitor(key, metrics, source)
+
+
+def desired_monitors(specs: Sequence[MonitorSpec]) -> tuple[CheckedMonitor, ...]:
+    """One per definition: the parts of a composite are checked as the definition they belong to."""
+    bodies: dict[str, list[JsonObject]] = {}
+    sources: dict[str, SourceLocation] = {}
+    for spec in specs:
+        key = spec.part_of or spec.definition_id
+        bodies.setdefault(key, []).append(spec.body)
+        if spec.part_of is None or key not in sources:
+            sources[key] = spec.source
+    return tuple(checked_monitor(key, found, sources[key]) for key, found in bodies.items())
+
+
+def live_monitors(resources: Sequence[LiveResource]) -> tuple[CheckedMonitor, ...]:
+    """One per live monitor, by its Datadog id."""
+    return tuple(checked_monitor(str(r.datadog_id), (r.body,)) for r in resources)
+
+
+# --- one run ----------------------------------------------------------------------------------
+
+CheckStatus = Literal["checked", "skipped", "failed"]
+
+
+@dataclass(frozen=True)
+class MetricCheck:
+    """The outcome of one check: the monitors with gaps, and what it cost."""
+
+    status: CheckStatus  # skipped: --no-metric-check; failed: Datadog could not be read (``error``)
+    window: timedelta = MetricCheckSettings.window
+    monitors: tuple[MonitorGaps, ...] = ()
+    metrics: int = 0  # distinct metrics the monitors query
+    tags_read: tuple[str, ...] = ()
+    tags_unread: tuple[str, ...] = ()  # reporting metrics whose tag keys were over the budget
+    requests: int = 0
+    error: str = ""
+
+    def gaps_of(self, key: str) -> tuple[MetricGap, ...]:
+        return self._by_key.get(key, ())
+
+    @cached_property
+    def _by_key(self) -> dict[str, tuple[MetricGap, ...]]:
+        return {m.key: m.gaps for m in self.monitors}
+
+
+NOT_CHECKED = MetricCheck("skipped")
+
+
+def check_metrics(
+    port: MetricsPort,
+    monitors: Sequence[CheckedMonitor],
+    modes: CollectionModes,
+    environment: str,
+    now: datetime,
+    settings: MetricCheckSettings | None = None,
+) -> MetricCheck:
+    """Read what reports and judge the monitors. Advisory: a failed read is a ``failed`` check, never an
+    error of the command."""
+    settings = settings or MetricCheckSettings()
+    metrics = len({m.name for monitor in monitors for m in monitor.metrics})
+    if not metrics:
+        return MetricCheck("checked", settings.window)
+    before = port.request_count
+    try:
+        reporting = read_reporting(port, monitors, now, settings)
+    except DatadogError as exc:
+        error = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+        if exc.status in (401, 403):
+            error = f"{exc.message} (reading metrics needs an application key with the metrics_read scope)"
+        return MetricCheck(
+            "failed", settings.window, metrics=metrics, requests=port.request_count - before, error=error
+        )
+    return MetricCheck(
+        "checked",
+        settings.window,
+        find_gaps(monitors, reporting, modes, environment),
+        metrics,
+        tuple(reporting.tag_keys),
+        reporting.tags_unread,
+        reporting.requests,
+    )
+
+
+# --- what reports -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reporting:
+    """What the org reports, as read for one check."""
+
+    active: frozenset[str]  # metric names with a point in the window
+    window: timedelta = timedelta(hours=24)
+    tags_window: timedelta = timedelta(hours=24)
+    tag_keys: Mapping[str, frozenset[str] | None] = field(default_factory=dict)  # read: keys (None: unknown)
+    types: Mapping[str, str | None] = field(default_factory=dict)  # read: Datadog's metadata type
+    tags_unread: tuple[str, ...] = ()  # reporting metrics whose tags were over the budget
+    requests: int = 0
+
+
+def read_reporting(
+    port: MetricsPort,
+    monitors: Sequence[CheckedMonitor],
+    now: datetime,
+    settings: MetricCheckSettings,
+    concurrency: int = 8,
+) -> Reporting:
+    before = port.request_count
+    active = port.active_metrics(int((now - settings.window).timestamp()))
+    to_tag, unread = tag_reads(monitors, active, settings.max_tag_reads)
+    to_type = type_reads(monitors, active)
+    window_s = int(settings.tags_window.total_seconds())
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(to_tag) + len(to_type)))) as pool:
+        tag_answers = pool.map(lambda name: port.metric_tag_keys(name, window_s), to_tag)
+        type_answers = pool.map(port.metric_type, to_type)
+        tags = dict(zip(to_tag, tag_answers, strict=True))
+        types = dict(zip(to_type, type_answers, strict=True))
+    return Reporting(
+        active, settings.window, settings.tags_window, tags, types, unread, port.request_count - before
+    )
+
+
+def tag_reads(
+    monitors: Sequence[CheckedMonitor], active: frozenset[str], budget: int
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The reporting metrics some monitor filters or groups by: (to read, over the budget), the metrics
+    most monitors use first."""
+    uses = Counter(m.name for monitor in monitors for m in monitor.metrics if m.tag_keys and m.name in active)
+    ranked = tuple(name for name, _ in sorted(uses.items(), key=lambda item: (-item[1], item[0])))
+    return ranked[:budget], ranked[budget:]
+
+
+def type_reads(monitors: Sequence[CheckedMonitor], active: frozenset[str]) -> tuple[str, ...]:
+    """The reporting names whose Datadog type differs between collection modes."""
+    names = {m.name for monitor in monitors for m in monitor.metrics if m.name in active}
+    return tuple(sorted(n for n in names if len({u.submission.type for u in catalogue.lookup(n)}) > 1))
+
+
+# --- what does not ----------------------------------------------------------------------------
+
+
+class Cause(StrEnum):
+    OTHER_MODE = "other-mode"
+    COLLECTOR_SILENT = "collector-silent"
+    STATS_NOT_KEPT = "stats-not-kept"
+    NOT_REPORTING = "not-reporting"
+    TAG_MISSING = "tag-missing"
+
+
+@dataclass(frozen=True)
+class MetricGap:
+    """One metric of one monitor that does not report (or lacks a tag key), and why."""
+
+    metric: str
+    cause: Cause
+    message: str
+    fix: str
+    tag_key: str | None = None
+
+
+@dataclass(frozen=True)
+class MonitorGaps:
+    key: str
+    source: SourceLocation | None
+    gaps: tuple[MetricGap, ...]
+
+
+def find_gaps(
+    monitors: Sequence[CheckedMonitor], reporting: Reporting, modes: CollectionModes, environment: str
+) -> tuple[MonitorGaps, ...]:
+    judge = _Judge(reporting, modes, environment)
+    found = []
+    for monitor in monitors:
+        gaps = tuple(gap for metric in monitor.metrics for gap in judge.gaps(metric))
+        if gaps:
+            found.append(MonitorGaps(monitor.key, monitor.source, gaps))
+    return tuple(found)
+
+
+class _Judge:
+    def __init__(self, reporting: Reporting, modes: CollectionModes, environment: str) -> None:
+        self.reporting = reporting
+        self.modes = modes
+        self.environment = environment
+        self.window = f"the last {span(reporting.window)}"
+        self.evidence = _Evidence(reporting.active)
+        self._by_name: dict[str, MetricGap | None] = {}  # the same metrics recur in many monitors
+
+    def gaps(self, metric: WatchedMetric) -> tuple[MetricGap, ...]:
+        gap = self._name_gap(metric.name)
+        found = [gap] if gap is not None else []
+        keys = self.reporting.tag_keys.get(metric.name)  # read for reporting metrics only
+        if keys is not None:
+            found += [self._tag_missing(metric.name, key, keys) for key in metric.tag_keys if key not in keys]
+        return tuple(found)
+
+    def _name_gap(self, name: str) -> MetricGap | None:
+        """What the name alone says (kept: the same metrics recur in many monitors)."""
+        if name not in self._by_name:
+            reports = name in self.reporting.active
+            self._by_name[name] = self._wrong_type(name) if reports else self._absent(name)
+        return self._by_name[name]
+
+    # -- a name that does not report
+
+    def _absent(self, name: str) -> MetricGap | None:
+        uses = catalogue.lookup(name)
+        if not uses:
+            return self._not_reporting(name, "")
+        metric = uses[0].metric
+        collector = metric.collector
+        counterpart = next(
+            (c for c in catalogue.counterparts(name) if c.submission.name in self.reporting.active), None
+        )
+        if counterpart is not None:
+            evidence = f"but {counterpart.submission.name} does"
+            return self._other_mode(name, metric, counterpart.mode, evidence)
+        seen = self.evidence.modes.get(collector, {})
+        if seen and not {use.mode for use in uses} & seen.keys():
+            mode, example = min(seen.items())
+            evidence = f"while the {_COLLECTOR_LABEL[collector]}'s {mode} names do ({example})"
+            return self._other_mode(name, metric, mode, evidence)
+        if collector not in self.evidence.collectors:
+            return self._silent(name, metric)
+        if metric.on_event:
+            return None  # its collector reports: there simply was no event in the window
+        if metric.stats:
+            return self._stats_not_kept(name, metric)
+        return self._not_reporting(name, f", though other {_COLLECTOR_LABEL[collector]} metrics do")
+
+    def _other_mode(self, name: str, metric: catalogue.Metric, mode: Mode, evidence: str) -> MetricGap:
+        label = _COLLECTOR_LABEL[metric.collector]
+        message = (
+            f"{name} has not reported in {self.window} {evidence}: "
+            f"this environment's {label} looks like {mode}"
+        )
+        return MetricGap(name, Cause.OTHER_MODE, message, self._mode_fix(metric, mode))
+
+    def _mode_fix(self, metric: catalogue.Metric, mode: Mode) -> str:
+        collector = metric.collector
+        if self.modes.of(collector) != mode:
+            other = "legacy" if mode == "openmetrics" else "openmetrics"
+            return (
+                f"set `istio: {{{collector.value}: {mode}}}` for environment {self.environment} in "
+                f"provisioner.yaml and apply; or run the {_COLLECTOR_LABEL[collector]} in {other} mode "
+                "(`provisioner mesh requirements`)"
+            )
+        instead = metric.submissions.get(mode)
+        if instead is None:
+            return f"the monitor queries another mode's name, and {mode} mode has no such metric: remove it"
+        return (
+            f"the monitor queries another mode's name: query {instead.name} instead "
+            "(a definition compiles to it for this environment: `provisioner apply`)"
+        )
+
+    def _silent(self, name: str, metric: catalogue.Metric) -> MetricGap:
+        needed = setup.requirements({"": [metric]}, self.modes)
+        titles = "; ".join(r.title for r in needed)
+        message = (
+            f"{name} has not reported in {self.window}, nor has any {_COLLECTOR_LABEL[metric.collector]} "
+            f"metric: not set up ({titles})"
+        )
+        fix = "`provisioner mesh requirements` prints the set-up to apply"
+        return MetricGap(name, Cause.COLLECTOR_SILENT, message, fix)
+
+    def _stats_not_kept(self, name: str, metric: catalogue.Metric) -> MetricGap:
+        stats = ", ".join(f"`{s}`" for s in metric.stats)
+        message = (
+            f"{name} has not reported in {self.window}, though other Envoy check metrics do: "
+            f"Istio's proxyStatsMatcher does not keep {stats} stats (none by default)"
+        )
+        fix = "`provisioner mesh requirements` prints the proxyStatsMatcher inclusion"
+        return MetricGap(name, Cause.STATS_NOT_KEPT, message, fix)
+
+    def _not_reporting(self, name: str, context: str) -> MetricGap:
+        message = f"{name} has not reported in {self.window}{context}"
+        fix = "check the metric's name, and that something sends it (a renamed metric, a removed integration)"
+        return MetricGap(name, Cause.NOT_REPORTING, message, fix)
+
+    # -- a name that reports, but not as the monitor means it
+
+    def _wrong_type(self, name: str) -> MetricGap | None:
+        actual = self.reporting.types.get(name)
+        uses = catalogue.lookup(name)
+        if actual is None or not uses:
+            return None
+        expected = {u.submission.type for u in uses if self.modes.of(u.metric.collector) in (None, u.mode)}
+        other = next((u for u in uses if u.submission.type == actual and actual not in expected), None)
+        if not expected or other is None:
+            return None
+        label = _COLLECTOR_LABEL[other.metric.collector]
+        message = (
+            f"{name} reports as a {actual}, the way {other.mode} mode sends it, not as the "
+            f"{' or '.join(sorted(expected))} the monitor reads: "
+            f"this environment's {label} looks like {other.mode}"
+        )
+        return MetricGap(name, Cause.OTHER_MODE, message, self._mode_fix(other.metric, other.mode))
+
+    def _tag_missing(self, name: str, key: str, keys: frozenset[str]) -> MetricGap:
+        message = (
+            f"{name} has had no tag {key} in the last {span(self.reporting.tags_window)}, "
+            "and the query filters or groups by it"
+        )
+        dropped = catalogue.EXCLUDED_BY_DEFAULT.get(key)
+        if dropped is not None:
+            fix = f"the Agent's shipped Istio configuration drops {key}: use {dropped}"
+        else:
+            fix = f"filter and group by a tag it has: {', '.join(sorted(keys)) or '(none)'}"
+        return MetricGap(name, Cause.TAG_MISSING, message, fix, tag_key=key)
+
+
+class _Evidence:
+    """Which collectors report, and which modes their mode-specific names say they run in."""
+
+    def __init__(self, active: frozenset[str]) -> None:
+        self.collectors: set[Collector] = set()
+        self.modes: dict[Collector, dict[Mode, str]] = {}  # collector -> mode -> an example name
+        for name in sorted(active & catalogue.all_names()):
+            uses = catalogue.lookup(name)
+            collector = uses[0].metric.collector
+            self.collectors.add(collector)
+            modes = {use.mode for use in uses}
+            if len(modes) == 1:
+                self.modes.setdefault(collector, {}).setdefault(modes.pop(), name)
+
+
+def span(delta: timedelta) -> str:
+    """``24 h``, ``90 min``, ``7 days``."""
+    seconds = int(delta.total_seconds())
+    if seconds >= 2 * 86_400 and seconds % 86_400 == 0:
+        return f"{seconds // 86_400} days"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min"
