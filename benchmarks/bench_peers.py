@@ -12,7 +12,7 @@ system of the child) and the median of the per-round ratios. Figures, never asse
    dogpush (Python 3 port), datadog-deployer and the legacy ``datadog`` library's 60-line script.
 2. A no-change plan of 5,000 monitors against a process that only parses the same definitions with
    PyYAML's CSafeLoader, for the generator's one file and for the same monitors in 500 files of 10.
-3. Peak resident memory of a no-change plan of 20,000 monitors (cache warm, and off).
+3. Peak resident memory of a no-change plan of 20,000 monitors in 500 files (cache warm, and off).
 
 provisioner runs as a user runs it, ``provisioner plan --detailed-exitcode``, with ``--no-metric-check``:
 the same work as the peers, which list and compare and check no metric. (The check asks Datadog which
@@ -20,7 +20,8 @@ metrics report, one request and more per metric; the peers' fake answers it 404 
 nothing was checked: that case is printed too. ``--no-remote-validate`` changes nothing here: a no-change
 plan has nothing to validate.) Requests per plan are printed.
 
-    python benchmarks/bench_peers.py [--rounds 9] [--large 5000] [--memory 20000] [--skip-memory]
+    python benchmarks/bench_peers.py [--rounds 9] [--small 500] [--large 5000] [--memory 20000]
+                                     [--skip-small] [--skip-large] [--skip-memory]
 """
 
 from __future__ import annotations
@@ -132,7 +133,8 @@ class Setup:
                   "{defs}/monitors"],
         )  # fmt: skip
 
-    def tool(self, name: str, count: int) -> object | None:
+    def tool(self, name: str, count: int, per_file: int | None = None) -> object | None:
+        """``per_file``: provisioner's definitions in files of that many (a file holds at most 4 MiB)."""
         spec = self.provisioner if name == "provisioner" else self.harness.TOOLS[name]
         args = SimpleNamespace(
             provisioner_venv=None, peers=str(self.peers), work=str(self.work), n=count, realistic=False,
@@ -143,6 +145,10 @@ class Setup:
         self.runs.append(run)
         if not run.ok:
             return None
+        if per_file is not None:
+            generated = Path(run.defs) / "monitors" / "monitors.yaml"  # type: ignore[attr-defined]
+            write_split(generated, generated.parent, per_file)
+            generated.unlink()
         print(f"  {name}: pushing {count} monitors ...", file=sys.stderr, flush=True)
         run.phase("push", "push")
         if run.result["phases"]["push"]["rc"] != 0:
@@ -253,7 +259,7 @@ def write_split(source: Path, folder: Path, per_file: int) -> None:
 
 
 def memory(setup: Setup, count: int) -> None:
-    ours = setup.tool("provisioner", count)
+    ours = setup.tool("provisioner", count, per_file=count // 500 or 1)
     assert ours is not None
     warm = setup.plan_case("provisioner", ours)
     off = Case(
@@ -275,6 +281,8 @@ def main() -> int:
     parser.add_argument("--small", type=int, default=500)
     parser.add_argument("--large", type=int, default=5000)
     parser.add_argument("--memory", type=int, default=20000)
+    parser.add_argument("--skip-small", action="store_true")
+    parser.add_argument("--skip-large", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--peers", type=Path, default=os.environ.get("PEERS"), help="default: $PEERS")
     args = parser.parse_args()
@@ -290,8 +298,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-peers-") as work:
         setup = Setup(harness, Path(peers), Path(work))
         try:
-            side_by_side(setup, args.small, args.rounds)
-            against_the_floor(setup, args.large, args.rounds)
+            if not args.skip_small:
+                side_by_side(setup, args.small, args.rounds)
+            if not args.skip_large:
+                against_the_floor(setup, args.large, args.rounds)
             if not args.skip_memory:
                 memory(setup, args.memory)
         finally:
