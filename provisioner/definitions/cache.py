@@ -92,7 +92,7 @@ class DefinitionCache:
         if stored is not None:
             try:
                 result = _decode_file(stored)
-            except (TypeError, ValueError, KeyError, IndexError):
+            except (TypeError, ValueError, KeyError, IndexError, AttributeError):
                 result = None  # written by something else: compiled again below
             if result is not None:
                 self.hits += 1
@@ -109,14 +109,16 @@ class DefinitionCache:
             return
         import tempfile  # only when writing: 5 ms of imports
 
+        temporary = None
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             descriptor, temporary = tempfile.mkstemp(dir=self._path.parent, prefix=".definitions-")
             with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
                 handle.write(json.dumps({"format": _FORMAT, "entries": self._used}, separators=(",", ":")))
             os.replace(temporary, self._path)  # readers see the old file or the new one, never half
-        except OSError:
-            pass  # a cache that cannot be written costs the next run its compile, nothing else
+        except OSError:  # a cache that cannot be written costs the next run its compile, nothing else
+            if temporary is not None and os.path.exists(temporary):
+                os.unlink(temporary)
 
     def _read(self) -> dict[str, Json]:
         try:
@@ -124,8 +126,10 @@ class DefinitionCache:
                 stored = json.load(handle)
         except (OSError, ValueError):
             return {}
-        entries = stored.get("entries") if isinstance(stored, dict) else None
-        return entries if stored.get("format") == _FORMAT and isinstance(entries, dict) else {}
+        if not isinstance(stored, dict) or stored.get("format") != _FORMAT:
+            return {}
+        entries = stored.get("entries")
+        return entries if isinstance(entries, dict) else {}
 
 
 def code_fingerprint(package: Path = _PACKAGE) -> str:

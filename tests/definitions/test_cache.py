@@ -160,6 +160,9 @@ def test_an_unreadable_or_foreign_cache_file_is_a_miss(project: Path, tmp_path_f
     assert cached.load() == fresh() and cached.compiled == 4
     stored.write_text("{not json")
     assert cached.load() == fresh() and cached.compiled == 6
+    stored.write_text("[1, 2]")
+    assert cached.load() == fresh() and cached.compiled == 8
+    assert [p.name for p in cached.directory.iterdir()] == [stored.name]  # no temporary file left
 
 
 def test_the_code_fingerprint_follows_the_package_files(tmp_path: Path) -> None:
