@@ -17,10 +17,13 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -113,6 +116,39 @@ def bench_no_change_plan(workdir: Path, monitors: int) -> None:
     _verdict(done.returncode == 0 and requests <= 6 and seconds < 2.0, "target: exit 0, <= 6 requests, < 2 s")
     if done.returncode != 0:
         print(done.stdout[-2000:], done.stderr[-2000:])
+        return
+    with emulator_process("--no-rate-limits") as base_url:
+        EmulatorAdmin(base_url).seed_monitors(bodies)
+        plan, floor = _interleaved_cpu(
+            lambda: cli("plan", str(folder), "--detailed-exitcode", base_url=base_url),
+            lambda: subprocess.run([sys.executable, "-c", _PARSE, str(folder)], check=True),
+        )
+    print(
+        f"        CPU {plan:.2f} s; a process that only parses the same files with CSafeLoader: {floor:.2f} s "
+        f"({plan / floor:.2f}x; medians of {_ROUNDS} interleaved rounds; benchmarks/bench_peers.py has the "
+        "issue-13 figures)"
+    )
+
+
+_ROUNDS = 3
+_PARSE = (
+    "import glob, sys, yaml\n"
+    "for name in sorted(glob.glob(sys.argv[1] + '/**/*.y*ml', recursive=True)):\n"
+    "    with open(name, encoding='utf-8') as handle:\n"
+    "        list(yaml.load_all(handle.read(), Loader=yaml.CSafeLoader))\n"
+)
+
+
+def _interleaved_cpu(*commands: Callable[[], object]) -> list[float]:
+    """The median CPU (user + system of the children) of each command, in interleaved rounds."""
+    spent: list[list[float]] = [[] for _ in commands]
+    for _ in range(_ROUNDS):
+        for index, command in enumerate(commands):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            command()
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            spent[index].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return [statistics.median(values) for values in spent]
 
 
 def bench_creates_with_latency(workdir: Path, creates: int) -> float:

@@ -120,9 +120,11 @@ class Canonical:
     unknown_fields: tuple[str, ...] = ()
 
 
+_KNOWN_MONITOR_FIELDS: frozenset[str] = MONITOR_SERVER_FIELDS.union(MONITOR_FIELDS)
+
+
 def canonical_monitor(body: JsonObject) -> Canonical:
-    known = MONITOR_SERVER_FIELDS.union(MONITOR_FIELDS)
-    unknown = tuple(sorted(k for k in body if k not in known))
+    unknown = tuple(sorted(k for k in body if k not in _KNOWN_MONITOR_FIELDS))
     out: dict[str, Json] = {}
     for key in MONITOR_FIELDS:
         value = _canonical_monitor_field(key, body.get(key))
@@ -211,7 +213,10 @@ def _is_default(key: str, value: Json) -> bool:
     if defaults is None:
         return False
     comparable = tuple(value) if isinstance(value, list) else value
-    return any(_same_value(comparable, d) for d in defaults)
+    for default in defaults:  # a loop, not any(): plans call this for every option of every monitor
+        if _same_value(comparable, default):
+            return True
+    return False
 
 
 def _same_value(a: Json, b: Json) -> bool:
@@ -266,6 +271,8 @@ DASHBOARD_SERVER_FIELDS: frozenset[str] = frozenset(
     }
 )
 
+_KNOWN_DASHBOARD_FIELDS: frozenset[str] = DASHBOARD_SERVER_FIELDS.union(DASHBOARD_FIELDS)
+
 _DASHBOARD_EMPTY_MEANS_ABSENT: frozenset[str] = frozenset(
     {
         "description",
@@ -279,8 +286,7 @@ _DASHBOARD_EMPTY_MEANS_ABSENT: frozenset[str] = frozenset(
 
 
 def canonical_dashboard(body: JsonObject) -> Canonical:
-    known = DASHBOARD_SERVER_FIELDS.union(DASHBOARD_FIELDS)
-    unknown = tuple(sorted(k for k in body if k not in known))
+    unknown = tuple(sorted(k for k in body if k not in _KNOWN_DASHBOARD_FIELDS))
     out: dict[str, Json] = {}
     for key in DASHBOARD_FIELDS:
         value = body.get(key)

@@ -9,6 +9,17 @@ import pytest
 
 from provisioner.emulator import EmulatorConfig, RunningEmulator, start_emulator
 
+
+@pytest.fixture(autouse=True, scope="session")
+def _definition_cache_of_the_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The compiled-definitions cache of every command the tests run (in-process and in subprocesses) is
+    this run's own, never the user's."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PROVISIONER_CACHE_DIR", str(tmp_path_factory.mktemp("definition-cache")))
+    yield
+    mp.undo()
+
+
 TEST_API_KEY = "test-api-key-0123456789abcdef"
 TEST_APP_KEY = "test-app-key-0123456789abcdef0123456789"
 
@@ -56,7 +67,9 @@ class OutputSchemas:
         }
 
     def check(self, command: str, document: Any) -> None:
-        errors = [f"{list(e.absolute_path)}: {e.message}" for e in self._validators[command].iter_errors(document)]
+        errors = [
+            f"{list(e.absolute_path)}: {e.message}" for e in self._validators[command].iter_errors(document)
+        ]
         assert not errors, f"{command} JSON does not match its schema:\n" + "\n".join(errors[:10])
 
 

@@ -104,3 +104,55 @@ def test_no_mesh_metric_name_outside_the_catalogue() -> None:
             found.append(f"{path.relative_to(PACKAGE)}:{line}: {match.group(0)}…")
         found += [f"{path.relative_to(PACKAGE)}: {name}" for name in sorted(names & words)]
     assert not found, "\n".join(found)
+
+
+# What a plan loads is paid on every push and every hourly drift run: nothing of the other commands, and
+# no library a plan does not use (pydantic came with typer 0.29; the key-management models with the
+# read-only key check, which plan imports only when it runs).
+NOT_FOR_A_PLAN = (
+    "provisioner.emulator",
+    "provisioner.github",
+    "provisioner.monitor_tests",
+    "provisioner.engine.audit",
+    "provisioner.engine.importer",
+    "provisioner.commands.audit",
+    "provisioner.commands.import_",
+    "provisioner.commands.mesh",
+    "provisioner.commands.test",
+    "provisioner.commands.apply",
+    "provisioner.report.plan_json",
+    "provisioner.report.plan_markdown",
+    "pydantic",
+    "rich",
+    "requests",
+    "jsonschema.",  # python-jsonschema (a test dependency); jsonschema_rs validates
+    "datadog_api_client.v2",
+)
+
+
+def test_a_plan_imports_only_what_it_uses(tmp_path: Path) -> None:
+    """The real CLI parsing a plan's options and running its command, in a folder without definitions
+    (it stops there, exit 1, before any request)."""
+    script = (
+        "import runpy, sys\nsys.argv = ['provisioner', 'plan', '--format', 'text']\n"
+        "try:\n    runpy.run_module('provisioner', run_name='__main__')\nexcept SystemExit as exit:\n"
+        "    print('exit', exit.code)\nprint('\\n'.join(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert "exit 1" in done.stdout and "no monitors/ or dashboards/" in done.stderr, done.stderr
+    assert "provisioner.commands.plan" in done.stdout.split()
+    loaded = [name for name in done.stdout.split() if (name + ".").startswith(NOT_FOR_A_PLAN)]
+    assert not loaded, f"a plan imports {loaded}"
+
+
+def test_the_cli_builds_only_the_command_it_runs() -> None:
+    from provisioner.cli import app, app_for
+
+    planned = app_for(["--debug", "plan", "monitors"]).registered_commands
+    assert [c.callback.__name__ for c in planned if c.callback] == ["plan"]
+    assert [g.name for g in app_for(["mesh", "requirements"]).registered_groups] == ["mesh"]
+    assert app_for(["import", "--id", "1"]).registered_commands[0].name == "import"
+    assert app_for(["--help"]) is app
+    assert app_for(["plann"]) is app  # an unknown name: the whole app, so the error can suggest "plan"

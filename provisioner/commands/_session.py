@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import math
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -18,6 +19,7 @@ from provisioner.credentials import Target, app_url, resolve_endpoint, resolve_t
 from provisioner.datadog.client import READ_DEADLINE_S, ClientSettings, DatadogClient
 from provisioner.datadog.pacing import Deadline, RateLimitWait
 from provisioner.definitions import load_definitions
+from provisioner.definitions.cache import default_cache_directory
 from provisioner.engine.metric_check import (
     NOT_CHECKED,
     CheckedMonitor,
@@ -28,6 +30,7 @@ from provisioner.engine.metric_check import (
 from provisioner.engine.plan import compute_plan
 from provisioner.engine.read import dashboards_for_plan, read_live_org
 from provisioner.engine.remote_validate import Rejection
+from provisioner.errors import UserError
 from provisioner.mesh.catalogue import modes_of
 from provisioner.model import DefinitionSet, Environment, Plan, PlanOrigin, ProjectConfig
 from provisioner.report.colour import interactive
@@ -59,7 +62,7 @@ def load_project(
     read its org: nothing is managed then, everything is unmanaged."""
     config = load_config(config_path)
     environment = select_environment(config, env)
-    definitions = load_definitions(list(paths), environment, config)
+    definitions = load_definitions(list(paths), environment, config, default_cache_directory())
     if allow_no_definitions and not paths and {p.code for p in definitions.problems} == {NO_DEFINITIONS}:
         typer.echo(
             "No definitions found (no monitors/ or dashboards/ folder): nothing is managed yet.", err=True
@@ -200,3 +203,29 @@ def report_rejections(rejections: Sequence[Rejection]) -> None:
     """On stderr, as definition problems (file:line:col, Datadog's words, a hint)."""
     typer.echo(format_problems([r.problem() for r in rejections], "text"), err=True)
     typer.echo("Datadog rejects the monitors above: fix their definitions first.", err=True)
+
+
+_DURATION_RE = re.compile(r"(?P<amount>\d+)(?P<unit>[smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str, option: str) -> timedelta:
+    """``90m``, ``36h``, ``7d``, ``2w`` → a timedelta."""
+    match = _DURATION_RE.fullmatch(text.strip())
+    if match is None:
+        raise UserError(
+            f"{option}: '{text}' is not a duration", "write a number and a unit: 30m, 36h, 7d or 2w"
+        )
+    return timedelta(**{_UNITS[match["unit"]]: int(match["amount"])})
+
+
+def metric_check_settings(enabled: bool, window: str | None) -> MetricCheckSettings | None:
+    """From ``--metric-check/--no-metric-check`` and ``--metric-window``; None: the check is off."""
+    if not enabled:
+        return None
+    if window is None:
+        return MetricCheckSettings()
+    duration = parse_duration(window, "--metric-window")
+    if not duration:
+        raise UserError("--metric-window: the window must be longer than 0", "e.g. 24h (the default) or 7d")
+    return MetricCheckSettings(window=duration)

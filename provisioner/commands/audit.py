@@ -3,27 +3,23 @@ and which mesh services lack which signal. Reads the org with list calls only.""
 
 from __future__ import annotations
 
-import re
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 
-from provisioner.commands._session import datadog_connection, load_project, metric_check
+from provisioner.commands._session import datadog_connection, load_project, metric_check, parse_duration
 from provisioner.engine.audit import audit_org
 from provisioner.engine.audit_types import AuditReport, AuditSettings, FindingSeverity
 from provisioner.engine.metric_check import MetricCheckSettings, live_monitors
 from provisioner.engine.read import all_marked_dashboards, read_live_org
-from provisioner.errors import UserError
 from provisioner.report.audit_json import render_json
 from provisioner.report.audit_markdown import render_markdown
 from provisioner.report.audit_text import render_text
 from provisioner.report.colour import colour_enabled, styler
 
 EXIT_FINDINGS = 1
-_DURATION_RE = re.compile(r"(?P<amount>\d+)(?P<unit>[smhdw])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def audit(
@@ -74,25 +70,3 @@ def render_audit(report: AuditReport, output_format: str, colour: bool = False) 
     if output_format == "markdown":
         return render_markdown(report)
     return render_text(report, styler(colour))
-
-
-def parse_duration(text: str, option: str) -> timedelta:
-    """``90m``, ``36h``, ``7d``, ``2w`` → a timedelta."""
-    match = _DURATION_RE.fullmatch(text.strip())
-    if match is None:
-        raise UserError(
-            f"{option}: '{text}' is not a duration", "write a number and a unit: 30m, 36h, 7d or 2w"
-        )
-    return timedelta(**{_UNITS[match["unit"]]: int(match["amount"])})
-
-
-def metric_check_settings(enabled: bool, window: str | None) -> MetricCheckSettings | None:
-    """From ``--metric-check/--no-metric-check`` and ``--metric-window``; None: the check is off."""
-    if not enabled:
-        return None
-    if window is None:
-        return MetricCheckSettings()
-    duration = parse_duration(window, "--metric-window")
-    if not duration:
-        raise UserError("--metric-window: the window must be longer than 0", "e.g. 24h (the default) or 7d")
-    return MetricCheckSettings(window=duration)

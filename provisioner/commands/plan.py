@@ -22,8 +22,6 @@ from provisioner.engine.remote_validate import SKIPPED, validate_remotely
 from provisioner.model import Plan
 from provisioner.report.colour import colour_enabled, styler
 from provisioner.report.plan_context import PlanContext
-from provisioner.report.plan_json import render_json
-from provisioner.report.plan_markdown import render_markdown
 from provisioner.report.plan_text import render_text
 
 EXIT_CHANGES = 2
@@ -64,6 +62,8 @@ def plan(
         report_rejections(validation.rejections)
         return 1
     if save_plan is not None:  # the JSON plan, whatever --format shows: what `apply --plan` carries out
+        from provisioner.report.plan_json import render_json
+
         save_plan.write_text(render_json(result, context), encoding="utf-8")
     if detailed_exitcode and result.has_changes:
         return EXIT_CHANGES
@@ -72,7 +72,11 @@ def plan(
 
 def render_plan(result: Plan, output_format: str, context: PlanContext, colour: bool = False) -> str:
     if output_format == "json":
+        from provisioner.report.plan_json import render_json
+
         return render_json(result, context)
     if output_format == "markdown":
+        from provisioner.report.plan_markdown import render_markdown
+
         return render_markdown(result, context=context)
     return render_text(result, styler(colour), context)

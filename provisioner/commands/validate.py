@@ -8,6 +8,7 @@ import typer
 
 from provisioner.config import load_config, select_environment
 from provisioner.definitions import load_definitions
+from provisioner.definitions.cache import default_cache_directory
 from provisioner.report.problems import format_problems, format_summary, validate_json
 
 
@@ -15,7 +16,7 @@ def validate(paths: list[Path], env: str | None, config_path: Path | None, outpu
     """Print every problem (sorted) and a summary; 1 when there is an error, 0 otherwise."""
     config = load_config(config_path)
     environment = select_environment(config, env)
-    definitions = load_definitions(paths, environment, config)
+    definitions = load_definitions(paths, environment, config, default_cache_directory())
     if output_format == "json":
         report = validate_json(definitions.problems, len(definitions.files))
     else:

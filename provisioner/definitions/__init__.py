@@ -9,35 +9,37 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from provisioner.definitions.compile import Spec, compile_definition, semantic_problems_despite_schema
-from provisioner.definitions.documents import (
-    DefinitionId,
-    RawDefinition,
-    duplicate_id_problems,
-    split_definitions,
-)
+from provisioner.definitions.cache import CompiledDefinition, CompiledFile, DefinitionCache
+from provisioner.definitions.documents import RawDefinition, duplicate_id_problems, split_definitions
 from provisioner.definitions.files import display_path, find_definition_files
-from provisioner.definitions.references import reference_problems, refers_to_others
-from provisioner.definitions.source import read_documents
+from provisioner.definitions.references import Referrer, reference_problems, refers_to_others
+from provisioner.definitions.source import parse_documents, read_text
 from provisioner.model import DashboardSpec, DefinitionSet, Environment, MonitorSpec, Problem, ProjectConfig
 from provisioner.report.problems import problem_order
+
+if TYPE_CHECKING:
+    from provisioner.definitions.compile import Spec
 
 __all__ = ["load_definitions"]
 
 
 def load_definitions(
-    paths: Sequence[Path], environment: Environment, config: ProjectConfig | None = None
+    paths: Sequence[Path],
+    environment: Environment,
+    config: ProjectConfig | None = None,
+    cache_directory: Path | None = None,
 ) -> DefinitionSet:
     """Every definition under ``paths`` (default: ./monitors and ./dashboards), compiled for ``environment``.
 
     ``config`` adds its services to ``DefinitionSet.services`` and lets overrides for unknown environments
-    be reported. Only definitions without errors produce specs.
+    be reported. Only definitions without errors produce specs. With ``cache_directory``, a file whose
+    compiled result is cached there (see cache.py) is not compiled again.
     """
     with _garbage_collection_paused():
-        return _load(paths, environment, config)
+        return _load(paths, environment, config, cache_directory)
 
 
 @contextmanager
@@ -53,28 +55,28 @@ def _garbage_collection_paused() -> Iterator[None]:
             gc.enable()
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    """What a definition leaves once its file is done: its id's place (for duplicates across files) and
-    its specs (none when it has an error). Its YAML data and positions are freed with the file."""
-
-    definition_id: DefinitionId | None
-    specs: tuple[Spec, ...]
-    referring: RawDefinition | None = None  # kept only when its monitor names other definitions (@{id})
-
-
-def _load(paths: Sequence[Path], environment: Environment, config: ProjectConfig | None) -> DefinitionSet:
+def _load(
+    paths: Sequence[Path],
+    environment: Environment,
+    config: ProjectConfig | None,
+    cache_directory: Path | None,
+) -> DefinitionSet:
     files, problems = find_definition_files(paths)
     known_environments = tuple(config.environments) if config and config.path else ()
-    compiled: list[_Compiled] = []
+    cache = DefinitionCache(cache_directory, environment, known_environments) if cache_directory else None
+    compiled: list[CompiledDefinition] = []
     for file in files:
-        compiled.extend(_load_file(file, environment, known_environments, problems))
+        loaded = _load_file(file, environment, known_environments, cache)
+        compiled.extend(loaded.definitions)
+        problems.extend(loaded.problems)
+    if cache is not None:
+        cache.save()
     duplicates, duplicated = duplicate_id_problems([c.definition_id for c in compiled])
     problems.extend(duplicates)
     specs = [spec for index, c in enumerate(compiled) if index not in duplicated for spec in c.specs]
     monitors = [spec for spec in specs if isinstance(spec, MonitorSpec)]
     known_ids = {c.definition_id.value for c in compiled if c.definition_id}
-    problems.extend(reference_problems(monitors, [c.referring for c in compiled if c.referring], known_ids))
+    problems.extend(reference_problems(monitors, [c.referrer for c in compiled if c.referrer], known_ids))
     services = set(config.services if config else ()) | {s for m in monitors for s in m.services}
     return DefinitionSet(
         monitors=tuple(monitors),
@@ -86,14 +88,28 @@ def _load(paths: Sequence[Path], environment: Environment, config: ProjectConfig
 
 
 def _load_file(
-    file: Path, environment: Environment, known_environments: tuple[str, ...], problems: list[Problem]
-) -> list[_Compiled]:
-    documents, file_problems = read_documents(file, display_path(file))
-    problems.extend(file_problems)
+    file: Path, environment: Environment, known_environments: tuple[str, ...], cache: DefinitionCache | None
+) -> CompiledFile:
+    display = display_path(file)
+    text, problem = read_text(file, display)
+    if problem is not None:
+        return CompiledFile((), (problem,))
+    if cache is None:
+        return _compile_file(text, display, environment, known_environments)
+    return cache.compiled(
+        display, text, lambda: _compile_file(text, display, environment, known_environments)
+    )
+
+
+def _compile_file(
+    text: str, display: str, environment: Environment, known_environments: tuple[str, ...]
+) -> CompiledFile:
+    documents, file_problems = parse_documents(text, display)
+    problems = list(file_problems)
     unreadable = {p.pointer for p in file_problems}  # the reader said what is wrong there already
     # a file error (e.g. a duplicate key: which value is meant?) keeps all its definitions from specs
     usable = not any(p.severity == "error" for p in file_problems)
-    compiled: list[_Compiled] = []
+    compiled: list[CompiledDefinition] = []
     for document in documents:
         definitions, definition_problems = split_definitions(document)
         problems.extend(p for p in definition_problems if p.pointer not in unreadable)
@@ -101,14 +117,19 @@ def _load_file(
             specs = _compile(raw, environment, known_environments, problems)
             refers = any(isinstance(s, MonitorSpec) and refers_to_others(s) for s in specs)
             compiled.append(
-                _Compiled(raw.id_location(), tuple(specs) if usable else (), raw if refers else None)
+                CompiledDefinition(
+                    raw.id_location(), tuple(specs) if usable else (), Referrer.of(raw) if refers else None
+                )
             )
-    return compiled
+    return CompiledFile(tuple(compiled), tuple(problems))
 
 
 def _compile(
     raw: RawDefinition, environment: Environment, known_environments: tuple[str, ...], problems: list[Problem]
 ) -> list[Spec]:
+    # the kinds' compilers and rules load when a file is compiled: not on a run the cache serves whole
+    from provisioner.definitions.compile import compile_definition, semantic_problems_despite_schema
+
     if not raw.valid:
         problems.extend(semantic_problems_despite_schema(raw, environment, known_environments))
         return []

@@ -180,7 +180,6 @@ def _dashboard(
 
 
 def _source(definition: ResolvedDefinition) -> SourceLocation:
-    document = definition.raw.document
     layer = definition.layers[0] if definition.service is not None else ""
-    line, col = document.locate(definition.raw.pointer + layer)
-    return SourceLocation(document.path, line, col)
+    line, col = definition.raw.locate(layer)
+    return SourceLocation(definition.raw.document.path, line, col)

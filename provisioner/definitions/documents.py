@@ -22,6 +22,7 @@ class RawDefinition:
     pointer: str  # of the definition in its YAML document: "" or "/3" in a list
     data: Mapping[str, Json]
     rejected: tuple[str, ...] = ()  # pointers (in the definition) of what its kind or schema rejects
+    slot: int = 0  # of the definition in its document's position index
 
     @property
     def valid(self) -> bool:
@@ -37,32 +38,39 @@ class RawDefinition:
         value = self.data.get("id")
         return value if isinstance(value, str) else None
 
+    def locate(self, pointer: str, key: bool = False) -> tuple[int, int]:
+        """(line, col) of a pointer within the definition, as written (``data`` may be a pruned copy)."""
+        written = self.document.data if not self.pointer else self.document.data[int(self.pointer[1:])]
+        return self.document.locate_in(self.slot, written, pointer, key)
+
     def problem(self, finding: Finding) -> Problem:
-        return self.document.problem(
-            self.pointer + finding.pointer, finding.code, finding.message, finding.hint, finding.severity,
-            key=finding.at_key,
+        line, col = self.locate(finding.pointer, key=finding.at_key)
+        return Problem(
+            self.document.path, line, col, self.pointer + finding.pointer, finding.code, finding.severity,
+            finding.message, finding.hint,
         )  # fmt: skip
 
     def id_location(self) -> DefinitionId | None:
         definition_id = self.definition_id
         if definition_id is None:
             return None
-        line, col = self.document.locate(self.pointer + "/id")
+        line, col = self.locate("/id")
         return DefinitionId(definition_id, self.document.path, self.pointer + "/id", line, col)
 
 
 def split_definitions(document: SourceDocument) -> tuple[list[RawDefinition], list[Problem]]:
     data = document.data
     if isinstance(data, dict):
-        items: list[tuple[str, Json]] = [("", data)]
+        items: list[tuple[str, int, Json]] = [("", 0, data)]
     elif isinstance(data, list):
-        items = [(f"/{index}", item) for index, item in enumerate(data)]
+        slots = document.positions.item_slots(0, len(data))
+        items = [(f"/{index}", slots[index], item) for index, item in enumerate(data)]
     else:
         message = f"a definition file holds definitions (mappings) or lists of them, not {show(data)}"
         return [], [document.problem("", "not-a-definition", message)]
     definitions: list[RawDefinition] = []
     problems: list[Problem] = []
-    for pointer, item in items:
+    for pointer, slot, item in items:
         if not isinstance(item, dict):
             problems.append(
                 document.problem(
@@ -71,7 +79,7 @@ def split_definitions(document: SourceDocument) -> tuple[list[RawDefinition], li
             )
             continue
         findings = _kind_findings(item) or check_schema(KIND_SCHEMAS[item["kind"]], item)
-        definition = RawDefinition(document, pointer, item, tuple(f.pointer for f in findings))
+        definition = RawDefinition(document, pointer, item, tuple(f.pointer for f in findings), slot)
         definitions.append(definition)
         problems.extend(definition.problem(finding) for finding in findings)
     return definitions, problems

@@ -37,13 +37,13 @@ class PositionIndex:
     def __len__(self) -> int:
         return len(self._slots) // STRIDE
 
-    def locate(self, data: Any, tokens: Iterable[str], key: bool = False) -> tuple[int, int]:
-        """(line, col) of the deepest value the tokens reach.
+    def locate(self, data: Any, tokens: Iterable[str], key: bool = False, slot: int = 0) -> tuple[int, int]:
+        """(line, col) of the deepest value the tokens reach from ``data``, the value at ``slot``.
 
         A block mapping or sequence is located at its key (``thresholds:``) rather than at its first
         child; ``key=True`` asks for the key of the last value reached even for a scalar.
         """
-        slot, value = 0, data
+        value = data
         for token in tokens:
             child = self._child(slot, value, token)
             if child is None:
@@ -56,6 +56,14 @@ class PositionIndex:
 
     def size(self, slot: int) -> int:
         return self._slots[slot * STRIDE + 2] >> 1
+
+    def item_slots(self, slot: int, count: int) -> list[int]:
+        """The slots of the first ``count`` items of the list at ``slot``, in one walk."""
+        slots, child = [], slot + 1
+        for _ in range(count):
+            slots.append(child)
+            child += self.size(child)
+        return slots
 
     def _child(self, slot: int, value: Any, token: str) -> tuple[int, Any] | None:
         child = slot + 1

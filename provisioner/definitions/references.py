@@ -8,6 +8,7 @@ and no chain of references comes back to where it started.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 from provisioner import identity
 from provisioner.definitions.documents import RawDefinition
@@ -16,23 +17,47 @@ from provisioner.definitions.schema import did_you_mean
 from provisioner.model import MonitorSpec, Problem
 
 COMPOSITE = "composite"
+_QUERY = "/query"  # every reference problem is about the query that names the others
+
+
+@dataclass(frozen=True)
+class Referrer:
+    """A definition whose monitor names others, and where its query is written: all that locating a
+    reference problem needs (its YAML data and positions are freed with its file)."""
+
+    definition_id: str
+    path: str
+    pointer: str  # of the query in its document
+    line: int
+    col: int
+
+    @classmethod
+    def of(cls, raw: RawDefinition) -> Referrer:
+        line, col = raw.locate(_QUERY)
+        return cls(str(raw.definition_id), raw.document.path, raw.pointer + _QUERY, line, col)
+
+    def problem(self, finding: Finding) -> Problem:
+        return Problem(
+            self.path, self.line, self.col, self.pointer, finding.code, finding.severity, finding.message,
+            finding.hint,
+        )  # fmt: skip
 
 
 def reference_problems(
-    monitors: Sequence[MonitorSpec], referring: Iterable[RawDefinition], known_ids: Collection[str]
+    monitors: Sequence[MonitorSpec], referring: Iterable[Referrer], known_ids: Collection[str]
 ) -> list[Problem]:
     """Problems of every ``@{id}`` in the monitors' queries. ``referring``: the definitions whose monitors
     reference others (to locate a problem); ``known_ids``: the id of every definition read, so that a
     reference to a definition that has errors of its own is left alone."""
     by_id = {m.definition_id: m for m in monitors}
-    raw_by_id = {raw.definition_id: raw for raw in referring if raw.definition_id}
+    referrer_by_id = {referrer.definition_id: referrer for referrer in referring}
     problems = []
     for monitor in monitors:
-        raw = raw_by_id.get(_base_id(monitor.definition_id))
-        if raw is None or monitor.part_of is not None:
+        referrer = referrer_by_id.get(_base_id(monitor.definition_id))
+        if referrer is None or monitor.part_of is not None:
             continue  # parts and the composites of mesh kinds are named by the kind itself
         for finding in _findings(monitor, by_id, known_ids):
-            problems.append(raw.problem(finding))
+            problems.append(referrer.problem(finding))
     return problems
 
 
@@ -48,21 +73,21 @@ def _findings(
     referenced = identity.referenced_ids(query)
     if referenced and monitor.body.get("type") != COMPOSITE:
         message = "@{...} references are only resolved in composite monitors"
-        yield Finding("/query", "reference-outside-composite", message, "set type: composite")
+        yield Finding(_QUERY, "reference-outside-composite", message, "set type: composite")
         return
     for definition_id in referenced:
         target = by_id.get(definition_id)
         if target is None:
             if _base_id(definition_id) not in known_ids:
                 message = f"@{{{definition_id}}} names no monitor definition"
-                yield Finding("/query", "unknown-reference", message, did_you_mean(definition_id, by_id))
+                yield Finding(_QUERY, "unknown-reference", message, did_you_mean(definition_id, by_id))
         elif definition_id == monitor.definition_id or _cycle(definition_id, monitor.definition_id, by_id):
             message = f"@{{{definition_id}}} leads back to {monitor.definition_id}: a reference cycle"
-            yield Finding("/query", "reference-cycle", message, "a composite combines monitors, not itself")
+            yield Finding(_QUERY, "reference-cycle", message, "a composite combines monitors, not itself")
         elif target.body.get("type") == COMPOSITE:
             message = f"@{{{definition_id}}} is a composite: Datadog's composites cannot combine composites"
             hint = "reference its parts instead" if _parts(definition_id, by_id) else ""
-            yield Finding("/query", "composite-in-composite", message, hint)
+            yield Finding(_QUERY, "composite-in-composite", message, hint)
 
 
 def _cycle(start: str, goal: str, by_id: Mapping[str, MonitorSpec]) -> bool:

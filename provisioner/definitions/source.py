@@ -46,6 +46,11 @@ class SourceDocument:
         """
         return self.positions.locate(self.data, split_pointer(pointer), key)
 
+    def locate_in(self, slot: int, value: Json, pointer: str, key: bool = False) -> tuple[int, int]:
+        """As ``locate``, for a pointer relative to ``value``, the document's value at ``slot``
+        (a definition in a list of thousands is located without walking its predecessors)."""
+        return self.positions.locate(value, split_pointer(pointer), key, slot)
+
     def problem(
         self,
         pointer: str,

@@ -9,7 +9,7 @@ the oldest is the managed one and every other copy is a repair (deleted without 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from provisioner import identity
 from provisioner.engine import references
@@ -35,13 +35,14 @@ def compute_plan(definitions: DefinitionSet, live: LiveOrg, namespace: str, keep
     changes: list[PlannedChange] = []
     unchanged = managed = 0
     warnings: list[str] = []
-    monitor_ids = references.live_ids(live.monitors, namespace, definitions.monitors)
+    monitor_marks = _marks(MONITOR_RULES, live.monitors)
+    monitor_ids = references.live_ids(live.monitors, namespace, definitions.monitors, monitor_marks)
     live_monitors = references.desired_form(live.monitors, monitor_ids)  # composites name @{definition id}
-    for rules, specs, resources in (
-        (MONITOR_RULES, definitions.monitors, live_monitors),
-        (DASHBOARD_RULES, definitions.dashboards, live.dashboards),
+    for rules, specs, resources, marks in (
+        (MONITOR_RULES, definitions.monitors, live_monitors, monitor_marks),
+        (DASHBOARD_RULES, definitions.dashboards, live.dashboards, _marks(DASHBOARD_RULES, live.dashboards)),
     ):
-        kind_plan = _KindPlanner(rules, namespace, keep_drift).plan(specs, resources)
+        kind_plan = _KindPlanner(rules, namespace, keep_drift, marks).plan(specs, resources)
         changes.extend(kind_plan.changes)
         unchanged += kind_plan.unchanged
         managed += kind_plan.managed
@@ -50,11 +51,23 @@ def compute_plan(definitions: DefinitionSet, live: LiveOrg, namespace: str, keep
     return Plan(namespace, tuple(changes), unchanged, managed, tuple(warnings), monitor_ids)
 
 
+def _marks(rules: KindRules, resources: Sequence[LiveResource]) -> dict[int | str, identity.Mark | None]:
+    """Each live resource's mark by Datadog id, read once (the marker line is found by a regex)."""
+    return {resource.datadog_id: rules.read_mark(resource.body) for resource in resources}
+
+
 class _KindPlanner:
-    def __init__(self, rules: KindRules, namespace: str, keep_drift: bool) -> None:
+    def __init__(
+        self,
+        rules: KindRules,
+        namespace: str,
+        keep_drift: bool,
+        marks: Mapping[int | str, identity.Mark | None],
+    ) -> None:
         self.rules = rules
         self.namespace = namespace
         self.keep_drift = keep_drift
+        self.marks = marks
         self.changes: list[PlannedChange] = []
         self.unchanged = 0
         self.managed = 0
@@ -93,7 +106,7 @@ class _KindPlanner:
         claimed: dict[str, list[LiveResource]] = defaultdict(list)
         unmarked: list[LiveResource] = []
         for resource in resources:
-            mark = self.rules.read_mark(resource.body)
+            mark = self.marks[resource.datadog_id]
             if mark is None:
                 unmarked.append(resource)
             elif mark.namespace == self.namespace:
@@ -104,7 +117,7 @@ class _KindPlanner:
         desired = self.rules.desired_canonical(spec)
         live = self.rules.live_canonical(resource.body, desired)
         fingerprint = identity.fingerprint_of(self.rules.kind, desired)
-        mark = self.rules.read_mark(resource.body)
+        mark = self.marks[resource.datadog_id]
         fields = () if live.body == desired else diff_bodies(live.body, desired)
         if not fields:
             if self.rules.marks_complete(mark, fingerprint):

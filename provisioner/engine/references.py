@@ -27,14 +27,18 @@ Report = Callable[[PlannedChange, OutcomeStatus, str], Outcome]
 
 
 def live_ids(
-    monitors: Sequence[LiveResource], namespace: str, specs: Sequence[MonitorSpec] = ()
+    monitors: Sequence[LiveResource],
+    namespace: str,
+    specs: Sequence[MonitorSpec] = (),
+    marks: Mapping[int | str, identity.Mark | None] | None = None,
 ) -> dict[str, int | str]:
     """The Datadog id of each of this namespace's monitors, by definition id (the lowest id of copies),
-    and of the unmarked monitors definitions adopt."""
+    and of the unmarked monitors definitions adopt. ``marks``: each monitor's mark by Datadog id, when
+    the caller has read them already."""
     found: dict[str, int | str] = {}
     unmarked: set[int | str] = set()
     for monitor in sorted(monitors, key=lambda m: (isinstance(m.datadog_id, str), m.datadog_id)):
-        mark = identity.read_monitor_mark(monitor.body)
+        mark = marks[monitor.datadog_id] if marks is not None else identity.read_monitor_mark(monitor.body)
         if mark is None:
             unmarked.add(monitor.datadog_id)
         elif mark.namespace == namespace:

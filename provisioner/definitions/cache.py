@@ -1,0 +1,226 @@
+"""Compiled definitions kept between runs, per definition file, for runs that read the same files again
+(the hourly drift job, a plan after a plan, the pre-commit hook after a one-file change).
+
+An entry is used only when everything its result depends on is what it was: the file's text and the path
+problems name it by, the environment it was compiled for (namespace, variables, tags, notify, collection
+modes...), the environments provisioner.yaml declares, and provisioner's own code and libraries (a hash
+of the installed package's files, so an upgrade or an edited checkout never reads an entry another
+version wrote). Anything else is a miss, compiled as without a cache. Nothing else is read: a definition
+reads no environment variable and no file but its own.
+
+The cache is JSON, never pickle: reading a cache file runs no code. It lives outside the repository
+(``$PROVISIONER_CACHE_DIR``, else ``$XDG_CACHE_HOME/provisioner``, else ``~/.cache/provisioner``), one file
+per project folder and environment, so a file committed to the repository can never stand in for the
+definitions. ``PROVISIONER_CACHE=off`` turns it off. A file that cannot be read or written is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from provisioner import __version__
+from provisioner.definitions.documents import DefinitionId
+from provisioner.definitions.references import Referrer
+from provisioner.model import DashboardSpec, Environment, Json, MonitorSpec, Problem, SourceLocation
+
+CACHE_SWITCH = "PROVISIONER_CACHE"  # "off" (or 0, false, no): compile every file on every run
+CACHE_DIR = "PROVISIONER_CACHE_DIR"
+_FORMAT = "1"
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class CompiledFile:
+    """What a definition file leaves once it is read: its definitions and the problems found in it."""
+
+    definitions: tuple[CompiledDefinition, ...]
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
+class CompiledDefinition:
+    """A definition's id and where it is written (for duplicates across files), its specs (none when it has
+    an error), and where its query is when its monitor names other definitions."""
+
+    definition_id: DefinitionId | None
+    specs: tuple[MonitorSpec | DashboardSpec, ...]
+    referrer: Referrer | None = None
+
+
+def default_cache_directory(environ: Mapping[str, str] | None = None) -> Path | None:
+    """Where the cache lives, or None when it is turned off."""
+    environ = os.environ if environ is None else environ
+    if environ.get(CACHE_SWITCH, "").strip().lower() in {"off", "0", "false", "no"}:
+        return None
+    if environ.get(CACHE_DIR):
+        return Path(environ[CACHE_DIR])
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "provisioner"
+
+
+class DefinitionCache:
+    """The entries for one project folder and environment; ``save`` keeps the ones this run used."""
+
+    def __init__(
+        self,
+        directory: Path,
+        environment: Environment,
+        known_environments: Sequence[str],
+        code_version: str | None = None,
+    ) -> None:
+        self._context = _digest(
+            _FORMAT,
+            code_version if code_version is not None else code_fingerprint(),
+            repr(environment),
+            repr(tuple(known_environments)),
+        )
+        self._path = directory / f"definitions-{_digest(os.getcwd(), repr(environment))[:24]}.json"
+        self._stored = self._read()
+        self._used: dict[str, Json] = {}
+        self.hits = self.misses = 0
+
+    def compiled(self, display: str, text: str, compile_file: Callable[[], CompiledFile]) -> CompiledFile:
+        """The file's compiled definitions: from the cache when nothing they depend on changed."""
+        key = _digest(self._context, display, text)
+        stored = self._stored.get(key)
+        if stored is not None:
+            try:
+                result = _decode_file(stored)
+            except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+                result = None  # written by something else: compiled again below
+            if result is not None:
+                self.hits += 1
+                self._used[key] = stored
+                return result
+        self.misses += 1
+        result = compile_file()
+        self._used[key] = _encode_file(result)
+        return result
+
+    def save(self) -> None:
+        """Keeps the entries of this run's files (a removed file's entry goes), when anything changed."""
+        if not self.misses and len(self._used) == len(self._stored):
+            return
+        import tempfile  # only when writing: 5 ms of imports
+
+        temporary = None
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(dir=self._path.parent, prefix=".definitions-")
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps({"format": _FORMAT, "entries": self._used}, separators=(",", ":")))
+            os.replace(temporary, self._path)  # readers see the old file or the new one, never half
+        except OSError:  # a cache that cannot be written costs the next run its compile, nothing else
+            if temporary is not None and os.path.exists(temporary):
+                os.unlink(temporary)
+
+    def _read(self) -> dict[str, Json]:
+        try:
+            with open(self._path, encoding="utf-8") as handle:
+                stored = json.load(handle)
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(stored, dict) or stored.get("format") != _FORMAT:
+            return {}
+        entries = stored.get("entries")
+        return entries if isinstance(entries, dict) else {}
+
+
+def code_fingerprint(package: Path = _PACKAGE) -> str:
+    """A hash of provisioner's own files (code, schemas) and of the libraries that read and check
+    definitions: what the compiled result depends on besides the input."""
+    import jsonschema_rs.jsonschema_rs
+    import yaml
+
+    validator = os.stat(jsonschema_rs.jsonschema_rs.__file__)  # the extension has no version attribute
+    digest = hashlib.blake2b(
+        f"{__version__} {yaml.__version__} {validator.st_size} {validator.st_mtime_ns}".encode()
+    )
+    for directory, folders, names in os.walk(package):
+        folders[:] = sorted(f for f in folders if f != "__pycache__")
+        for name in sorted(names):
+            if name.endswith((".py", ".json")):
+                path = os.path.join(directory, name)
+                digest.update(os.path.relpath(path, package).encode())
+                with open(path, "rb") as handle:
+                    digest.update(handle.read())
+    return digest.hexdigest()
+
+
+def _digest(*parts: str) -> str:
+    digest = hashlib.blake2b()
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+# --- JSON form: lists in the fields' order ---------------------------------------------------------
+
+_MONITOR_FIELDS = tuple(f.name for f in fields(MonitorSpec))
+_DASHBOARD_FIELDS = tuple(f.name for f in fields(DashboardSpec))
+
+
+def _encode_file(compiled: CompiledFile) -> Json:
+    return {
+        "definitions": [_encode_definition(d) for d in compiled.definitions],
+        "problems": [_values(problem, _PROBLEM_FIELDS) for problem in compiled.problems],
+    }
+
+
+def _decode_file(stored: Any) -> CompiledFile:
+    return CompiledFile(
+        tuple(_decode_definition(d) for d in stored["definitions"]),
+        tuple(Problem(*values) for values in stored["problems"]),
+    )
+
+
+def _encode_definition(definition: CompiledDefinition) -> Json:
+    return [
+        _values(definition.definition_id, _ID_FIELDS) if definition.definition_id else None,
+        [_encode_spec(spec) for spec in definition.specs],
+        _values(definition.referrer, _REFERRER_FIELDS) if definition.referrer else None,
+    ]
+
+
+def _decode_definition(stored: Any) -> CompiledDefinition:
+    definition_id, specs, referrer = stored
+    return CompiledDefinition(
+        DefinitionId(*definition_id) if definition_id is not None else None,
+        tuple(_decode_spec(spec) for spec in specs),
+        Referrer(*referrer) if referrer is not None else None,
+    )
+
+
+def _encode_spec(spec: MonitorSpec | DashboardSpec) -> Json:
+    kind = "monitor" if isinstance(spec, MonitorSpec) else "dashboard"
+    values = _values(spec, _MONITOR_FIELDS if kind == "monitor" else _DASHBOARD_FIELDS)
+    return [kind, *(_values(v, _SOURCE_FIELDS) if isinstance(v, SourceLocation) else v for v in values)]
+
+
+def _decode_spec(stored: Any) -> MonitorSpec | DashboardSpec:
+    kind, *values = stored
+    spec_class, names = (
+        (MonitorSpec, _MONITOR_FIELDS) if kind == "monitor" else (DashboardSpec, _DASHBOARD_FIELDS)
+    )
+    arguments = dict(zip(names, values, strict=True))
+    arguments["source"] = SourceLocation(*arguments["source"])
+    if spec_class is MonitorSpec:
+        arguments["services"] = tuple(arguments["services"])
+    return spec_class(**arguments)
+
+
+def _values(value: Any, names: Sequence[str]) -> list[Json]:
+    return [getattr(value, name) for name in names]
+
+
+_ID_FIELDS = tuple(f.name for f in fields(DefinitionId))
+_REFERRER_FIELDS = tuple(f.name for f in fields(Referrer))
+_PROBLEM_FIELDS = tuple(f.name for f in fields(Problem))
+_SOURCE_FIELDS = tuple(f.name for f in fields(SourceLocation))
