@@ -115,7 +115,9 @@ def _complete(text: str) -> bool:
 
 def shown_commands(path: Path) -> list[Shown]:
     """Every shell command the document shows: block lines and inline `provisioner …` spans."""
-    found = [shown for block in blocks(path) if block.language in SHELL_LANGUAGES for shown in shell_lines(block)]
+    found = [
+        shown for block in blocks(path) if block.language in SHELL_LANGUAGES for shown in shell_lines(block)
+    ]
     for number, line in prose_lines(path):
         for span in _INLINE_CODE.findall(line):
             if span.startswith("provisioner "):

@@ -78,7 +78,10 @@ SMALL_TEST_FILE = "monitors/tests/envoy-control-plane.yaml"
 EXPECTED_CODES = {
     ("import",): (1, "named in prose as the command; alone it asks what to import"),
     ("import", "--id", "1"): (1, "no monitor 1 in the test's org: nothing to import is reported as skipped"),
-    ("import", "--dashboard", "abc-def-ghi"): (1, "the example dashboard id does not exist in the test's org"),
+    ("import", "--dashboard", "abc-def-ghi"): (
+        1,
+        "the example dashboard id does not exist in the test's org",
+    ),
 }
 
 
@@ -133,7 +136,9 @@ def invocations(shown: list[Shown]) -> Iterator[tuple[Shown, list[str]]]:
 def test_every_provisioner_command_shown_parses() -> None:
     shown = list(invocations(all_shown()))
     assert len(shown) > 60  # every document's blocks and inline commands were read
-    failures = [f"{item.where}: {' '.join(args)}: {parse_error(args)}" for item, args in shown if parse_error(args)]
+    failures = [
+        f"{item.where}: {' '.join(args)}: {parse_error(args)}" for item, args in shown if parse_error(args)
+    ]
     assert not failures, "\n".join(failures)
 
 
@@ -152,11 +157,15 @@ def synopsis_invocations(text: str) -> Iterator[list[str]]:
             following = tokens[index + 1].strip("[]()") if index + 1 < len(tokens) else ""
             opens_group = index + 1 < len(tokens) and tokens[index + 1].startswith(("[", "("))
             value = following if following and not following.startswith("-") and following != "|" else None
-            options.append((depth + len(token) - len(token.lstrip("[(")), core, None if opens_group else value))
+            options.append(
+                (depth + len(token) - len(token.lstrip("[(")), core, None if opens_group else value)
+            )
         depth += token.count("[") + token.count("(") - token.count("]") - token.count(")")
     required = {option: (value or "").split("|")[0] for level, option, value in options if level == 0}
     for _, option, value in options:
-        others = [part for other, first in required.items() if other != option for part in (other, first) if part]
+        others = [
+            part for other, first in required.items() if other != option for part in (other, first) if part
+        ]
         for alternative in (value or "").split("|"):
             yield [*words, *others, option, *([alternative] if alternative else [])]
     if not options:
@@ -239,7 +248,9 @@ def test_the_commands_shown_run_against_the_emulator(project: Path) -> None:
         if expected is not None:
             allowed = {expected[0]}
         if result.exit_code not in allowed:
-            failures.append(f"{item.where}: provisioner {' '.join(arguments)} exited {result.exit_code}:\n{result.output[-600:]}")
+            failures.append(
+                f"{item.where}: provisioner {' '.join(arguments)} exited {result.exit_code}:\n{result.output[-600:]}"
+            )
     assert not failures, "\n\n".join(failures)
 
 

@@ -114,7 +114,9 @@ def test_the_readme_quick_start_runs_and_shows_what_the_readme_says(tmp_path: Pa
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     missing = missing_lines(shown, output.splitlines())
-    assert not missing, "shown in the README, not in the output:\n" + "\n".join(missing) + "\n---\n" + output[-2000:]
+    assert not missing, (
+        "shown in the README, not in the output:\n" + "\n".join(missing) + "\n---\n" + output[-2000:]
+    )
     assert not (project / "provisioner.yaml.orig").exists()
     assert (project / "provisioner.yaml").read_text() == (REPO / "provisioner.yaml").read_text()
 
@@ -134,7 +136,11 @@ def readme_plan_comment() -> list[str]:
 
 
 def rename_by_hand(emulator: RunningEmulator, definition_id: str, name: str) -> None:
-    keys = {"DD-API-KEY": TEST_API_KEY, "DD-APPLICATION-KEY": TEST_APP_KEY, "Content-Type": "application/json"}
+    keys = {
+        "DD-API-KEY": TEST_API_KEY,
+        "DD-APPLICATION-KEY": TEST_APP_KEY,
+        "Content-Type": "application/json",
+    }
     search = f"{emulator.base_url}/api/v1/monitor?monitor_tags=provisioner-id:{definition_id}"
     with urllib.request.urlopen(urllib.request.Request(search, headers=keys), timeout=10) as answer:
         (monitor,) = json.load(answer)
@@ -152,7 +158,13 @@ def test_the_readmes_plan_comment_is_what_plan_writes(
     config = load_config(None)
     staging = select_environment(config, "staging")
     assert staging.site == "datadoghq.eu"  # the links point at the EU site's UI
-    submit_demo(dd_env.base_url, modes_of(staging), DemoMesh.of(staging, config.services), int(time.time()), TEST_API_KEY)
+    submit_demo(
+        dd_env.base_url,
+        modes_of(staging),
+        DemoMesh.of(staging, config.services),
+        int(time.time()),
+        TEST_API_KEY,
+    )
     assert CliRunner().invoke(app, ["apply", "--env", "staging"]).exit_code == 0
 
     definitions = project / "monitors" / "error-rate.yaml"
