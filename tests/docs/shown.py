@@ -1,5 +1,6 @@
 """What README.md and docs/ show: fenced blocks, shell commands (in ``bash``, ``sh`` and ``console`` blocks, and
-inline `` `provisioner …` `` code spans), the ``provisioner`` invocations inside them, headings and links."""
+inline code spans that start with ``provisioner``), headings and their anchors. The shell lines are read into
+commands by ``tests/github/pipeline.py``, which reads the workflows' scripts the same way."""
 
 from __future__ import annotations
 
@@ -16,9 +17,6 @@ SHELL_LANGUAGES = frozenset({"bash", "sh", "console"})
 _SYNOPSIS = re.compile(r"[\[(|…]|\.\.\.")
 _FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([\w+-]*)")
 _INLINE_CODE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
-_SEPARATORS = frozenset({";", "&&", "||", "|", "&", "(", ")", "$(", "`"})
-_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_REDIRECTION = re.compile(r"\d?(?:>>?|<)(?:&\d)?")
 
 
 @dataclass(frozen=True)
@@ -127,36 +125,6 @@ def shown_commands(path: Path) -> list[Shown]:
 
 def all_shown() -> list[Shown]:
     return [shown for path in DOCUMENTS for shown in shown_commands(path)]
-
-
-def commands_of(text: str) -> list[list[str]]:
-    """The simple commands of a shell line, split at ``;``, ``&&``, ``|``, ``&`` and ``$(…)``; comments dropped;
-    leading ``NAME=value`` assignments dropped."""
-    lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|()")
-    lexer.whitespace_split = True
-    commands: list[list[str]] = [[]]
-    redirected = False
-    for token in lexer:
-        if token in _SEPARATORS or set(token) <= set(";&|()"):
-            commands.append([])
-            continue
-        if redirected or token == '"$@"' or token == "$@":
-            redirected = False
-            continue
-        if _REDIRECTION.match(token):  # `> file`, `2>&1`: the shell's, not the command's
-            redirected = re.fullmatch(r"\d?(?:>>?|<)", token) is not None  # its target is the next token
-            continue
-        if not commands[-1] and _ASSIGNMENT.match(token):
-            if token.endswith("=$"):  # `ID=$(curl …)`: the command substitution follows
-                commands.append([])
-            continue
-        commands[-1].append(token)
-    return [command for command in commands if command]
-
-
-def provisioner_arguments(shown: Shown) -> list[list[str]]:
-    """The arguments of each ``provisioner`` invocation in a shown command."""
-    return [command[1:] for command in commands_of(shown.text) if command[0] == "provisioner"]
 
 
 def section(path: Path, heading: str) -> str:

@@ -5,16 +5,12 @@ run against an emulator in a copy of the repository. The README's quick start ru
 
 from __future__ import annotations
 
-import functools
 import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import typer
-import typer.main
-from typer.core import TyperGroup
 from typer.testing import CliRunner
 
 from provisioner.cli import app
@@ -27,10 +23,14 @@ from tests.docs.shown import (
     all_shown,
     anchors,
     blocks,
-    commands_of,
     prose_lines,
-    provisioner_arguments,
     section,
+)
+from tests.github.pipeline import (
+    InvocationProblem,
+    invocation_params,
+    provisioner_invocations,
+    simple_commands,
 )
 
 README = REPO / "README.md"
@@ -89,37 +89,11 @@ def with_values(arguments: list[str]) -> list[str]:
     return [PLACEHOLDERS.get(argument, argument) for argument in arguments]
 
 
-@functools.cache
-def _root() -> typer.core.TyperGroup:
-    return typer.main.get_command(app)  # type: ignore[return-value]
-
-
-def parse(arguments: list[str]) -> dict[str, object]:
-    """Parse like the CLI does, without running anything: typer raises on an unknown flag or a bad value.
-    Returns the command's parameters."""
-    command: typer.core.TyperCommand | TyperGroup = _root()
-    context = None
-    path = ["provisioner"]
-    rest = list(arguments)
-    while isinstance(command, TyperGroup):
-        options = 0
-        while options < len(rest) and rest[options].startswith("-"):
-            options += 1
-        assert options < len(rest), f"no command after {' '.join(path)}"
-        name = rest[options]
-        context = command.make_context(" ".join(path), [*rest[:options], name], parent=context)
-        found = command.get_command(context, name)
-        assert found is not None, f"no command {name!r} in {' '.join(path)}"
-        command, rest = found, rest[options + 1 :]
-        path.append(name)
-    return command.make_context(" ".join(path), rest, parent=context).params
-
-
 def parse_error(arguments: list[str]) -> str | None:
     try:
-        parse(arguments)
-    except (typer.TyperException, AssertionError) as exc:
-        return str(exc) or type(exc).__name__
+        invocation_params(arguments)
+    except InvocationProblem as exc:
+        return str(exc)
     return None
 
 
@@ -127,10 +101,10 @@ def invocations(shown: list[Shown]) -> Iterator[tuple[Shown, list[str]]]:
     for item in shown:
         if item.synopsis:
             continue
-        for arguments in provisioner_arguments(item):
+        for arguments in provisioner_invocations(item.text):
             if arguments[:1] == ["@"]:
                 continue  # `provisioner @ git+https://…`: a pip requirement, not a command
-            yield item, with_values(arguments)
+            yield item, with_values([argument for argument in arguments if argument != "$@"])  # a function's
 
 
 def test_every_provisioner_command_shown_parses() -> None:
@@ -190,7 +164,7 @@ def test_every_other_command_shown_is_accounted_for() -> None:
     for item in all_shown():
         if item.synopsis or (item.path == README and item.text in quick_start and not item.inline):
             continue  # synopses: the test above; the quick start: run as a whole by test_quick_start.py
-        for command in commands_of(item.text):
+        for command in simple_commands(item.text):
             program = command[0]
             if program == "provisioner" or not re.fullmatch(r"[\w./-]+", program):
                 continue  # not a program: the rest of a word a `$(…)` inside quotes split
@@ -257,7 +231,7 @@ def test_the_commands_shown_run_against_the_emulator(project: Path) -> None:
 def with_one_test_file(arguments: list[str]) -> list[str]:
     """``provisioner test`` without paths runs every shipped monitor test (the quick start does, and
     tests/monitor_tests checks them); each other form shown runs here on the smallest test file."""
-    if arguments[:1] != ["test"] or parse(arguments)["paths"]:
+    if arguments[:1] != ["test"] or invocation_params(arguments)["paths"]:
         return arguments
     return [*arguments, SMALL_TEST_FILE]
 
