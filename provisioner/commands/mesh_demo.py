@@ -5,12 +5,14 @@ names a metric.
 
 What is sent, per minute of the last hour, each collector in its mode:
 
-- every catalogue metric that mode submits, except counters of events (``on_event``: a healthy mesh has
-  no injection failures or proxy rejects, so their series do not exist) and distributions (Datadog takes
-  those on another endpoint);
+- every catalogue metric that mode submits, except distributions (Datadog takes those on another
+  endpoint) and counters of events the demo has none of (``on_event``: a healthy mesh has no injection
+  failures or proxy rejects, so their series do not exist); its few 503s are APM error spans, so APM's
+  error counter is sent;
 - its tag keys as the catalogue lists them, with values from the project: the services of
-  ``provisioner.yaml``, the environment's ``cluster`` variable as ``kube_cluster_name``, its name as APM's
-  ``env``; requests to each service seen by both reporters, mostly 200 and a few 503;
+  ``provisioner.yaml``, the environment's ``cluster`` variable as ``kube_cluster_name`` (on APM's series
+  too, where Datadog adds it as a host tag), its name as APM's ``env``; requests to each service seen by
+  both reporters, mostly 200 and a few 503;
 - counts as per-minute counts, gauges as gauges (legacy's cumulative gauges as running totals).
 """
 
@@ -59,7 +61,7 @@ def demo_series(modes: CollectionModes, mesh: DemoMesh, now_s: int) -> list[Json
     series = []
     for metric in catalogue.METRICS.values():
         submission = metric.submission(modes)
-        if submission is None or metric.on_event or submission.type not in _V2_TYPES:
+        if submission is None or submission.type not in _V2_TYPES:
             continue
         for index, (tags, per_minute) in enumerate(_sources(metric, mesh)):
             values = [_value(metric, submission.type, per_minute, n) for n, _ in enumerate(times)]
@@ -113,9 +115,17 @@ def _value(metric: Metric, metric_type: str, per_minute: float, minute: int) -> 
 
 def _sources(metric: Metric, mesh: DemoMesh) -> Iterator[tuple[Mapping[str, str], float]]:
     """(tags, value) of each series of a metric: per minute for counts; Envoy's gauges 0 (no breaker open,
-    no host ejected), istiod's the proxies connected."""
+    no host ejected), istiod's the proxies connected. A counter of events has series only where the demo
+    has its events: APM's errors are the 503s."""
     base = {"kube_cluster_name": mesh.cluster}
-    if metric.collector is Collector.DATA_PLANE:
+    if metric.collector is Collector.APM:
+        for service in mesh.services:
+            for status, per_minute in _REQUESTS_PER_MINUTE.items():
+                if not metric.on_event or status.startswith("5"):
+                    yield base | _apm_tags(service, status, mesh.environment), per_minute
+    elif metric.on_event:
+        return
+    elif metric.collector is Collector.DATA_PLANE:
         for service in mesh.services:
             for reporter in ("source", "destination"):
                 for code, per_minute in _REQUESTS_PER_MINUTE.items():
@@ -127,13 +137,9 @@ def _sources(metric: Metric, mesh: DemoMesh) -> Iterator[tuple[Mapping[str, str]
                 yield base | pod | {"type": xds_type}, 4.0
         else:
             yield base | pod, float(len(mesh.services) * 2)
-    elif metric.collector is Collector.ENVOY:
+    else:
         for caller, service in _calls(mesh.services):
             yield base | _envoy_tags(caller, service), 0.0
-    else:
-        for service in mesh.services:
-            for status, per_minute in _REQUESTS_PER_MINUTE.items():
-                yield _apm_tags(service, status, mesh.environment), per_minute
 
 
 def _request_tags(service: str, reporter: str, code: str) -> dict[str, str]:
@@ -172,7 +178,7 @@ def _apm_tags(service: str, status: str, environment: str) -> dict[str, str]:
         "env": environment,
         "service": catalogue.apm_service_value(service, NAMESPACE),
         "version": "v1",
-        "resource_name": "GET /",
+        "resource_name": f"{catalogue.service_host(service, NAMESPACE)}:8080/*",  # Istio's route operation
         "http.status_code": status,
         "http.status_class": f"{status[0]}xx",
     }

@@ -1,6 +1,6 @@
 """Handlers of the metric endpoints: series submission (v1 and v2) and the read side.
 
-Choices where nothing was recorded (see the README's emulator section):
+Choices where nothing was recorded (see docs/emulator.md):
 - points outside [now - 1 h, now + 10 min] of the emulator's clock are answered 202 and dropped, as the 2014
   API did; ``accept_any_timestamp`` (``PUT /_emulator/settings``) keeps them, for backfilled test data;
 - ``GET /api/v2/metrics/{name}/all-tags`` answers 404 for a metric never submitted (or whose points all

@@ -142,7 +142,18 @@ _REQUEST_TAGS = (
 )
 _ISTIOD_TAGS = ("kube_cluster_name", "kube_namespace", "pod_name", "host")
 _ENVOY_TAGS = ("envoy_cluster", "service", "kube_cluster_name", "kube_namespace", "pod_name", "host")
-_APM_TAGS = ("env", "service", "version", "resource_name", "http.status_code", "http.status_class", "host")
+# Trace metrics carry the span's tags and the host's tags (istio-metrics.md §6); the Agent adds the cluster
+# name as the host tag kube_cluster_name when it knows it.
+_APM_TAGS = (
+    "env",
+    "service",
+    "version",
+    "resource_name",
+    "http.status_code",
+    "http.status_class",
+    "host",
+    "kube_cluster_name",
+)
 _OUTLIER_STATS = ("outlier_detection",)
 _BREAKER_STATS = ("circuit_breakers",)
 # Envoy's outlier detectors an Istio DestinationRule can configure (consecutive5xxErrors,

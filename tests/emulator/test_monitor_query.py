@@ -23,7 +23,7 @@ numbers = st.one_of(
 
 @st.composite
 def metric_queries(draw: st.DrawFn) -> tuple[str, bool]:
-    aggregator = draw(st.sampled_from(["avg", "sum", "min", "max"]))
+    aggregator = draw(st.sampled_from(["avg", "sum", "min", "max", "p95", "p99.9"]))  # pXX: distributions
     text = f"{aggregator}:{draw(metric_names)}{{{draw(st.sampled_from(SCOPES))}}}"
     grouped = draw(st.booleans())
     if grouped:

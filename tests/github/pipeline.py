@@ -78,8 +78,22 @@ def provisioner_invocations(script: str) -> list[list[str]]:
     return found
 
 
+class InvocationProblem(Exception):
+    """The real CLI would refuse the invocation; the message says why."""
+
+
 def invocation_problem(args: list[str]) -> str | None:
     """Why the real CLI would refuse ``provisioner <args>``, or None; parsed by the CLI's own parser."""
+    try:
+        invocation_params(args)
+    except InvocationProblem as exc:
+        return str(exc)
+    return None
+
+
+def invocation_params(args: list[str]) -> dict[str, Any]:
+    """The parameters the CLI's own parser reads from ``provisioner <args>`` (nothing runs); empty for
+    ``--help`` and ``--version``. Raises ``InvocationProblem``."""
     command: Any = get_command(app)
     args = ["1" if _SHELL_VALUE.match(arg) else arg for arg in args]  # a value known only at run time
     position = 0
@@ -88,23 +102,22 @@ def invocation_problem(args: list[str]) -> str | None:
         options = {opt: param.is_eager for param in command.params for opt in param.opts} | {"--help": True}
         while position < len(args) and args[position].startswith("-"):
             if args[position] not in options:
-                return f"{path}: unknown option {args[position]}"
+                raise InvocationProblem(f"{path}: unknown option {args[position]}")
             if options[args[position]]:
-                return None  # --help, --version: print and exit before any subcommand
+                return {}  # --help, --version: print and exit before any subcommand
             position += 1
         if position == len(args):
-            return f"{path}: no subcommand"
+            raise InvocationProblem(f"{path}: no subcommand")
         name = args[position]
         if name not in command.commands:
-            return f"{path}: unknown subcommand {name!r}"
+            raise InvocationProblem(f"{path}: unknown subcommand {name!r}")
         command, path, position = command.commands[name], f"{path} {name}", position + 1
     try:
-        command.make_context(path, list(args[position:]))
+        return dict(command.make_context(path, list(args[position:])).params)
     except typer.Exit:
-        return None  # --help
+        return {}  # --help
     except typer.TyperException as exc:
-        return f"{path}: {exc.format_message()}"
-    return None
+        raise InvocationProblem(f"{path}: {exc.format_message()}") from None
 
 
 def subcommand(args: list[str]) -> list[str]:

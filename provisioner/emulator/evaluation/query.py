@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from provisioner.emulator.evaluation.timeframe import Timeframe, TimeframeError, parse_timeframe
 from provisioner.emulator.metric_query import (
+    PERCENTILE,
     BinaryOp,
     FunctionCall,
     MetricQueryFacts,
@@ -152,6 +153,8 @@ def _check(node: Node) -> tuple[str, ...] | None:
 
 
 def _check_term(term: MetricTerm) -> None:
+    if term.space_aggregator is not None and PERCENTILE.fullmatch(term.space_aggregator):
+        raise Unevaluable(f"{term.space_aggregator}: needs a distribution metric; the emulator stores none")
     try:
         parse_tag_filter(term.scope)
     except ScopeError as exc:
