@@ -53,9 +53,10 @@ def load_project(
 
     With ``allow_no_definitions`` (audit, import), a team that has no definitions yet can still
     read its org: nothing is managed then, everything is unmanaged."""
-    config = load_config(config_path)
+    cache_directory = default_cache_directory()
+    config = load_config(config_path, cache_directory)
     environment = select_environment(config, env)
-    definitions = load_definitions(list(paths), environment, config, default_cache_directory())
+    definitions = load_definitions(list(paths), environment, config, cache_directory)
     if allow_no_definitions and not paths and {p.code for p in definitions.problems} == {NO_DEFINITIONS}:
         typer.echo(
             "No definitions found (no monitors/ or dashboards/ folder): nothing is managed yet.", err=True
