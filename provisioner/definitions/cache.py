@@ -27,14 +27,14 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from provisioner import __version__
+from provisioner import __version__, identity
 from provisioner.definitions.compiled import CompiledDefinition, CompiledFile, DefinitionId
 from provisioner.definitions.references import Referrer
 from provisioner.model import DashboardSpec, Environment, Json, MonitorSpec, Problem, SourceLocation
 
 CACHE_SWITCH = "PROVISIONER_CACHE"  # "off" (or 0, false, no): compile every file on every run
 CACHE_DIR = "PROVISIONER_CACHE_DIR"
-_FORMAT = "1"
+_FORMAT = "2"  # 2: each spec keeps its fingerprint
 _PACKAGE = Path(__file__).resolve().parents[1]
 
 
@@ -220,13 +220,18 @@ def _decode_definition(stored: Any) -> CompiledDefinition:
 
 
 def _encode_spec(spec: MonitorSpec | DashboardSpec) -> Json:
+    """[kind, fingerprint, *fields]: the fingerprint of the body is kept with it, a plan compares it."""
     kind = "monitor" if isinstance(spec, MonitorSpec) else "dashboard"
     values = _values(spec, _MONITOR_FIELDS if kind == "monitor" else _DASHBOARD_FIELDS)
-    return [kind, *(_values(v, _SOURCE_FIELDS) if isinstance(v, SourceLocation) else v for v in values)]
+    return [
+        kind,
+        identity.spec_fingerprint(spec),
+        *(_values(v, _SOURCE_FIELDS) if isinstance(v, SourceLocation) else v for v in values),
+    ]
 
 
 def _decode_spec(stored: Any) -> MonitorSpec | DashboardSpec:
-    kind, *values = stored
+    kind, fingerprint, *values = stored
     spec_class, names = (
         (MonitorSpec, _MONITOR_FIELDS) if kind == "monitor" else (DashboardSpec, _DASHBOARD_FIELDS)
     )
@@ -234,7 +239,9 @@ def _decode_spec(stored: Any) -> MonitorSpec | DashboardSpec:
     arguments["source"] = SourceLocation(*arguments["source"])
     if spec_class is MonitorSpec:
         arguments["services"] = tuple(arguments["services"])
-    return spec_class(**arguments)
+    spec = spec_class(**arguments)
+    identity.remember_fingerprint(spec, str(fingerprint))
+    return spec
 
 
 def _values(value: Any, names: Sequence[str]) -> list[Json]:

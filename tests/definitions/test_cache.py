@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from provisioner import config as config_module
+from provisioner import identity
 from provisioner.config import load_config, select_environment
 from provisioner.definitions import cache, load_definitions
 from provisioner.definitions.cache import DefinitionCache, code_fingerprint, default_cache_directory
@@ -103,6 +104,8 @@ def test_a_cached_run_returns_what_a_fresh_run_returns(project: Path, tmp_path_f
     assert cached.compiled == 2
     assert cached.load() == fresh()  # from the cache: specs, composites' references, warnings
     assert cached.compiled == 2
+    fingerprints = {spec.definition_id: identity.spec_fingerprint(spec) for spec in cached.load().monitors}
+    assert fingerprints == {spec.definition_id: identity.spec_fingerprint(spec) for spec in fresh().monitors}
 
 
 def test_every_input_of_a_compiled_file_invalidates_it(project: Path, tmp_path_factory, monkeypatch) -> None:
