@@ -7,6 +7,7 @@ Files are read and compiled one at a time; only specs and ids outlive their file
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,9 +60,11 @@ def _load(
     files, problems = find_definition_files(paths)
     known_environments = tuple(config.environments) if config and config.path else ()
     cache = DefinitionCache(cache_directory, environment, known_environments) if cache_directory else None
+    here = os.getcwd()
+    displays = [display_path(file, here) for file in files]
     compiled: list[CompiledDefinition] = []
-    for file in files:
-        loaded = _load_file(file, environment, known_environments, cache)
+    for file, display in zip(files, displays, strict=True):
+        loaded = _load_file(file, display, environment, known_environments, cache)
         compiled.extend(loaded.definitions)
         problems.extend(loaded.problems)
     if cache is not None:
@@ -77,15 +80,18 @@ def _load(
         monitors=tuple(monitors),
         dashboards=tuple(spec for spec in specs if isinstance(spec, DashboardSpec)),
         problems=tuple(sorted(dict.fromkeys(problems), key=problem_order)),
-        files=tuple(display_path(file) for file in files),
+        files=tuple(displays),
         services=tuple(sorted(services)),
     )
 
 
 def _load_file(
-    file: Path, environment: Environment, known_environments: tuple[str, ...], cache: DefinitionCache | None
+    file: Path,
+    display: str,
+    environment: Environment,
+    known_environments: tuple[str, ...],
+    cache: DefinitionCache | None,
 ) -> CompiledFile:
-    display = display_path(file)
     text, problem = read_text(file, display)
     if problem is not None:
         return CompiledFile((), (problem,))

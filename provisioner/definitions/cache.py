@@ -186,6 +186,8 @@ def _digest(*parts: str) -> str:
 
 _MONITOR_FIELDS = tuple(f.name for f in fields(MonitorSpec))
 _DASHBOARD_FIELDS = tuple(f.name for f in fields(DashboardSpec))
+_MONITOR_SOURCE, _MONITOR_SERVICES = _MONITOR_FIELDS.index("source"), _MONITOR_FIELDS.index("services")
+_DASHBOARD_SOURCE = _DASHBOARD_FIELDS.index("source")
 
 
 def _encode_file(compiled: CompiledFile) -> Json:
@@ -232,14 +234,14 @@ def _encode_spec(spec: MonitorSpec | DashboardSpec) -> Json:
 
 def _decode_spec(stored: Any) -> MonitorSpec | DashboardSpec:
     kind, fingerprint, *values = stored
-    spec_class, names = (
-        (MonitorSpec, _MONITOR_FIELDS) if kind == "monitor" else (DashboardSpec, _DASHBOARD_FIELDS)
-    )
-    arguments = dict(zip(names, values, strict=True))
-    arguments["source"] = SourceLocation(*arguments["source"])
-    if spec_class is MonitorSpec:
-        arguments["services"] = tuple(arguments["services"])
-    spec = spec_class(**arguments)
+    monitor = kind == "monitor"
+    if len(values) != len(_MONITOR_FIELDS if monitor else _DASHBOARD_FIELDS):
+        raise ValueError("written by another version")
+    source = _MONITOR_SOURCE if monitor else _DASHBOARD_SOURCE
+    values[source] = SourceLocation(*values[source])
+    if monitor:
+        values[_MONITOR_SERVICES] = tuple(values[_MONITOR_SERVICES])
+    spec = MonitorSpec(*values) if monitor else DashboardSpec(*values)
     identity.remember_fingerprint(spec, str(fingerprint))
     return spec
 

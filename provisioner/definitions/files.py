@@ -31,7 +31,7 @@ def find_definition_files(paths: Sequence[Path]) -> tuple[list[Path], list[Probl
             message = "no monitors/ or dashboards/ folder in the current directory"
             hint = "run from the repository root, or pass definition files or folders"
             return [], [Problem(".", 1, 1, "", "no-definitions", "error", message, hint)]
-    files: dict[Path, Path] = {}
+    files: dict[str, Path] = {}
     problems: list[Problem] = []
     for path in paths:
         if path.is_dir():
@@ -41,7 +41,7 @@ def find_definition_files(paths: Sequence[Path]) -> tuple[list[Path], list[Probl
             found, problems_of_path = _given_file(path)
             problems.extend(problems_of_path)
         for file in found:
-            files.setdefault(Path(os.path.abspath(file)), file)
+            files.setdefault(os.path.abspath(file), file)
     return list(files.values()), problems
 
 
@@ -125,11 +125,12 @@ def _problem(path: Path, code: str, message: str, hint: str, severity: Severity)
     return Problem(display_path(path), 1, 1, "", code, severity, message, hint)
 
 
-def display_path(path: Path) -> str:
-    """The path relative to the current directory when it is below it, else as given."""
-    absolute, here = os.path.abspath(path), os.getcwd()
+def display_path(path: Path, here: str | None = None) -> str:
+    """The path relative to the current directory (``here``, if at hand) when it is below it, else as given."""
+    here = here or os.getcwd()
+    absolute = os.path.abspath(path)
     if absolute.startswith(here + os.sep):
-        return Path(absolute[len(here) + 1 :]).as_posix()
+        return absolute[len(here) + 1 :].replace(os.sep, "/")
     return path.as_posix()
 
 
