@@ -4,10 +4,11 @@ contents of provisioner.yaml (``cached_reading``), so that such a run reads no Y
 
 An entry is used only when everything its result depends on is what it was: the file's text and the path
 problems name it by, the environment it was compiled for (namespace, variables, tags, notify, collection
-modes...), the environments provisioner.yaml declares, and provisioner's own code and libraries (a hash
-of the installed package's files, and of the names, sizes and modification times of the YAML reader's and
-the schema validator's, so an upgrade or an edited checkout never reads an entry another version wrote). Anything else is a miss, compiled as without a cache. Nothing else is read: a definition
-reads no environment variable and no file but its own.
+modes...), the environments provisioner.yaml declares, and provisioner's own code and libraries (the
+names, sizes and modification times of the installed package's files, the YAML reader's and the schema
+validator's, so an upgrade or an edited checkout never reads an entry another version wrote). Anything
+else is a miss, compiled as without a cache. Nothing else is read: a definition reads no environment
+variable and no file but its own.
 
 The cache is JSON, never pickle: reading a cache file runs no code. It lives outside the repository
 (``$PROVISIONER_CACHE_DIR``, else ``$XDG_CACHE_HOME/provisioner``, else ``~/.cache/provisioner``), one file
@@ -147,8 +148,10 @@ def installed_code_fingerprint() -> str:
 
 
 def code_fingerprint(package: Path = _PACKAGE) -> str:
-    """A hash of provisioner's own files (code, schemas) and of the libraries that read and check
-    definitions: what the compiled result depends on besides the input."""
+    """What the compiled result depends on besides the input: the path, size and modification time (ns)
+    of provisioner's own files (code, schemas), and the same of the files of the libraries that read and
+    check definitions. Python's bytecode cache trusts less (size and whole seconds): code these stamps do
+    not tell apart from the code that wrote an entry is, for Python too, the same code."""
     digest = hashlib.blake2b(
         f"{__version__} {_library_files('yaml')} {_library_files('jsonschema_rs')}".encode()
     )
@@ -157,9 +160,10 @@ def code_fingerprint(package: Path = _PACKAGE) -> str:
         for name in sorted(names):
             if name.endswith((".py", ".json")):
                 path = os.path.join(directory, name)
-                digest.update(os.path.relpath(path, package).encode())
-                with open(path, "rb") as handle:
-                    digest.update(handle.read())
+                status = os.stat(path)
+                digest.update(
+                    f"{os.path.relpath(path, package)} {status.st_size} {status.st_mtime_ns}\0".encode()
+                )
     return digest.hexdigest()
 
 

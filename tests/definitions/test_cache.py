@@ -178,6 +178,14 @@ def test_the_code_fingerprint_follows_the_package_files(tmp_path: Path) -> None:
     schema = next((package / "definitions" / "schemas").glob("*.json"))
     schema.write_text(schema.read_text() + " ")
     assert code_fingerprint(package) != before
+    module, before = package / "definitions" / "findings.py", code_fingerprint(package)
+    written = module.stat().st_mtime_ns
+    module.write_text(module.read_text().replace("finding", "fjnding", 1))  # the same size
+    os.utime(module, ns=(written + 1, written + 1))  # a nanosecond later
+    assert code_fingerprint(package) != before
+    before = code_fingerprint(package)
+    (package / "definitions" / "added.py").write_text("")
+    assert code_fingerprint(package) != before
     assert code_fingerprint(REPOSITORY / "provisioner") == cache.code_fingerprint()
 
 
