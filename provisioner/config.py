@@ -71,7 +71,7 @@ def _implicit_config() -> ProjectConfig:
     return ProjectConfig(path=None, environments={IMPLICIT_ENVIRONMENT: implicit}, default_environment=None)
 
 
-def _checked_data(path: Path, text: str) -> Json:
+def _checked_data(path: Path, text: str) -> dict[str, Json]:
     """The config file's data, or a UserError naming every problem in it."""
     from provisioner.definitions.source import parse_documents  # the YAML reader: not when the cache has it
 
@@ -83,7 +83,7 @@ def _checked_data(path: Path, text: str) -> Json:
         problems = _config_problems(documents[0])
     if problems:
         raise _invalid(path, problems)
-    return documents[0].data if documents else {}
+    return documents[0].data if documents else {}  # a mapping: _config_problems says so otherwise
 
 
 def _invalid(path: Path, problems: list[Problem]) -> UserError:

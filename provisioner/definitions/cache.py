@@ -103,15 +103,19 @@ class DefinitionCache:
         return entries if isinstance(entries, dict) else {}
 
 
-def cached_reading(directory: Path, name: str, display: str, text: str, read: Callable[[], Json]) -> Json:
-    """What ``read()`` makes of a file whose text is ``text`` (provisioner.yaml's checked data): from the
-    cache when this provisioner read the same text, named ``display``, before. One entry per ``name`` and
-    project folder. ``read`` raises on bad input; nothing is kept then."""
+def cached_reading(
+    directory: Path, name: str, display: str, text: str, read: Callable[[], dict[str, Json]]
+) -> dict[str, Json]:
+    """The mapping ``read()`` makes of a file whose text is ``text`` (provisioner.yaml's checked data): from
+    the cache when this provisioner read the same text, named ``display``, before. One entry per ``name``
+    and project folder. ``read`` raises on bad input; nothing is kept then."""
     key = _digest(_FORMAT, installed_code_fingerprint(), display, text)
     path = directory / f"{name}-{_digest(os.getcwd())[:24]}.json"
     stored = _read_json(path)
     if isinstance(stored, dict) and stored.get("format") == _FORMAT and stored.get("key") == key:
-        return stored.get("data")
+        data = stored.get("data")
+        if isinstance(data, dict):
+            return data
     data = read()
     _write_json(path, {"format": _FORMAT, "key": key, "data": data})
     return data

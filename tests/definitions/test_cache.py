@@ -199,6 +199,9 @@ def test_the_config_is_read_again_whenever_its_text_changes(
     monkeypatch.setattr(config_module, "_checked_data", lambda *args: reads.append(1) or checked_data(*args))
     assert load_config(None, directory) == load_config(None) and len(reads) == 2
     assert load_config(None, directory) == load_config(None) and len(reads) == 3  # the first from the cache
+    (stored,) = directory.iterdir()
+    stored.write_text(stored.read_text().replace('"data":{', '"data":[{').removesuffix("}") + "]}")
+    assert load_config(None, directory) == load_config(None) and len(reads) == 5  # not a mapping: read again
 
     config = project / "provisioner.yaml"
     config.write_text(CONFIG.replace("prod-eu1", "prod-us1"), encoding="utf-8")
@@ -209,7 +212,7 @@ def test_the_config_is_read_again_whenever_its_text_changes(
             load_config(None, directory)
     config.write_text(CONFIG, encoding="utf-8")
     assert load_config(None, directory) == load_config(None)
-    assert len(reads) == 8  # each run since the first edit read the file (an error is not kept)
+    assert len(reads) == 10  # each run since the first edit read the file (an error is not kept)
     assert load_config(project / "provisioner.yaml", directory).path != load_config(None, directory).path
 
 
