@@ -20,6 +20,10 @@ metrics report, one request and more per metric; the peers' fake answers it 404 
 nothing was checked: that case is printed too. ``--no-remote-validate`` changes nothing here: a no-change
 plan has nothing to validate.) Requests per plan are printed.
 
+The harness runs every tool with ``PYTHONDONTWRITEBYTECODE=1``. The peers' packages were byte-compiled when
+pip installed them; provisioner's checkout (an editable install) is byte-compiled here before the rounds, as
+the harness's README asks, or each plan would compile its ~50 source files again (about 60 ms at 500).
+
     python benchmarks/bench_peers.py [--rounds 9] [--small 500] [--large 5000] [--memory 20000]
                                      [--skip-small] [--skip-large] [--skip-memory]
 """
@@ -164,6 +168,17 @@ class Setup:
             run.stop()  # type: ignore[attr-defined]
 
 
+def byte_compile_provisioner() -> None:
+    """What pip does for an installed package: its modules' bytecode, so that a run does not compile them."""
+    import compileall
+
+    import provisioner
+
+    for folder in provisioner.__path__:
+        if not compileall.compile_dir(folder, quiet=1):
+            raise SystemExit(f"could not byte-compile {folder}")
+
+
 def rounds(cases: list[Case], count: int) -> None:
     for index in range(count):
         shift = index % len(cases)
@@ -294,6 +309,7 @@ def main() -> int:
     if not Path(peers).is_dir():
         print(f"note: no peers' virtual environments in {peers} ($PEERS): only the floors are measured")
     harness = load_harness(folder)
+    byte_compile_provisioner()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-peers-") as work:
         setup = Setup(harness, Path(peers), Path(work))

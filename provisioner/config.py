@@ -1,6 +1,8 @@
 """The project config (provisioner.yaml): environments, their defaults, and the team's mesh services.
 
-Credentials are not read here: they come from the environment, and the lead's code owns them.
+Credentials are not read here: they come from the environment, and the lead's code owns them. With a
+cache directory, the checked contents are kept there (``definitions/cache.py``): a run that reads the same
+provisioner.yaml again loads no YAML reader and no schema.
 """
 
 from __future__ import annotations
@@ -8,23 +10,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from provisioner.definitions.cache import cached_reading
+from provisioner.definitions.files import read_text
+from provisioner.definitions.findings import did_you_mean
 from provisioner.definitions.pointers import join_pointer
-from provisioner.definitions.schema import CONFIG_SCHEMA, check_schema, did_you_mean
-from provisioner.definitions.source import SourceDocument, read_documents
 from provisioner.errors import UserError
-from provisioner.mesh.catalogue import DEFAULT_MODES
 from provisioner.model import CollectionModes, Environment, Json, Problem, ProjectConfig
 from provisioner.report.problems import format_problems
+
+if TYPE_CHECKING:
+    from provisioner.definitions.source import SourceDocument
 
 DEFAULT_CONFIG_FILE = Path("provisioner.yaml")
 IMPLICIT_ENVIRONMENT = "default"
 DEFAULT_NAMESPACE = "default"
 
 
-def load_config(path: Path | None) -> ProjectConfig:
-    """The config at ``path``.
+def load_config(path: Path | None, cache_directory: Path | None = None) -> ProjectConfig:
+    """The config at ``path``; with ``cache_directory``, its checked contents are kept there.
 
     None: ./provisioner.yaml if it exists, else a config with one implicit environment named "default".
     """
@@ -34,12 +39,12 @@ def load_config(path: Path | None) -> ProjectConfig:
         path = DEFAULT_CONFIG_FILE
     if not path.is_file():
         raise UserError(f"config file {path} not found", "pass an existing file with --config")
-    document, problems = _read_single_document(path)
-    if document is not None and not problems:
-        problems = _config_problems(document)
-    if problems:
-        raise UserError(f"invalid config file {path}:\n{format_problems(problems, 'text')}")
-    data = document.data if document is not None else {}
+    text, problem = read_text(path, str(path))
+    if problem is not None:
+        raise _invalid(path, [problem])
+    if cache_directory is None:
+        return _build_config(str(path), _checked_data(path, text))
+    data = cached_reading(cache_directory, "config", str(path), text, lambda: _checked_data(path, text))
     return _build_config(str(path), data)
 
 
@@ -66,15 +71,28 @@ def _implicit_config() -> ProjectConfig:
     return ProjectConfig(path=None, environments={IMPLICIT_ENVIRONMENT: implicit}, default_environment=None)
 
 
-def _read_single_document(path: Path) -> tuple[SourceDocument | None, list[Problem]]:
-    documents, problems = read_documents(path, str(path))
+def _checked_data(path: Path, text: str) -> dict[str, Json]:
+    """The config file's data, or a UserError naming every problem in it."""
+    from provisioner.definitions.source import parse_documents  # the YAML reader: not when the cache has it
+
+    documents, problems = parse_documents(text, str(path))
     if len(documents) > 1:
         second = documents[1].problem("", "config-documents", "the config file must hold one YAML document")
-        return None, [*problems, second]
-    return (documents[0] if documents else None), problems
+        problems = [*problems, second]
+    elif documents and not problems:
+        problems = _config_problems(documents[0])
+    if problems:
+        raise _invalid(path, problems)
+    return documents[0].data if documents else {}  # a mapping: _config_problems says so otherwise
+
+
+def _invalid(path: Path, problems: list[Problem]) -> UserError:
+    return UserError(f"invalid config file {path}:\n{format_problems(problems, 'text')}")
 
 
 def _config_problems(document: SourceDocument) -> list[Problem]:
+    from provisioner.definitions.schema import CONFIG_SCHEMA, check_schema
+
     if not isinstance(document.data, dict):
         return [document.problem("", "wrong-type", "the config file must be a mapping")]
     problems = [
@@ -111,6 +129,8 @@ def _site_problems(document: SourceDocument) -> list[Problem]:
 
 
 def _build_config(path: str, data: Mapping[str, Any]) -> ProjectConfig:
+    from provisioner.mesh.catalogue import DEFAULT_MODES
+
     namespace = data.get("namespace") or DEFAULT_NAMESPACE
     modes = with_modes(DEFAULT_MODES, data.get("istio"))
     environments = {

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -145,6 +147,60 @@ def test_a_plan_imports_only_what_it_uses(tmp_path: Path) -> None:
     assert "provisioner.commands.plan" in done.stdout.split()
     loaded = [name for name in done.stdout.split() if (name + ".").startswith(NOT_FOR_A_PLAN)]
     assert not loaded, f"a plan imports {loaded}"
+
+
+# A plan the compiled-definitions cache serves whole (every run after the first, and the hourly drift job)
+# reads neither YAML nor a schema, compiles nothing, and loads no check it was not asked for.
+NOT_FOR_A_CACHED_PLAN = (
+    "yaml",
+    "jsonschema_rs",
+    "provisioner.definitions.yaml_reader",
+    "provisioner.definitions.source",
+    "provisioner.definitions.documents",
+    "provisioner.definitions.schema",
+    "provisioner.definitions.compile",
+    "provisioner.definitions.kinds",
+    "provisioner.definitions.rules",
+    "provisioner.engine.metric_check",
+    "provisioner.signals",
+    "provisioner.mesh.setup",
+    "datadog_api_client.v1.api.metrics_api",
+)
+
+
+def test_a_plan_the_cache_serves_imports_no_reader_schema_or_compiler(tmp_path: Path) -> None:
+    """Two real plans without the metrics check, with a provisioner.yaml: the first fills the cache, the
+    second is served by it. Both stop at a refused connection (exit 1), after loading everything."""
+    (tmp_path / "monitors").mkdir()
+    (tmp_path / "provisioner.yaml").write_text("namespace: team\nistio: openmetrics\n", encoding="utf-8")
+    (tmp_path / "monitors" / "errors.yaml").write_text(
+        "id: errors\nkind: error-rate\nname: errors\nthresholds: {critical: 5%}\nmessage: '@slack-mesh'\n",
+        encoding="utf-8",
+    )
+    with socket.socket() as unused:  # a loopback port nothing listens on
+        unused.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    script = (
+        "import runpy, sys\n"
+        f"sys.argv = ['provisioner', 'plan', '--no-metric-check', '--api-url', {url!r}]\n"
+        "try:\n    runpy.run_module('provisioner', run_name='__main__')\nexcept SystemExit as exit:\n"
+        "    print('exit', exit.code)\nprint('\\n'.join(sorted(sys.modules)))\n"
+    )
+    environment = {**os.environ, "PROVISIONER_CACHE_DIR": str(tmp_path / "cache"), "DD_API_KEY": "x" * 32,
+                   "DD_APP_KEY": "y" * 40}  # fmt: skip
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", script], cwd=tmp_path, env=environment, capture_output=True, text=True,
+            check=False,
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    for done in runs:
+        assert "exit 1" in done.stdout and "could not connect to Datadog" in done.stderr, done.stderr
+    first, cached = (done.stdout.split() for done in runs)
+    assert "provisioner.definitions.compile" in first  # the first run compiled the file
+    loaded = [name for name in cached if (name + ".").startswith(tuple(m + "." for m in NOT_FOR_A_CACHED_PLAN))]
+    assert not loaded, f"a plan served by the cache imports {loaded}"
 
 
 def test_the_cli_builds_only_the_command_it_runs() -> None:

@@ -20,19 +20,12 @@ from provisioner.datadog.client import READ_DEADLINE_S, ClientSettings, DatadogC
 from provisioner.datadog.pacing import Deadline, RateLimitWait
 from provisioner.definitions import load_definitions
 from provisioner.definitions.cache import default_cache_directory
-from provisioner.engine.metric_check import (
-    NOT_CHECKED,
-    CheckedMonitor,
-    MetricCheck,
-    MetricCheckSettings,
-    check_metrics,
-)
+from provisioner.engine.metric_gaps import NOT_CHECKED, MetricCheck, MetricCheckSettings
 from provisioner.engine.plan import compute_plan
 from provisioner.engine.read import dashboards_for_plan, read_live_org
 from provisioner.engine.remote_validate import Rejection
 from provisioner.errors import UserError
-from provisioner.mesh.catalogue import modes_of
-from provisioner.model import DefinitionSet, Environment, Plan, PlanOrigin, ProjectConfig
+from provisioner.model import DefinitionSet, Environment, LiveResource, Plan, PlanOrigin, ProjectConfig
 from provisioner.report.colour import interactive
 from provisioner.report.problems import format_problems
 
@@ -60,9 +53,10 @@ def load_project(
 
     With ``allow_no_definitions`` (audit, import), a team that has no definitions yet can still
     read its org: nothing is managed then, everything is unmanaged."""
-    config = load_config(config_path)
+    cache_directory = default_cache_directory()
+    config = load_config(config_path, cache_directory)
     environment = select_environment(config, env)
-    definitions = load_definitions(list(paths), environment, config, default_cache_directory())
+    definitions = load_definitions(list(paths), environment, config, cache_directory)
     if allow_no_definitions and not paths and {p.code for p in definitions.problems} == {NO_DEFINITIONS}:
         typer.echo(
             "No definitions found (no monitors/ or dashboards/ folder): nothing is managed yet.", err=True
@@ -100,12 +94,17 @@ def command_deadline(timeout_s: float | None) -> Deadline:
 def metric_check(
     project: Project,
     port: DatadogClient,
-    monitors: Sequence[CheckedMonitor],
     settings: MetricCheckSettings | None,
+    live: Sequence[LiveResource] | None = None,
 ) -> MetricCheck:
-    """Whether the monitors' metrics report in the environment's org; ``settings`` None: not asked."""
+    """Whether the metrics that the definitions' monitors (or, given ``live``, those live monitors) query
+    report in the environment's org; ``settings`` None: not asked, and the check is not even loaded."""
     if settings is None:
         return NOT_CHECKED
+    from provisioner.engine.metric_check import check_metrics, desired_monitors, live_monitors
+    from provisioner.mesh.catalogue import modes_of
+
+    monitors = desired_monitors(project.definitions.monitors) if live is None else live_monitors(live)
     environment = project.environment
     return check_metrics(port, monitors, modes_of(environment), environment.name, datetime.now(UTC), settings)
 

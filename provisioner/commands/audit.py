@@ -12,7 +12,7 @@ import typer
 from provisioner.commands._session import datadog_connection, load_project, metric_check, parse_duration
 from provisioner.engine.audit import audit_org
 from provisioner.engine.audit_types import AuditReport, AuditSettings, FindingSeverity
-from provisioner.engine.metric_check import MetricCheckSettings, live_monitors
+from provisioner.engine.metric_gaps import MetricCheckSettings
 from provisioner.engine.read import all_marked_dashboards, read_live_org
 from provisioner.report.audit_json import render_json
 from provisioner.report.audit_markdown import render_markdown
@@ -48,7 +48,7 @@ def audit(
         return 1
     with datadog_connection(project.environment, use_emulator, api_url) as port:
         live = read_live_org(port, all_marked_dashboards)
-        checked = metric_check(project, port, live_monitors(live.monitors), metric_settings)
+        checked = metric_check(project, port, metric_settings, live.monitors)
     report = audit_org(
         project.definitions,
         live,

@@ -17,7 +17,7 @@ from provisioner.commands._session import (
     report_rejections,
 )
 from provisioner.commands.key_check import expects_read_only_key, warn_if_key_can_write
-from provisioner.engine.metric_check import MetricCheckSettings, desired_monitors
+from provisioner.engine.metric_gaps import MetricCheckSettings
 from provisioner.engine.remote_validate import SKIPPED, validate_remotely
 from provisioner.model import Plan
 from provisioner.report.colour import colour_enabled, styler
@@ -51,8 +51,7 @@ def plan(
             warn_if_key_can_write(session.port)
         result = current_plan(project, session.port)
         validation = validate_remotely(result, session.port) if remote_validate else SKIPPED
-        monitors = desired_monitors(project.definitions.monitors)
-        checked = metric_check(project, session.port, monitors, metric_settings)
+        checked = metric_check(project, session.port, metric_settings)
     context = PlanContext(session.app_url, validation, checked)
     colour = colour_enabled(sys.stdout)
     typer.echo(render_plan(result, output_format, context, colour), nl=False, color=colour)

@@ -14,9 +14,10 @@ from provisioner.report.problems import format_problems, format_summary, validat
 
 def validate(paths: list[Path], env: str | None, config_path: Path | None, output_format: str) -> int:
     """Print every problem (sorted) and a summary; 1 when there is an error, 0 otherwise."""
-    config = load_config(config_path)
+    cache_directory = default_cache_directory()
+    config = load_config(config_path, cache_directory)
     environment = select_environment(config, env)
-    definitions = load_definitions(paths, environment, config, default_cache_directory())
+    definitions = load_definitions(paths, environment, config, cache_directory)
     if output_format == "json":
         report = validate_json(definitions.problems, len(definitions.files))
     else:

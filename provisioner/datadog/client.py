@@ -34,7 +34,6 @@ from datadog_api_client import ApiClient, Configuration
 from datadog_api_client.exceptions import ApiException
 from datadog_api_client.rest import RESTClientObject
 from datadog_api_client.v1.api.dashboards_api import DashboardsApi
-from datadog_api_client.v1.api.metrics_api import MetricsApi as MetricsApiV1
 from datadog_api_client.v1.api.monitors_api import MonitorsApi
 
 from provisioner.credentials import Target, redact
@@ -140,7 +139,6 @@ class DatadogClient:
         self._api_client = _PooledApiClient(config, max(self._settings.concurrency, 4), self._request_timeout)
         self._monitors = MonitorsApi(self._api_client)
         self._dashboards = DashboardsApi(self._api_client)
-        self._metrics_v1 = MetricsApiV1(self._api_client)
         self._count_lock = threading.Lock()
         self.request_count = 0
         self.target_name = target.api_url  # where this client points, as a saved plan records it
@@ -203,6 +201,14 @@ class DatadogClient:
         return {}
 
     # --- metrics ----------------------------------------------------------------------------
+
+    @functools.cached_property
+    def _metrics_v1(self) -> Any:
+        """The v1 metrics endpoints (active metrics, metadata), built when first used: a plan without the
+        metrics-reporting check does not read metrics."""
+        from datadog_api_client.v1.api.metrics_api import MetricsApi
+
+        return MetricsApi(self._api_client)
 
     @functools.cached_property
     def _metrics(self) -> Any:

@@ -7,21 +7,17 @@ Files are read and compiled one at a time; only specs and ids outlive their file
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from provisioner.definitions.cache import CompiledDefinition, CompiledFile, DefinitionCache
-from provisioner.definitions.documents import RawDefinition, duplicate_id_problems, split_definitions
-from provisioner.definitions.files import display_path, find_definition_files
-from provisioner.definitions.references import Referrer, reference_problems, refers_to_others
-from provisioner.definitions.source import parse_documents, read_text
-from provisioner.model import DashboardSpec, DefinitionSet, Environment, MonitorSpec, Problem, ProjectConfig
+from provisioner.definitions.cache import DefinitionCache
+from provisioner.definitions.compiled import CompiledDefinition, CompiledFile, duplicate_id_problems
+from provisioner.definitions.files import display_path, find_definition_files, read_text
+from provisioner.definitions.references import reference_problems
+from provisioner.model import DashboardSpec, DefinitionSet, Environment, MonitorSpec, ProjectConfig
 from provisioner.report.problems import problem_order
-
-if TYPE_CHECKING:
-    from provisioner.definitions.compile import Spec
 
 __all__ = ["load_definitions"]
 
@@ -64,9 +60,11 @@ def _load(
     files, problems = find_definition_files(paths)
     known_environments = tuple(config.environments) if config and config.path else ()
     cache = DefinitionCache(cache_directory, environment, known_environments) if cache_directory else None
+    here = os.getcwd()
+    displays = [display_path(file, here) for file in files]
     compiled: list[CompiledDefinition] = []
-    for file in files:
-        loaded = _load_file(file, environment, known_environments, cache)
+    for file, display in zip(files, displays, strict=True):
+        loaded = _load_file(file, display, environment, known_environments, cache)
         compiled.extend(loaded.definitions)
         problems.extend(loaded.problems)
     if cache is not None:
@@ -82,15 +80,18 @@ def _load(
         monitors=tuple(monitors),
         dashboards=tuple(spec for spec in specs if isinstance(spec, DashboardSpec)),
         problems=tuple(sorted(dict.fromkeys(problems), key=problem_order)),
-        files=tuple(display_path(file) for file in files),
+        files=tuple(displays),
         services=tuple(sorted(services)),
     )
 
 
 def _load_file(
-    file: Path, environment: Environment, known_environments: tuple[str, ...], cache: DefinitionCache | None
+    file: Path,
+    display: str,
+    environment: Environment,
+    known_environments: tuple[str, ...],
+    cache: DefinitionCache | None,
 ) -> CompiledFile:
-    display = display_path(file)
     text, problem = read_text(file, display)
     if problem is not None:
         return CompiledFile((), (problem,))
@@ -104,35 +105,8 @@ def _load_file(
 def _compile_file(
     text: str, display: str, environment: Environment, known_environments: tuple[str, ...]
 ) -> CompiledFile:
-    documents, file_problems = parse_documents(text, display)
-    problems = list(file_problems)
-    unreadable = {p.pointer for p in file_problems}  # the reader said what is wrong there already
-    # a file error (e.g. a duplicate key: which value is meant?) keeps all its definitions from specs
-    usable = not any(p.severity == "error" for p in file_problems)
-    compiled: list[CompiledDefinition] = []
-    for document in documents:
-        definitions, definition_problems = split_definitions(document)
-        problems.extend(p for p in definition_problems if p.pointer not in unreadable)
-        for raw in definitions:
-            specs = _compile(raw, environment, known_environments, problems)
-            refers = any(isinstance(s, MonitorSpec) and refers_to_others(s) for s in specs)
-            compiled.append(
-                CompiledDefinition(
-                    raw.id_location(), tuple(specs) if usable else (), Referrer.of(raw) if refers else None
-                )
-            )
-    return CompiledFile(tuple(compiled), tuple(problems))
+    # the YAML reader, the schemas, the kinds' compilers and rules load when a file is compiled: not on a
+    # run the cache serves whole
+    from provisioner.definitions.compile import compile_file
 
-
-def _compile(
-    raw: RawDefinition, environment: Environment, known_environments: tuple[str, ...], problems: list[Problem]
-) -> list[Spec]:
-    # the kinds' compilers and rules load when a file is compiled: not on a run the cache serves whole
-    from provisioner.definitions.compile import compile_definition, semantic_problems_despite_schema
-
-    if not raw.valid:
-        problems.extend(semantic_problems_despite_schema(raw, environment, known_environments))
-        return []
-    specs, spec_problems = compile_definition(raw, environment, known_environments)
-    problems.extend(spec_problems)
-    return [] if any(p.severity == "error" for p in spec_problems) else specs
+    return compile_file(text, display, environment, known_environments)

@@ -1,6 +1,6 @@
-"""A raw definition to the specs one environment gets: resolve, check each effective definition against its
-kind's schema (rules that span layers, e.g. an option set in an override that conflicts with one in the
-base), compile by kind, check the result."""
+"""A definition file (``compile_file``), and each raw definition in it, to the specs one environment gets:
+resolve, check each effective definition against its kind's schema (rules that span layers, e.g. an option
+set in an override that conflicts with one in the base), compile by kind, check the result."""
 
 from __future__ import annotations
 
@@ -9,16 +9,19 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 
 from provisioner import identity
-from provisioner.definitions.documents import DASHBOARD_KIND, RawDefinition
+from provisioner.definitions.compiled import CompiledDefinition, CompiledFile
+from provisioner.definitions.documents import DASHBOARD_KIND, RawDefinition, split_definitions
 from provisioner.definitions.findings import Finding
 from provisioner.definitions.kinds import MONITOR_KINDS
 from provisioner.definitions.kinds.base import CompileContext, CompiledMonitor
 from provisioner.definitions.kinds.dashboard import compile_dashboard
 from provisioner.definitions.kinds.mesh import setup_findings
 from provisioner.definitions.pointers import split_pointer
+from provisioner.definitions.references import Referrer, refers_to_others
 from provisioner.definitions.resolve import ResolvedDefinition, resolve
 from provisioner.definitions.rules import Facts, check_monitor, template_variables
 from provisioner.definitions.schema import KIND_SCHEMAS, check_schema
+from provisioner.definitions.source import parse_documents
 from provisioner.model import DashboardSpec, Environment, Json, MonitorSpec, Problem, SourceLocation
 
 Spec = MonitorSpec | DashboardSpec
@@ -44,6 +47,41 @@ def compile_definition(
             specs.extend(monitors)
             problems.extend(monitor_problems)
     return specs, problems
+
+
+def compile_file(
+    text: str, display: str, environment: Environment, known_environments: Collection[str] = ()
+) -> CompiledFile:
+    """A definition file's text to its definitions' specs and problems (what the cache keeps of it)."""
+    documents, file_problems = parse_documents(text, display)
+    problems = list(file_problems)
+    unreadable = {p.pointer for p in file_problems}  # the reader said what is wrong there already
+    # a file error (e.g. a duplicate key: which value is meant?) keeps all its definitions from specs
+    usable = not any(p.severity == "error" for p in file_problems)
+    compiled: list[CompiledDefinition] = []
+    for document in documents:
+        definitions, definition_problems = split_definitions(document)
+        problems.extend(p for p in definition_problems if p.pointer not in unreadable)
+        for raw in definitions:
+            specs = _specs(raw, environment, known_environments, problems)
+            refers = any(isinstance(s, MonitorSpec) and refers_to_others(s) for s in specs)
+            compiled.append(
+                CompiledDefinition(
+                    raw.id_location(), tuple(specs) if usable else (), Referrer.of(raw) if refers else None
+                )
+            )
+    return CompiledFile(tuple(compiled), tuple(problems))
+
+
+def _specs(
+    raw: RawDefinition, environment: Environment, known_environments: Collection[str], problems: list[Problem]
+) -> list[Spec]:
+    if not raw.valid:
+        problems.extend(semantic_problems_despite_schema(raw, environment, known_environments))
+        return []
+    specs, spec_problems = compile_definition(raw, environment, known_environments)
+    problems.extend(spec_problems)
+    return [] if any(p.severity == "error" for p in spec_problems) else specs
 
 
 def semantic_problems_despite_schema(

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from provisioner.definitions.findings import Finding
-from provisioner.definitions.schema import KIND_SCHEMAS, check_schema, did_you_mean, show
+from provisioner.definitions.compiled import DefinitionId
+from provisioner.definitions.findings import Finding, did_you_mean, show
+from provisioner.definitions.schema import KIND_SCHEMAS, check_schema
 from provisioner.definitions.source import SourceDocument
 from provisioner.model import Json, Problem
 
@@ -94,46 +95,3 @@ def _kind_findings(item: Mapping[str, Json]) -> list[Finding]:
         hint = did_you_mean(str(kind), KIND_SCHEMAS) if isinstance(kind, str) else f"one of: {kinds}"
         return [Finding("/kind", "unknown-kind", f"unknown kind {show(kind)}", hint)]
     return []
-
-
-@dataclass(frozen=True)
-class DefinitionId:
-    """A definition's id and where it is written: all that finding duplicates across files needs."""
-
-    value: str
-    path: str
-    pointer: str  # of the id in its YAML document
-    line: int
-    col: int
-
-    @property
-    def location(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}"
-
-
-def duplicate_id_problems(ids: list[DefinitionId | None]) -> tuple[list[Problem], set[int]]:
-    """Problems for ids defined more than once (each naming the other place), and the positions (in
-    ``ids``) of the definitions involved."""
-    first_seen: dict[str, tuple[int, DefinitionId]] = {}
-    problems: list[Problem] = []
-    involved: set[int] = set()
-    for index, definition_id in enumerate(ids):
-        if definition_id is None:
-            continue
-        if definition_id.value not in first_seen:
-            first_seen[definition_id.value] = (index, definition_id)
-            continue
-        first_index, first = first_seen[definition_id.value]
-        involved.update({index, first_index})
-        problems.append(_duplicate(definition_id, first))
-        problems.append(_duplicate(first, definition_id))
-    return problems, involved
-
-
-def _duplicate(definition_id: DefinitionId, other: DefinitionId) -> Problem:
-    message = f"duplicate id '{definition_id.value}': also defined at {other.location}"
-    hint = "the id is the resource's identity in Datadog: give each definition its own"
-    return Problem(
-        definition_id.path, definition_id.line, definition_id.col, definition_id.pointer, "duplicate-id",
-        "error", message, hint,
-    )  # fmt: skip

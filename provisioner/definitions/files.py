@@ -2,9 +2,10 @@
 default the monitors/ and dashboards/ folders of the current directory. A ``tests`` folder inside a
 searched folder holds monitor tests (``provisioner test``), not definitions, and is not searched.
 
-Only regular files are read. A *.yaml entry that is a symbolic link loop, a broken link, a FIFO, a device
-or a socket is reported as a warning and skipped (never opened: a FIFO would block). Folders linked from
-inside a searched folder are searched too, each at most once.
+Only regular files are read, each at most MAX_FILE_BYTES (``read_text``, before any parsing). A *.yaml
+entry that is a symbolic link loop, a broken link, a FIFO, a device or a socket is reported as a warning
+and skipped (never opened: a FIFO would block). Folders linked from inside a searched folder are searched
+too, each at most once.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from provisioner.model import Problem, Severity
 
 DEFAULT_FOLDERS = ("monitors", "dashboards")
+MAX_FILE_BYTES = 4 * 1024 * 1024
 YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 TESTS_FOLDER = "tests"  # inside a searched folder: monitor tests (provisioner test), not definitions
 
@@ -29,7 +31,7 @@ def find_definition_files(paths: Sequence[Path]) -> tuple[list[Path], list[Probl
             message = "no monitors/ or dashboards/ folder in the current directory"
             hint = "run from the repository root, or pass definition files or folders"
             return [], [Problem(".", 1, 1, "", "no-definitions", "error", message, hint)]
-    files: dict[Path, Path] = {}
+    files: dict[str, Path] = {}
     problems: list[Problem] = []
     for path in paths:
         if path.is_dir():
@@ -39,7 +41,7 @@ def find_definition_files(paths: Sequence[Path]) -> tuple[list[Path], list[Probl
             found, problems_of_path = _given_file(path)
             problems.extend(problems_of_path)
         for file in found:
-            files.setdefault(Path(os.path.abspath(file)), file)
+            files.setdefault(os.path.abspath(file), file)
     return list(files.values()), problems
 
 
@@ -123,9 +125,47 @@ def _problem(path: Path, code: str, message: str, hint: str, severity: Severity)
     return Problem(display_path(path), 1, 1, "", code, severity, message, hint)
 
 
-def display_path(path: Path) -> str:
-    """The path relative to the current directory when it is below it, else as given."""
-    absolute, here = os.path.abspath(path), os.getcwd()
+def display_path(path: Path, here: str | None = None) -> str:
+    """The path relative to the current directory (``here``, if at hand) when it is below it, else as given."""
+    here = here or os.getcwd()
+    absolute = os.path.abspath(path)
     if absolute.startswith(here + os.sep):
-        return Path(absolute[len(here) + 1 :]).as_posix()
+        return absolute[len(here) + 1 :].replace(os.sep, "/")
     return path.as_posix()
+
+
+def read_text(path: Path, display: str) -> tuple[str, Problem | None]:
+    """The file's UTF-8 text, read only when it is a regular file within MAX_FILE_BYTES."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO named *.yaml must not hang us
+    except OSError as exc:
+        return "", _file_problem(display, "unreadable", f"cannot read: {exc.strerror}")
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            return "", _file_problem(
+                display, "not-a-file", "not a regular file", "pass YAML files or folders"
+            )
+        content = handle.read(MAX_FILE_BYTES + 1)
+    if len(content) > MAX_FILE_BYTES:
+        size = max(status.st_size, len(content))
+        message = f"the file is {size / 2**20:.1f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB"
+        return "", _file_problem(
+            display, "file-too-large", message, "split the definitions into several files"
+        )
+    try:
+        return content.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        return "", _encoding_problem(display, content, exc)
+
+
+def _file_problem(display: str, code: str, message: str, hint: str = "") -> Problem:
+    return Problem(display, 1, 1, "", code, "error", message, hint)
+
+
+def _encoding_problem(display: str, content: bytes, exc: UnicodeDecodeError) -> Problem:
+    line_start = content.rfind(b"\n", 0, exc.start) + 1
+    line = content.count(b"\n", 0, exc.start) + 1
+    col = len(content[line_start : exc.start].decode("utf-8", errors="replace")) + 1
+    message = f"not UTF-8 text: byte 0x{content[exc.start]:02x} ({exc.reason})"
+    return Problem(display, line, col, "", "encoding", "error", message, "save the file as UTF-8")

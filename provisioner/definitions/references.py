@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from provisioner import identity
-from provisioner.definitions.documents import RawDefinition
-from provisioner.definitions.findings import Finding
-from provisioner.definitions.schema import did_you_mean
+from provisioner.definitions.findings import Finding, did_you_mean
 from provisioner.model import MonitorSpec, Problem
+
+if TYPE_CHECKING:  # compiling a file makes a Referrer of one; the cache only reads them back
+    from provisioner.definitions.documents import RawDefinition
 
 COMPOSITE = "composite"
 _QUERY = "/query"  # every reference problem is about the query that names the others

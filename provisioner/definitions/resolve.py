@@ -12,9 +12,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from provisioner.definitions.documents import RawDefinition
-from provisioner.definitions.findings import Finding
+from provisioner.definitions.findings import Finding, did_you_mean
 from provisioner.definitions.pointers import join_pointer, split_pointer
-from provisioner.definitions.schema import did_you_mean
 from provisioner.definitions.variables import (
     SERVICE_VARIABLE,
     UnknownVariable,

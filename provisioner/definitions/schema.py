@@ -7,16 +7,15 @@ reported under that rule code (e.g. ``conflicting-options``) rather than as a ge
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
 import jsonschema_rs
 
-from provisioner.definitions.findings import Finding
+from provisioner.definitions.findings import Finding, did_you_mean, show
 from provisioner.definitions.pointers import join_pointer, split_pointer
 from provisioner.definitions.yaml_reader import YAML_1_1_BOOLEANS
 from provisioner.model import Json
@@ -136,16 +135,6 @@ def _unknown_keys(error: _Error) -> list[Finding]:
     ]
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    options = sorted(choices)
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    close = close or [option for option in options if word and option.startswith(word)][:1]
-    if close:
-        return f"did you mean '{close[0]}'?"
-    shown = ", ".join(options[:12]) + (", ..." if len(options) > 12 else "")
-    return f"expected one of: {shown}" if options else ""
-
-
 def _required(error: _Error) -> list[Finding]:
     missing = [key for key in error.value if key not in error.instance]
     return [Finding(error.pointer, "missing-field", f"missing required field '{key}'") for key in missing]
@@ -251,9 +240,3 @@ def json_type(value: Json) -> str:
         if isinstance(value, kind):
             return _TYPE_NAMES[name]
     return _TYPE_NAMES["object"] if isinstance(value, dict) else _TYPE_NAMES["array"]
-
-
-def show(value: Json) -> str:
-    """A short rendering of a value for messages."""
-    text = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,24 +1,22 @@
 """Definition and config files to plain JSON-like data, each document with a compact index of where its
 values were written (so any RFC 6901 pointer can be located when a problem needs it).
 
-Reading is bounded before any work: the file's size here, nesting, aliases and numbers in yaml_reader.
+Reading is bounded before any work: the file's size (``files.read_text``), nesting, aliases and numbers in
+yaml_reader.
 """
 
 from __future__ import annotations
 
-import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from provisioner.definitions.files import read_text
 from provisioner.definitions.pointers import escape_token, join_pointer, split_pointer
 from provisioner.definitions.positions import PositionIndex
 from provisioner.definitions.yaml_reader import ReadStopped, read_yaml
 from provisioner.model import Json, Problem, Severity
-
-MAX_FILE_BYTES = 4 * 1024 * 1024
 
 __all__ = [
     "SourceDocument",
@@ -70,43 +68,6 @@ def read_documents(path: Path, display: str) -> tuple[list[SourceDocument], list
     if problem is not None:
         return [], [problem]
     return parse_documents(text, display)
-
-
-def read_text(path: Path, display: str) -> tuple[str, Problem | None]:
-    """The file's UTF-8 text, read only when it is a regular file within MAX_FILE_BYTES."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO named *.yaml must not hang us
-    except OSError as exc:
-        return "", _file_problem(display, "unreadable", f"cannot read: {exc.strerror}")
-    with os.fdopen(descriptor, "rb") as handle:
-        status = os.fstat(descriptor)
-        if not stat.S_ISREG(status.st_mode):
-            return "", _file_problem(
-                display, "not-a-file", "not a regular file", "pass YAML files or folders"
-            )
-        content = handle.read(MAX_FILE_BYTES + 1)
-    if len(content) > MAX_FILE_BYTES:
-        size = max(status.st_size, len(content))
-        message = f"the file is {size / 2**20:.1f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB"
-        return "", _file_problem(
-            display, "file-too-large", message, "split the definitions into several files"
-        )
-    try:
-        return content.decode("utf-8"), None
-    except UnicodeDecodeError as exc:
-        return "", _encoding_problem(display, content, exc)
-
-
-def _file_problem(display: str, code: str, message: str, hint: str = "") -> Problem:
-    return Problem(display, 1, 1, "", code, "error", message, hint)
-
-
-def _encoding_problem(display: str, content: bytes, exc: UnicodeDecodeError) -> Problem:
-    line_start = content.rfind(b"\n", 0, exc.start) + 1
-    line = content.count(b"\n", 0, exc.start) + 1
-    col = len(content[line_start : exc.start].decode("utf-8", errors="replace")) + 1
-    message = f"not UTF-8 text: byte 0x{content[exc.start]:02x} ({exc.reason})"
-    return Problem(display, line, col, "", "encoding", "error", message, "save the file as UTF-8")
 
 
 def parse_documents(text: str, display: str) -> tuple[list[SourceDocument], list[Problem]]:

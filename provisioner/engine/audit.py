@@ -30,7 +30,7 @@ from provisioner.engine.audit_types import (
     Ownership,
     Undeployed,
 )
-from provisioner.engine.metric_check import NOT_CHECKED, MetricCheck
+from provisioner.engine.metric_gaps import NOT_CHECKED, MetricCheck
 from provisioner.engine.plan import compute_plan
 from provisioner.engine.resources import RULES, Spec
 from provisioner.model import Action, DefinitionSet, LiveOrg, LiveResource, Plan, PlannedChange, ResourceKind

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from provisioner.engine.metric_check import NOT_CHECKED, MetricCheck, MetricGap
+from provisioner.engine.metric_gaps import NOT_CHECKED, MetricCheck, MetricGap
 from provisioner.model import Action, FieldChange, ResourceKind, SourceLocation
 
 

@@ -1,7 +1,8 @@
 """The metrics-reporting check: does every metric a monitor queries report, with every tag key the query
 filters or groups by? A monitor on a metric that never reports never fires, and nothing else says so.
 
-Reading (``read_reporting``, through ``MetricsPort``) is apart from deciding (``find_gaps``, pure):
+Reading (``read_reporting``, through ``MetricsPort``) is apart from deciding (``find_gaps``, pure; what it
+finds, and the check's outcome, are in ``metric_gaps.py``):
 
 - one ``GET /api/v1/metrics?from=now-window`` lists every metric of the org that reported in the window;
 - ``GET /api/v2/metrics/{name}/all-tags`` (keys only, over ``max(window, 4 h)``: Datadog's minimum) for the
@@ -34,18 +35,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
-from functools import cached_property
-from typing import Literal
 
 from provisioner.datadog.port import MetricsPort
+from provisioner.engine.metric_gaps import (
+    Cause,
+    MetricCheck,
+    MetricCheckSettings,
+    MetricGap,
+    MonitorGaps,
+    span,
+)
 from provisioner.errors import DatadogError
 from provisioner.mesh import catalogue, setup
 from provisioner.mesh.catalogue import Collector, Mode
 from provisioner.model import CollectionModes, JsonObject, LiveResource, MonitorSpec, SourceLocation
 from provisioner.signals import metric_terms
 
-ALL_TAGS_MIN_WINDOW = timedelta(hours=4)  # Datadog's minimum window[seconds] for all-tags
 METRIC_MONITOR_TYPES = frozenset({"metric alert", "query alert"})
 UNCHECKED_TAG_KEYS = frozenset({"host"})
 _COLLECTOR_LABEL = {
@@ -54,16 +59,6 @@ _COLLECTOR_LABEL = {
     Collector.ENVOY: "Envoy check",
     Collector.APM: "APM",
 }
-
-
-@dataclass(frozen=True)
-class MetricCheckSettings:
-    window: timedelta = timedelta(hours=24)  # a metric with no point in this window does not report
-    max_tag_reads: int = 25  # all-tags requests at most, one per distinct metric
-
-    @property
-    def tags_window(self) -> timedelta:
-        return max(self.window, ALL_TAGS_MIN_WINDOW)
 
 
 @dataclass(frozen=True)
@@ -113,33 +108,7 @@ def live_monitors(resources: Sequence[LiveResource]) -> tuple[CheckedMonitor, ..
     return tuple(checked_monitor(str(r.datadog_id), (r.body,)) for r in resources)
 
 
-# --- one run ----------------------------------------------------------------------------------
-
-CheckStatus = Literal["checked", "skipped", "failed"]
-
-
-@dataclass(frozen=True)
-class MetricCheck:
-    """The outcome of one check: the monitors with gaps, and what it cost."""
-
-    status: CheckStatus  # skipped: --no-metric-check; failed: Datadog could not be read (``error``)
-    window: timedelta = MetricCheckSettings.window
-    monitors: tuple[MonitorGaps, ...] = ()
-    metrics: int = 0  # distinct metrics the monitors query
-    tags_read: tuple[str, ...] = ()
-    tags_unread: tuple[str, ...] = ()  # reporting metrics whose tag keys were over the budget
-    requests: int = 0
-    error: str = ""
-
-    def gaps_of(self, key: str) -> tuple[MetricGap, ...]:
-        return self._by_key.get(key, ())
-
-    @cached_property
-    def _by_key(self) -> dict[str, tuple[MetricGap, ...]]:
-        return {m.key: m.gaps for m in self.monitors}
-
-
-NOT_CHECKED = MetricCheck("skipped")
+# --- one run (its outcome, ``MetricCheck``, is in metric_gaps.py) ------------------------------
 
 
 def check_metrics(
@@ -232,32 +201,6 @@ def type_reads(monitors: Sequence[CheckedMonitor], active: frozenset[str]) -> tu
 
 
 # --- what does not ----------------------------------------------------------------------------
-
-
-class Cause(StrEnum):
-    OTHER_MODE = "other-mode"
-    COLLECTOR_SILENT = "collector-silent"
-    STATS_NOT_KEPT = "stats-not-kept"
-    NOT_REPORTING = "not-reporting"
-    TAG_MISSING = "tag-missing"
-
-
-@dataclass(frozen=True)
-class MetricGap:
-    """One metric of one monitor that does not report (or lacks a tag key), and why."""
-
-    metric: str
-    cause: Cause
-    message: str
-    fix: str
-    tag_key: str | None = None
-
-
-@dataclass(frozen=True)
-class MonitorGaps:
-    key: str
-    source: SourceLocation | None
-    gaps: tuple[MetricGap, ...]
 
 
 def find_gaps(
@@ -417,13 +360,3 @@ class _Evidence:
             modes = {use.mode for use in uses}
             if len(modes) == 1:
                 self.modes.setdefault(collector, {}).setdefault(modes.pop(), name)
-
-
-def span(delta: timedelta) -> str:
-    """``24 h``, ``90 min``, ``7 days``."""
-    seconds = int(delta.total_seconds())
-    if seconds >= 2 * 86_400 and seconds % 86_400 == 0:
-        return f"{seconds // 86_400} days"
-    if seconds % 3600 == 0:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 60} min"

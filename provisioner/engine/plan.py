@@ -116,7 +116,7 @@ class _KindPlanner:
     def _compare(self, spec: Spec, resource: LiveResource) -> Canonical:
         desired = self.rules.desired_canonical(spec)
         live = self.rules.live_canonical(resource.body, desired)
-        fingerprint = identity.fingerprint_of(self.rules.kind, desired)
+        fingerprint = identity.spec_fingerprint(spec, desired)
         mark = self.marks[resource.datadog_id]
         fields = () if live.body == desired else diff_bodies(live.body, desired)
         if not fields:

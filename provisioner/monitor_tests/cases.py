@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from provisioner.definitions.files import display_path, find_definition_files
-from provisioner.definitions.schema import check_schema, did_you_mean
+from provisioner.definitions.findings import did_you_mean
+from provisioner.definitions.schema import check_schema
 from provisioner.definitions.source import SourceDocument, join_pointer, read_documents
 from provisioner.mesh import catalogue
 from provisioner.model import Json, Problem, SourceLocation

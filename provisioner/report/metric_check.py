@@ -3,7 +3,7 @@ plan's warning per monitor, and a table for pull-request comments (its JSON is i
 
 from __future__ import annotations
 
-from provisioner.engine.metric_check import MetricCheck, MonitorGaps, span
+from provisioner.engine.metric_gaps import MetricCheck, MonitorGaps, span
 
 MARKDOWN_ROWS = 50  # a pull-request comment lists this many gaps at most
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from provisioner.engine.metric_check import NOT_CHECKED, MetricCheck
+from provisioner.engine.metric_gaps import NOT_CHECKED, MetricCheck
 from provisioner.engine.remote_validate import SKIPPED, Rejection, RemoteValidation
 from provisioner.model import PlannedChange
 

@@ -9,7 +9,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from provisioner.engine.metric_check import MetricCheck, MetricGap
+from provisioner.engine.metric_gaps import MetricCheck, MetricGap
 from provisioner.engine.remote_validate import RemoteValidation
 from provisioner.errors import UserError
 from provisioner.model import Action, FieldChange, Json, Plan, PlannedChange, PlanOrigin, SourceLocation

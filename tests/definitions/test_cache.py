@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from provisioner import config as config_module
+from provisioner import identity
 from provisioner.config import load_config, select_environment
 from provisioner.definitions import cache, load_definitions
 from provisioner.definitions.cache import DefinitionCache, code_fingerprint, default_cache_directory
+from provisioner.errors import UserError
 from provisioner.model import DefinitionSet
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -101,6 +104,8 @@ def test_a_cached_run_returns_what_a_fresh_run_returns(project: Path, tmp_path_f
     assert cached.compiled == 2
     assert cached.load() == fresh()  # from the cache: specs, composites' references, warnings
     assert cached.compiled == 2
+    fingerprints = {spec.definition_id: identity.spec_fingerprint(spec) for spec in cached.load().monitors}
+    assert fingerprints == {spec.definition_id: identity.spec_fingerprint(spec) for spec in fresh().monitors}
 
 
 def test_every_input_of_a_compiled_file_invalidates_it(project: Path, tmp_path_factory, monkeypatch) -> None:
@@ -173,7 +178,42 @@ def test_the_code_fingerprint_follows_the_package_files(tmp_path: Path) -> None:
     schema = next((package / "definitions" / "schemas").glob("*.json"))
     schema.write_text(schema.read_text() + " ")
     assert code_fingerprint(package) != before
+    module, before = package / "definitions" / "findings.py", code_fingerprint(package)
+    written = module.stat().st_mtime_ns
+    module.write_text(module.read_text().replace("finding", "fjnding", 1))  # the same size
+    os.utime(module, ns=(written + 1, written + 1))  # a nanosecond later
+    assert code_fingerprint(package) != before
+    before = code_fingerprint(package)
+    (package / "definitions" / "added.py").write_text("")
+    assert code_fingerprint(package) != before
     assert code_fingerprint(REPOSITORY / "provisioner") == cache.code_fingerprint()
+
+
+def test_the_config_is_read_again_whenever_its_text_changes(
+    project: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """provisioner.yaml's checked contents are cached too: a run that reads the same text parses nothing,
+    any other text is read and checked again, and a config with an error is never kept."""
+    directory, reads = tmp_path / "config-cache", []
+    checked_data = config_module._checked_data
+    monkeypatch.setattr(config_module, "_checked_data", lambda *args: reads.append(1) or checked_data(*args))
+    assert load_config(None, directory) == load_config(None) and len(reads) == 2
+    assert load_config(None, directory) == load_config(None) and len(reads) == 3  # the first from the cache
+    (stored,) = directory.iterdir()
+    stored.write_text(stored.read_text().replace('"data":{', '"data":[{').removesuffix("}") + "]}")
+    assert load_config(None, directory) == load_config(None) and len(reads) == 5  # not a mapping: read again
+
+    config = project / "provisioner.yaml"
+    config.write_text(CONFIG.replace("prod-eu1", "prod-us1"), encoding="utf-8")
+    assert load_config(None, directory).environments["production"].variables["cluster"] == "prod-us1"
+    config.write_text(CONFIG.replace("staging:", "staging: []\n  qa:"), encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(UserError, match=r"provisioner.yaml:\d+:\d+: error \[wrong-type\]"):
+            load_config(None, directory)
+    config.write_text(CONFIG, encoding="utf-8")
+    assert load_config(None, directory) == load_config(None)
+    assert len(reads) == 10  # each run since the first edit read the file (an error is not kept)
+    assert load_config(project / "provisioner.yaml", directory).path != load_config(None, directory).path
 
 
 def test_where_it_lives_and_how_to_turn_it_off() -> None:
@@ -200,4 +240,4 @@ def test_validate_uses_it_and_reports_the_same(project: Path, tmp_path: Path) ->
     assert (
         "composite.yaml:12:10: error [composite-in-composite] /1/query" in warm[1]
     )  # located from the cache
-    assert len(list(directory.iterdir())) == 1
+    assert sorted(path.name.split("-")[0] for path in directory.iterdir()) == ["config", "definitions"]

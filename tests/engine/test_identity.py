@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from provisioner import identity
 from provisioner.model import MonitorSpec, SourceLocation
+from provisioner.normalize import canonical_monitor
 
 SPEC = MonitorSpec(
     definition_id="mesh-error-rate/checkout",
@@ -64,3 +67,17 @@ def test_group_of_pointer_prefers_the_finest_group() -> None:
     assert identity.group_of("monitor", "/options/thresholds/critical") == "/options/thresholds"
     assert identity.group_of("monitor", "/options/renotify_interval") == "/options"
     assert identity.group_of("monitor", "/query") == "/query"
+
+
+def test_a_spec_fingerprint_is_its_body_s_and_never_outlives_the_body() -> None:
+    """Computed once per spec (the cache keeps it); a spec made by ``replace`` with another body gets its own."""
+    spec = replace(SPEC)
+    expected = identity.fingerprint_of("monitor", canonical_monitor(SPEC.body).body)
+    assert identity.spec_fingerprint(spec) == expected
+    identity.remember_fingerprint(spec, "1" + "0" * 36)  # what a cache would hand back
+    assert identity.spec_fingerprint(spec) == "1" + "0" * 36 and spec == SPEC  # not a field: equality holds
+    edited = replace(spec, body={**spec.body, "query": "q > 2"})
+    assert identity.spec_fingerprint(edited) == identity.fingerprint_of(
+        "monitor", canonical_monitor(edited.body).body
+    )
+    assert identity.spec_fingerprint(edited) != expected

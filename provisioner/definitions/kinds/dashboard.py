@@ -13,9 +13,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from provisioner.definitions.findings import Finding
+from provisioner.definitions.findings import Finding, did_you_mean
 from provisioner.definitions.kinds.base import Fields
-from provisioner.definitions.schema import did_you_mean
 from provisioner.mesh import catalogue
 from provisioner.model import CollectionModes, Environment, Json
 
