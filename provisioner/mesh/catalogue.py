@@ -644,17 +644,25 @@ def tag_value(raw: str) -> str:
 
 
 def service_host(service: str, namespace: str | None = None) -> str:
-    """``checkout`` in ``shop`` → ``checkout.shop.svc.cluster.local``; an FQDN or host is kept."""
-    if "." in service:
-        return service
-    return f"{service}.{namespace or '*'}{_CLUSTER_SUFFIX}"
+    """``checkout`` in ``shop`` → ``checkout.shop.svc.cluster.local``; ``checkout.shop`` (service and
+    namespace, as Istio hosts are often written) → ``checkout.shop.svc.cluster.local``; a longer host is
+    kept."""
+    labels = service.split(".")
+    if len(labels) == 1:
+        return f"{service}.{namespace or '*'}{_CLUSTER_SUFFIX}"
+    if len(labels) == 2:
+        return f"{service}{_CLUSTER_SUFFIX}"
+    return service
 
 
 def envoy_cluster_value(
     service: str, namespace: str | None = None, port: int | None = None, subset: str | None = None
 ) -> str:
     """The ``envoy_cluster`` tag value of the outbound cluster that sends traffic to a service, as
-    Datadog stores it; what is not known is a wildcard. ``|`` spellings are normalised."""
+    Datadog stores it; what is not known is a wildcard. Istio names it ``outbound|<port>|<subset>|<host>``,
+    the subset empty unless a DestinationRule defines subsets: an unknown subset is ``*``, which also
+    matches the empty one (``outbound_8080_*_host`` matches ``outbound_8080__host``). ``|`` spellings are
+    normalised."""
     if "|" in service:
         return _tag_pattern(service)
     if service.startswith(("outbound_", "inbound_")):
@@ -662,7 +670,7 @@ def envoy_cluster_value(
     host = service_host(service, namespace)
     if port is None and subset is None:
         return _tag_pattern(f"outbound_*_{host}")
-    return _tag_pattern(f"outbound|{port if port is not None else '*'}|{subset or ''}|{host}")
+    return _tag_pattern(f"outbound|{port if port is not None else '*'}|{subset or '*'}|{host}")
 
 
 def _tag_pattern(raw: str) -> str:

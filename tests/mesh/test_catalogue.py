@@ -105,10 +105,13 @@ def test_default_modes_follow_datadogs_documented_istio_setup() -> None:
 @pytest.mark.parametrize(
     ("service", "namespace", "port", "expected"),
     [
-        ("checkout", "shop", 8080, "outbound_8080__checkout.shop.svc.cluster.local"),
+        # a port without a subset: any subset, the empty one included (outbound_8080__checkout...)
+        ("checkout", "shop", 8080, "outbound_8080_*_checkout.shop.svc.cluster.local"),
         ("checkout", "shop", None, "outbound_*_checkout.shop.svc.cluster.local"),
         ("checkout", None, None, "outbound_*_checkout.*.svc.cluster.local"),
-        ("payments.pay.svc.cluster.local", None, 9090, "outbound_9090__payments.pay.svc.cluster.local"),
+        ("payments.pay.svc.cluster.local", None, 9090, "outbound_9090_*_payments.pay.svc.cluster.local"),
+        ("checkout.shop", None, None, "outbound_*_checkout.shop.svc.cluster.local"),  # service.namespace
+        ("checkout.shop", "ignored", 8080, "outbound_8080_*_checkout.shop.svc.cluster.local"),
         (
             "outbound|8080|v1|Cart.shop.svc.cluster.local",
             None,
