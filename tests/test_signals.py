@@ -35,6 +35,8 @@ SHIPPED_XDS = (
             "error-rate",
         ),
         ("sum(last_5m):sum:trace.envoy.proxy.hits{http.status_class:5xx}.as_count() > 10", "error-rate"),
+        ("sum(last_5m):sum:istio.mesh.request.count.total{response_code:0}.as_count() > 10", "error-rate"),
+        ("sum(last_5m):sum:istio.mesh.request.count.total{response_code:404}.as_count() > 10", "error-rate"),
         ("sum(last_10m):sum:istio.galley.validation.failed.count{*}.as_count() > 0", "config-propagation"),
         ("sum(last_10m):sum:istio.pilot.total_xds_rejects{*}.as_count() > 0", "config-propagation"),
         ("sum(last_10m):sum:istio.pilot.xds.cds_reject{*}.as_count() > 0", "config-propagation"),
@@ -62,6 +64,10 @@ def test_each_signal_is_recognised(query: str, signal: str) -> None:
         "sum(last_5m):sum:trace.envoy.proxy.hits{service:checkout}.as_count() < 1",  # traffic, not errors
         "sum(last_5m):sum:istio.mesh.request.count.total{*}.as_count() > 0",  # traffic, not errors
         "sum(last_15m):sum:istio.pilot.xds.pushes.count{*}.as_count() > 0",  # pushes, not push errors
+        # a response_code or status filter that keeps successes is traffic, not errors
+        "sum(last_5m):sum:istio.mesh.request.count.total{response_code:200}.as_count() < 10",
+        "sum(last_5m):sum:istio.mesh.request.count.total{response_code:2*}.as_count() < 10",
+        "sum(last_5m):sum:trace.envoy.proxy.hits{http.status_class:2xx}.as_count() < 10",
         'logs("service:checkout status:error").index("*").rollup("count").last("5m") > 10',
         "",
     ],

@@ -167,6 +167,17 @@ ENVOY_CIRCUIT_BREAKERS = ("cx_open", "cx_pool_open", "rq_open", "rq_pending_open
 XDS_TYPES = ("cds", "eds", "lds", "rds")
 
 
+# Where a V2 (openmetrics) name comes from. Listed: Datadog's Istio README and V2 test metrics name it.
+# Derived: no Datadog document or test lists it; it follows from integrations-core's source (istio
+# metrics.py ``construct_metrics_config`` strips ``_total`` from the V1 name, and the V2 counter transformer
+# appends ``.count``) and has not been observed in a Datadog org.
+_V2_LISTED = "V2 name listed in Datadog's Istio README and V2 test metrics"
+_V2_DERIVED = (
+    "V2 name derived, not observed in an org: integrations-core istio metrics.py construct_metrics_config "
+    "strips _total, the V2 counter transformer appends .count"
+)
+
+
 def _metrics() -> tuple[Metric, ...]:
     data, istiod, envoy, apm = Collector.DATA_PLANE, Collector.CONTROL_PLANE, Collector.ENVOY, Collector.APM
     found = [
@@ -240,13 +251,13 @@ def _metrics() -> tuple[Metric, ...]:
                 _ISTIOD_TAGS,
                 f"sidecar injection webhook calls: {meaning}",
                 on_event=True,
-                source="istio-metrics.md §2; integrations-core istio metrics.py construct_metrics_config",
+                source=f"istio-metrics.md §2; {source}",
             )
-            for outcome, meaning in (
-                ("requests", "all"),
-                ("success", "injected"),
-                ("failure", "failed (the pod starts without a sidecar or is refused)"),
-                ("skip", "skipped (injection disabled for the pod or namespace)"),
+            for outcome, meaning, source in (
+                ("requests", "all", _V2_LISTED),
+                ("success", "injected", _V2_LISTED),
+                ("failure", "failed (the pod starts without a sidecar or is refused)", _V2_DERIVED),
+                ("skip", "skipped (injection disabled for the pod or namespace)", _V2_DERIVED),
             )
         ),
         Metric(
@@ -277,7 +288,7 @@ def _metrics() -> tuple[Metric, ...]:
             (*_ISTIOD_TAGS, "type"),
             "xDS responses proxies rejected (NACK): config that reached a proxy and was refused",
             on_event=True,
-            source="istio-metrics.md §2 (V2 name inferred from the counter rule)",
+            source=f"istio-metrics.md §2; {_V2_DERIVED}",
         ),
         *(
             Metric(
@@ -304,7 +315,7 @@ def _metrics() -> tuple[Metric, ...]:
             _ISTIOD_TAGS,
             "istiod's internal xDS errors",
             on_event=True,
-            source="istio-metrics.md §2",
+            source=f"istio-metrics.md §2; {_V2_DERIVED}",
         ),
         Metric(
             "connected_proxies",
@@ -550,7 +561,7 @@ def signals_of(datadog_name: str, filters: TagFilters, group_by: Sequence[str] =
 def _signals(key: str, filters: TagFilters, group_by: Sequence[str]) -> set[str]:
     if key in ("requests", "requests_cumulative"):
         found = set()
-        if filters.get("response_code") or "response_code" in group_by:
+        if any(map(is_error_status, filters.get("response_code", ()))) or "response_code" in group_by:
             found.add(ERROR_RATE)
         if {"UO", "UH"} & set(filters.get("response_flags", ())):
             found.add(CIRCUIT_OPEN)
@@ -558,8 +569,8 @@ def _signals(key: str, filters: TagFilters, group_by: Sequence[str]) -> set[str]
     if key == "apm_errors":
         return {ERROR_RATE}
     if key == "apm_hits":
-        statuses = filters.get("http.status_code") or filters.get("http.status_class")
-        return {ERROR_RATE} if statuses else set()
+        statuses = (*filters.get("http.status_code", ()), *filters.get("http.status_class", ()))
+        return {ERROR_RATE} if any(map(is_error_status, statuses)) else set()
     if key.startswith("sidecar_injection_"):
         return {SIDECAR_INJECTION}
     if key == "xds_pushes":
@@ -571,6 +582,12 @@ def _signals(key: str, filters: TagFilters, group_by: Sequence[str]) -> set[str]
     if key.startswith(("outlier_", "circuit_breaker_")) or key == "upstream_rq_pending_overflow":
         return {CIRCUIT_OPEN}
     return set()
+
+
+def is_error_status(value: str) -> bool:
+    """An HTTP status filter value that keeps only errors: 5xx, 4xx (``5*``, ``503``, ``5xx``) or Istio's
+    ``0`` (no response)."""
+    return value[:1] in ("0", "4", "5")
 
 
 def counts_events(datadog_name: str, filters: TagFilters) -> bool:
@@ -585,7 +602,7 @@ def _counts_events(metric: Metric, filters: TagFilters) -> bool:
     if metric.on_event:
         return True
     if metric.key == "requests":
-        codes = [v for v in filters.get("response_code", ()) if v[:1] in ("0", "4", "5")]
+        codes = [v for v in filters.get("response_code", ()) if is_error_status(v)]
         flags = [v for v in filters.get("response_flags", ()) if v not in ("-", "*")]
         return bool(codes or flags)
     if metric.key == "xds_pushes":

@@ -174,3 +174,18 @@ def test_modes_of_an_environment_default_to_the_documented_setup() -> None:
 
     assert catalogue.modes_of(Environment(name="x")) == catalogue.DEFAULT_MODES
     assert catalogue.modes_of(Environment(name="x", istio=LEGACY)) == LEGACY
+
+
+# V2 names no Datadog document or test lists (istio-metrics.md §2: "inferred"); the catalogue must not
+# state them as plain facts.
+DERIVED_V2_NAMES = ("sidecar_injection_failure", "sidecar_injection_skip", "xds_rejects", "xds_internal_errors")
+
+
+@pytest.mark.parametrize("key", DERIVED_V2_NAMES)
+def test_inferred_v2_names_say_they_are_derived_not_observed(key: str) -> None:
+    source = catalogue.metric(key).source
+    assert "derived, not observed" in source and "construct_metrics_config" in source
+
+
+def test_listed_v2_names_do_not_say_derived() -> None:
+    assert "derived" not in catalogue.metric("sidecar_injection_requests").source
