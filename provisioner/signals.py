@@ -119,6 +119,39 @@ def monitor_queries(body: JsonObject) -> tuple[str, ...]:
     return tuple(t for t in texts if t)
 
 
+def dashboard_queries(body: JsonObject) -> tuple[str, ...]:
+    """The metric query texts of a dashboard's widgets (``query`` and the older ``q``, nested groups too)."""
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if key in ("query", "q") and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(body.get("widgets"))
+    return tuple(found)
+
+
+def dashboard_tag_keys(body: JsonObject) -> frozenset[str]:
+    """The tag keys a dashboard's widget queries filter or group by, template variables (``$cluster``)
+    counted as the tag they filter (their ``prefix``)."""
+    queries = dashboard_queries(body)
+    keys = {f.key for q in queries for t in metric_terms(q) for f in t.filters if not f.negated}
+    keys.update(key for q in queries for t in metric_terms(q) for key in t.group_by)
+    variables = body.get("template_variables")
+    for variable in variables if isinstance(variables, list) else ():
+        if isinstance(variable, Mapping) and variable.get("prefix"):
+            if any(re.search(rf"\${re.escape(str(variable.get('name')))}\b", q) for q in queries):
+                keys.add(str(variable["prefix"]))
+    return frozenset(keys)
+
+
 # --- signals --------------------------------------------------------------------------------
 
 

@@ -126,6 +126,8 @@ def _modes(
     return found
 
 
+# The Agent's cluster tag: only there when the Agent knows the cluster's name (istio-metrics.md §3).
+CLUSTER_TAG = "kube_cluster_name"
 _REQUEST_TAGS = (
     "reporter",
     "destination_service_name",
