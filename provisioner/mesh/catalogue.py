@@ -109,6 +109,14 @@ class Metric:
     def names(self) -> frozenset[str]:
         return frozenset(s.name for s in self.submissions.values())
 
+    def side(self, tag_key: str) -> Side | None:
+        """Which side of a request a service tag's value names on this metric's series (None: the tag does
+        not name a service)."""
+        if tag_key == "service" and "envoy_cluster" in self.tags:
+            return Side.CALLER  # outbound cluster stats are kept by the calling pod's sidecar
+        tag = SERVICE_TAGS.get(tag_key)
+        return tag.side if tag is not None else None
+
 
 def _both(name: str, metric_type: MetricType) -> Mapping[Mode, Submission]:
     same = Submission(name, metric_type)
@@ -695,6 +703,22 @@ def envoy_cluster_value(
 def _tag_pattern(raw: str) -> str:
     """``tag_value`` of a value with ``*`` wildcards, which stay wildcards."""
     return "*".join(tag_value(part) for part in raw.split("*"))
+
+
+def tag_side(datadog_name: str, tag_key: str) -> Side | None:
+    """Which side of a request a service tag names on a metric's series: the catalogue metric's own reading
+    (``service`` on ``envoy.cluster.*`` is the caller), else the tag's general meaning."""
+    uses = lookup(datadog_name)
+    if uses:
+        return uses[0].metric.side(tag_key)
+    tag = SERVICE_TAGS.get(tag_key)
+    return tag.side if tag is not None else None
+
+
+def names_destination(side: Side | None) -> bool:
+    """Whether a filter on a tag of this side keeps the traffic of the service that receives it (the
+    destination, or APM's own service, whose spans include what it serves)."""
+    return side in (Side.DESTINATION, Side.OWN)
 
 
 def apm_service_value(service: str, namespace: str | None = None) -> str:

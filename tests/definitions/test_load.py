@@ -220,7 +220,7 @@ def test_per_service_circuit_open_filters_the_destination_envoy_cluster(tmp_path
     queries = {m.definition_id: m.body["query"] for m in definitions.monitors}
     assert queries == {
         "breakers/checkout": "max(last_5m):max:envoy.cluster.circuit_breakers.rq_open"
-        "{envoy_cluster:outbound_8080__checkout.shop.svc.cluster.local} by {envoy_cluster} > 0",
+        "{envoy_cluster:outbound_8080_*_checkout.shop.svc.cluster.local} by {envoy_cluster} > 0",
         "breakers/payments.pay.svc.cluster.local": "max(last_5m):max:envoy.cluster.circuit_breakers.rq_open"
         "{envoy_cluster:outbound_*_payments.pay.svc.cluster.local} by {envoy_cluster} > 0",
         "breakers/cart": "max(last_5m):max:envoy.cluster.circuit_breakers.rq_open"
@@ -448,3 +448,30 @@ def test_services_include_the_config_and_overrides_for_unknown_environments_are_
     assert definitions.services == ("reviews",)
     (problem,) = definitions.problems
     assert (problem.code, problem.hint) == ("unknown-environment", "did you mean 'production'?")
+
+
+def test_a_monitor_watches_the_services_its_scope_names_on_the_receiving_side(tmp_path: Path) -> None:
+    """``service:`` on Envoy's cluster stats is the caller: it names no watched service; envoy_cluster does."""
+    definitions = load(tmp_path, """
+        - id: frontends-breakers
+          kind: circuit-open
+          signal: circuit-breaker
+          name: frontend's breakers
+          scope: ["service:frontend"]
+          message: "@slack-mesh"
+        - id: breakers-to-cart
+          kind: circuit-open
+          signal: circuit-breaker
+          name: breakers to cart
+          scope: ["service:frontend", "envoy_cluster:outbound_8080__cart.shop.svc.cluster.local"]
+          message: "@slack-mesh"
+        - id: cart-errors
+          kind: error-rate
+          source: istio
+          name: cart errors
+          scope: ["destination_service_name:cart", "source_app:frontend"]
+          thresholds: {critical: 5%}
+          message: "@slack-mesh"
+    """)  # fmt: skip
+    services = {m.definition_id: m.services for m in definitions.monitors if m.part_of is None}
+    assert services == {"frontends-breakers": (), "breakers-to-cart": ("cart",), "cart-errors": ("cart",)}

@@ -64,7 +64,9 @@ def compile_circuit_open(fields: Fields, context: CompileContext) -> CompiledMon
     aggregation = "max" if signal == "circuit-breaker" else "sum"
     expression = f"{aggregation}({window(fields, DEFAULT_WINDOW)}):{terms}"
     missing_data = EVALUATE_AS_ZERO if signal == "overflow" else NOTIFY_NO_DATA
-    services = watched_services(filters, context)
+    services = watched_services(
+        filters, context, "requests" if signal == "overflow" else "outlier_ejections_active"
+    )
     compiled = count_monitor(fields, context, catalogue.CIRCUIT_OPEN, expression, services, missing_data)
     findings = (*_breakers_findings(signal, fields), *_clusters_findings(signal, fields))
     return CompiledMonitor(compiled.body, findings, compiled.signal, compiled.services)

@@ -66,5 +66,5 @@ def compile_config_propagation(fields: Fields, context: CompileContext) -> Compi
         message = "config-propagation needs at least one signal"
         hint = "set push_errors, proxy_rejects or validation_failures to true"
         return CompiledMonitor({}, (Finding("", "no-signal", message, hint),), CONFIG_PROPAGATION)
-    services = watched_services(filters, context)
+    services = watched_services(filters, context, "xds_pushes")
     return combined(fields, context, CONFIG_PROPAGATION, parts, "||", services)

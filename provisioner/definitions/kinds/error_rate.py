@@ -78,7 +78,7 @@ def compile_error_rate(fields: Fields, context: CompileContext) -> CompiledMonit
         traffic = f"{span}{requests} >= {min_requests}"
         title = f"at least {min_requests} requests"
         parts.append(Part("traffic", title, traffic, {"critical": min_requests}, EVALUATE_AS_ZERO))
-    services = watched_services(filters, context)
+    services = watched_services(filters, context, requests_key)
     return combined(fields, context, catalogue.ERROR_RATE, parts, "&&", services, findings)
 
 

@@ -99,14 +99,16 @@ def added(terms: Sequence[str]) -> str:
     return " + ".join(terms)
 
 
-def watched_services(filters: Iterable[str], context: CompileContext) -> tuple[str, ...]:
-    """The services a monitor watches: the expanded service, else those its scope names by a service tag."""
+def watched_services(filters: Iterable[str], context: CompileContext, metric_key: str) -> tuple[str, ...]:
+    """The services a monitor watches: the expanded service, else those its scope names by a tag that names
+    the receiving side on the kind's metric (``service:`` on Envoy's cluster stats is the caller: not one)."""
     if context.service is not None:
         return (context.service,)
+    metric = catalogue.metric(metric_key)
     found = []
     for item in filters:
         key, _, value = item.partition(":")
-        if key in catalogue.SERVICE_TAGS and value and "*" not in value:
+        if value and "*" not in value and catalogue.names_destination(metric.side(key)):
             found.append(catalogue.service_of(key, value))
     return tuple(dict.fromkeys(found))
 
