@@ -176,10 +176,12 @@ def test_config_propagation_is_one_monitor_per_signal_never_a_sum(tmp_path: Path
         (
             OPENMETRICS,
             "signal: circuit-breaker, breakers: [rq_open, cx_open], clusters: ['outbound|80||a.ns.svc.cluster.local', b]",
-            "max(last_5m):max:envoy.cluster.circuit_breakers.rq_open{(envoy_cluster:outbound_80__a.ns.svc.cluster.local"
+            "sum(last_5m):max:envoy.cluster.circuit_breakers.rq_open{(envoy_cluster:outbound_80__a.ns.svc.cluster.local"
             " OR envoy_cluster:outbound_*_b.*.svc.cluster.local)} by {envoy_cluster} + "
             "max:envoy.cluster.circuit_breakers.cx_open{(envoy_cluster:outbound_80__a.ns.svc.cluster.local"
-            " OR envoy_cluster:outbound_*_b.*.svc.cluster.local)} by {envoy_cluster} > 0",
+            " OR envoy_cluster:outbound_*_b.*.svc.cluster.local)} by {envoy_cluster} + "
+            "sum:envoy.cluster.upstream_rq_pending_overflow.count{(envoy_cluster:outbound_80__a.ns.svc.cluster.local"
+            " OR envoy_cluster:outbound_*_b.*.svc.cluster.local)} by {envoy_cluster}.as_count() > 0",
         ),
         (
             OPENMETRICS,
@@ -219,15 +221,21 @@ def test_per_service_circuit_open_filters_the_destination_envoy_cluster(tmp_path
           - {service: cart, clusters: ["outbound|9090|v2|cart.shop.svc.cluster.local"]}
     """)  # fmt: skip
     assert issues(definitions) == ()
+    overflow = "sum:envoy.cluster.upstream_rq_pending_overflow.count"  # the counter beside the breaker
     queries = {m.definition_id: m.body["query"] for m in definitions.monitors}
     assert queries == {
-        "breakers/checkout": "max(last_5m):max:envoy.cluster.circuit_breakers.rq_open"
-        "{envoy_cluster:outbound_8080_*_checkout.shop.svc.cluster.local} by {envoy_cluster} > 0",
-        "breakers/payments.pay.svc.cluster.local": "max(last_5m):max:envoy.cluster.circuit_breakers.rq_open"
-        "{envoy_cluster:outbound_*_payments.pay.svc.cluster.local} by {envoy_cluster} > 0",
-        "breakers/cart": "max(last_5m):max:envoy.cluster.circuit_breakers.rq_open"
+        "breakers/checkout": "sum(last_5m):max:envoy.cluster.circuit_breakers.rq_open"
+        "{envoy_cluster:outbound_8080_*_checkout.shop.svc.cluster.local} by {envoy_cluster} + "
+        f"{overflow}{{envoy_cluster:outbound_8080_*_checkout.shop.svc.cluster.local}} by {{envoy_cluster}}"
+        ".as_count() > 0",
+        "breakers/payments.pay.svc.cluster.local": "sum(last_5m):max:envoy.cluster.circuit_breakers.rq_open"
+        "{envoy_cluster:outbound_*_payments.pay.svc.cluster.local} by {envoy_cluster} + "
+        f"{overflow}{{envoy_cluster:outbound_*_payments.pay.svc.cluster.local}} by {{envoy_cluster}}.as_count() > 0",
+        "breakers/cart": "sum(last_5m):max:envoy.cluster.circuit_breakers.rq_open"
         "{envoy_cluster:outbound_9090_v2_cart.shop.svc.cluster.local,envoy_cluster:outbound_*_cart.*.svc.cluster.local}"
-        " by {envoy_cluster} > 0",
+        f" by {{envoy_cluster}} + {overflow}"
+        "{envoy_cluster:outbound_9090_v2_cart.shop.svc.cluster.local,envoy_cluster:outbound_*_cart.*.svc.cluster.local}"
+        " by {envoy_cluster}.as_count() > 0",
     }
     assert [m.services for m in definitions.monitors] == [
         ("checkout",),
