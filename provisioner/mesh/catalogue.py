@@ -97,6 +97,7 @@ class Metric:
     description: str
     on_event: bool = False  # the series appears with the first event it counts: absent is normal
     cumulative: bool = False  # a counter's raw running total sent as a gauge: not a per-window count
+    counted_by: str = ""  # cumulative: the catalogue key of the metric counting the same per interval
     stats: tuple[str, ...] = ()  # Envoy stats that proxyStatsMatcher must keep for it to exist
     source: str = ""
 
@@ -207,6 +208,7 @@ def _metrics() -> tuple[Metric, ...]:
             _REQUEST_TAGS,
             "legacy mode only: the request counter's running total, sent as a gauge",
             cumulative=True,
+            counted_by="requests",
             source="istio-metrics.md §2",
         ),
         Metric(
@@ -238,6 +240,7 @@ def _metrics() -> tuple[Metric, ...]:
             _REQUEST_TAGS,
             "legacy mode only: running total of request duration since the pod started, as a gauge",
             cumulative=True,
+            counted_by="request_duration_sum",
             source="istio-metrics.md §2",
         ),
         Metric(
@@ -247,6 +250,7 @@ def _metrics() -> tuple[Metric, ...]:
             _REQUEST_TAGS,
             "legacy mode only: running total of timed requests since the pod started, as a gauge",
             cumulative=True,
+            counted_by="request_duration_count",
             source="istio-metrics.md §2",
         ),
         # --- control plane (istiod) ---------------------------------------------------------
@@ -310,6 +314,7 @@ def _metrics() -> tuple[Metric, ...]:
                 "compatibility; total_xds_rejects counts the same NACKs)",
                 on_event=True,
                 cumulative=True,
+                counted_by="xds_rejects",
                 source="istio-metrics.md §2 (Istio exports a gauge; submitted type unverified); istio/istio "
                 "pilot/pkg/xds/monitoring.go IncrementXDSRejects increments it, never resets it",
             )
@@ -547,6 +552,17 @@ def mode_mismatch(datadog_name: str, modes: CollectionModes) -> tuple[NameUse, S
     return use, use.metric.submission(modes)
 
 
+def cumulative_in_mode(datadog_name: str, modes: CollectionModes) -> tuple[NameUse, Submission | None] | None:
+    """When this environment's collector submits ``datadog_name`` as a cumulative gauge (a counter's running
+    total: ``.as_count()`` does nothing on it, and a window's sum or average is not a count): the name's use,
+    and the name that counts the same per interval in this environment (None when it has none)."""
+    for use in lookup(datadog_name):
+        if use.metric.cumulative and modes.of(use.metric.collector) in (None, use.mode):
+            counted = METRICS[use.metric.counted_by].submission(modes) if use.metric.counted_by else None
+            return use, counted
+    return None
+
+
 def all_names() -> frozenset[str]:
     return frozenset(_BY_NAME)
 
@@ -653,6 +669,12 @@ SERVICE_TAGS: Mapping[str, ServiceTag] = {
         ServiceTag("service", Side.OWN, "<app>.<namespace> (APM under Istio); the calling pod on envoy.*"),
     )
 }
+# Tags whose values appear with an event (an error status, a response flag, a push or reject type, a
+# validation reason): a filter value no series has had may simply be an event that did not happen.
+EVENT_TAGS = frozenset(
+    {"response_code", "response_flags", "grpc_response_status", "http.status_code", "http.status_class",
+     "type", "reason", "err"}
+)  # fmt: skip
 # Tags the shipped data-plane auto_conf excludes (context explosion): filters and groups on them see nothing.
 EXCLUDED_BY_DEFAULT: Mapping[str, str] = {
     "destination_service": "destination_service_name",

@@ -124,9 +124,9 @@ def test_the_snippets_follow_the_environments_modes(project: Path) -> None:
     assert yaml.safe_load(tracer) == {"global": {"proxy": {"tracer": "datadog"}}, "traceSampling": 100.0}
     # Datadog's Istio tracing page: the Agent must accept the sidecars' traces on its host port.
     assert yaml.safe_load(agent) == {"datadog": {"apm": {"portEnabled": True}}}
-    instance = yaml.safe_load(yaml.safe_load(openmetrics["istio-data-plane"])["datadog"]["confd"]["istio.yaml"])[
-        "instances"
-    ][0]
+    instance = yaml.safe_load(
+        yaml.safe_load(openmetrics["istio-data-plane"])["datadog"]["confd"]["istio.yaml"]
+    )["instances"][0]
     assert instance["exclude_labels"] == [  # Datadog's suggested list (istio-metrics.md §3)
         "source_version", "destination_version", "source_canonical_revision", "destination_canonical_revision",
         "source_principal", "destination_principal", "source_cluster", "destination_cluster",
@@ -226,3 +226,45 @@ widgets:
     assert found["opt_in"] is False  # detected on GKE, AKS and EKS: validate does not warn
     assert "kubernetes-cluster-name-detection" in found["why"]
     assert yaml.safe_load(found["snippets"][0]["yaml"]) == {"datadog": {"clusterName": "<cluster name>"}}
+
+
+def test_validate_warns_about_a_running_total_read_as_a_count_in_monitors_and_widgets(project: Path) -> None:
+    """The legacy data plane sends the request counter and the latency sum/count twice: as counts
+    (``.total``) and as cumulative gauges under the plain names, which V2 uses for its counts."""
+    (project / "monitors" / "raw.yaml").write_text("""\
+id: running-total
+kind: monitor
+name: requests
+type: query alert
+query: "sum(last_5m):sum:istio.mesh.request.count{reporter:destination}.as_count() > 9"
+message: "@slack-mesh"
+options: {thresholds: {critical: 9}}
+""")
+    (project / "dashboards").mkdir()
+    (project / "dashboards" / "board.yaml").write_text("""\
+id: board
+kind: dashboard
+title: board
+widgets:
+  - type: timeseries
+    query: sum:mesh:request_duration_sum_cumulative{*}
+  - definition:
+      type: query_value
+      requests: [{q: "sum:istio.mesh.request.duration.milliseconds.count{*}"}]
+""")
+
+    def warnings(env: str) -> list[tuple[str, int, str]]:
+        result = CliRunner().invoke(app, ["validate", "--env", env, "--format", "json"])
+        problems = json.loads(result.stdout)["problems"]  # openmetrics: the shorthand names no metric there
+        return [
+            (p["filename"].split("/")[-1], p["line"], p["hint"])
+            for p in problems
+            if p["code"] == "cumulative-gauge"
+        ]
+
+    assert warnings("all-legacy") == [
+        ("board.yaml", 5, "use istio.mesh.request.duration.milliseconds.sum.total, the count per interval"),
+        ("board.yaml", 7, "use istio.mesh.request.duration.milliseconds.count.total, the count per interval"),
+        ("raw.yaml", 5, "use istio.mesh.request.count.total, the count per interval"),
+    ]
+    assert warnings("all-openmetrics") == []  # there the plain names are the counts

@@ -194,7 +194,9 @@ def combined(
     notification = {k: v for k, v in user_options.items() if k not in EVALUATION_OPTIONS}
     references = [identity.reference(identity.part_id(context.definition_id, part.suffix)) for part in parts]
     composite = monitor_body(fields, context, COMPOSITE_TYPE, f" {operator} ".join(references), notification)
-    composite["message"], unfilled = composite_message(str(composite["message"]), shown_thresholds or {}, parts)
+    composite["message"], unfilled = composite_message(
+        str(composite["message"]), shown_thresholds or {}, parts
+    )
     compiled_parts = tuple(CompiledPart(part.suffix, _part_body(fields, context, part)) for part in parts)
     return CompiledMonitor(composite, (*findings, *unfilled), signal, services, compiled_parts)
 
@@ -274,7 +276,28 @@ def _name_findings(names: tuple[str, ...], modes: CollectionModes) -> tuple[Find
         findings.append(Finding("/query", "needs-mesh-setup", message, hint, "warning"))
     for name in names:
         findings.extend(_mode_findings(name, modes))
+        findings.extend(cumulative_findings(name, modes, "/query"))
     return tuple(findings)
+
+
+def cumulative_findings(name: str, modes: CollectionModes, pointer: str) -> Iterator[Finding]:
+    """A name this environment's collector sends as a counter's running total: a query over a window of it
+    is not a count (``.as_count()`` does nothing on a gauge)."""
+    found = catalogue.cumulative_in_mode(name, modes)
+    if found is None:
+        return
+    use, counted = found
+    collector = use.metric.collector.value
+    message = (
+        f"{name} is a cumulative gauge where {collector} runs in {use.mode} mode: the running total since "
+        "each proxy started, so a sum or average over a window is not a count, and .as_count() does nothing"
+    )
+    hint = (
+        f"use {counted.name}, the count per interval"
+        if counted is not None
+        else "no metric counts it per interval"
+    )
+    yield Finding(pointer, "cumulative-gauge", message, hint, "warning")
 
 
 def _is_data_plane(name: str) -> bool:
