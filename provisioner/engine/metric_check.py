@@ -29,8 +29,8 @@ For a metric that does not report, the cause is read from what does, with the me
   an event (``response_code``...) and terms that count events are not checked: their values appear with
   the event;
 - ``cumulative-gauge``: the metric reports, but this environment's collector submits that name as a
-  counter's running total (the legacy data plane's plain request counter): the monitor reads a total since each proxy
-  started, and ``.as_count()`` does nothing on a gauge.
+  counter's running total (the legacy data plane's plain request counter): the monitor reads a total since
+  each proxy started, and ``.as_count()`` does nothing on a gauge.
 
 A counter of events (``on_event``: injection failures, proxy rejects...) whose collector reports in the
 environment's mode simply had no event: not a gap, and not reported.
@@ -452,9 +452,9 @@ class _Judge:
         use, counted = found
         label = _COLLECTOR_LABEL[use.metric.collector]
         message = (
-            f"{name} reports, but this environment's {label} ({use.mode}) sends it as a cumulative gauge, the "
-            "running total since each proxy started: a sum or average over the window is not a count, and "
-            ".as_count() does nothing on a gauge"
+            f"{name} reports, but this environment's {label} ({use.mode}) sends it as a cumulative gauge, a "
+            "counter's running total since its process started: a sum or average over the window is not a "
+            "count, and .as_count() does nothing on a gauge"
         )
         fix = (
             f"query {counted.name}, the count per interval (a definition compiles to it: `provisioner apply`)"

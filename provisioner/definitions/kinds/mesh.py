@@ -289,8 +289,9 @@ def cumulative_findings(name: str, modes: CollectionModes, pointer: str) -> Iter
     use, counted = found
     collector = use.metric.collector.value
     message = (
-        f"{name} is a cumulative gauge where {collector} runs in {use.mode} mode: the running total since "
-        "each proxy started, so a sum or average over a window is not a count, and .as_count() does nothing"
+        f"{name} is a cumulative gauge where {collector} runs in {use.mode} mode: a counter's running total "
+        "since its process started, so a sum or average over a window is not a count, and .as_count() does "
+        "nothing"
     )
     hint = (
         f"use {counted.name}, the count per interval"
