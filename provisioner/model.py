@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 Json = Any  # a JSON-compatible value: dict, list, str, int, float, bool or None
 JsonObject = Mapping[str, Json]
+MetricTags = Mapping[str, frozenset[str]]  # a metric's tag keys -> the values its series carried
 
 Severity = Literal["error", "warning"]
 ResourceKind = Literal["monitor", "dashboard"]

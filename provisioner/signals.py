@@ -4,9 +4,13 @@ Pure functions over query text; nothing here talks to Datadog. What a metric nam
 tags, which side of a request a tag names) is the mesh catalogue's (``provisioner.mesh.catalogue``): this
 module only parses queries into ``metric{filters} by {tags}`` terms and asks the catalogue.
 
-A query filtered on service tags (``service:x``, ``destination_service_name:x``,
-``destination_service:x.ns.svc.cluster.local``, ``envoy_cluster:outbound|80||x.ns…``) watches those
-services; a query without such a filter, grouped by service or not, watches the whole mesh.
+A query filtered on the tags that name the service receiving the traffic (``destination_service_name:x``,
+``destination_service:x.ns.svc.cluster.local``, ``envoy_cluster:outbound|80||x.ns…``, APM's own
+``service:x``) watches those services; which side a tag names depends on the metric (the catalogue's
+``tag_side``: ``service`` on ``envoy.cluster.*`` is the calling pod). A query filtered only on the caller
+(``source_app``, or ``service`` on Envoy's cluster stats) watches that caller's dependencies: no service is
+covered by it, and it is not mesh-wide. A query without such filters, grouped by service or not, watches the
+whole mesh.
 """
 
 from __future__ import annotations
@@ -21,12 +25,6 @@ from provisioner.model import MESH_SIGNALS, JsonObject
 
 ERROR_RATE, SIDECAR_INJECTION, CONFIG_PROPAGATION, CIRCUIT_OPEN = MESH_SIGNALS
 CONTROL_PLANE_SIGNALS: frozenset[str] = frozenset({SIDECAR_INJECTION, CONFIG_PROPAGATION})
-
-# Tags whose value names the mesh service a monitor watches (the receiving side, or APM's own service).
-# Host-like values (x.ns.svc.cluster.local, Envoy cluster names) are reduced to the service name.
-SERVICE_TAGS: frozenset[str] = frozenset(
-    key for key, tag in catalogue.SERVICE_TAGS.items() if tag.side is not catalogue.Side.CALLER
-)
 
 _TERM_RE = re.compile(
     r"(?<![\w.])(?P<metric>[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)+)\s*\{(?P<scope>[^{}]*)\}"
@@ -74,10 +72,11 @@ class Watch:
     excluded: tuple[str, ...] = ()  # services filtered out with !service:x
     grouped_by_service: bool = False
     events_only: bool = False  # every term counts events whose series appear with the first one
+    callers_only: bool = False  # some term is filtered on the calling side alone: it covers no destination
 
     @property
     def mesh_wide(self) -> bool:
-        return not self.services
+        return not self.services and not self.callers_only
 
     def covers(self, signal: str, service: str) -> bool:
         if signal not in self.signals or _matches_any(service, self.excluded):
@@ -119,6 +118,39 @@ def monitor_queries(body: JsonObject) -> tuple[str, ...]:
     return tuple(t for t in texts if t)
 
 
+def dashboard_queries(body: JsonObject) -> tuple[str, ...]:
+    """The metric query texts of a dashboard's widgets (``query`` and the older ``q``, nested groups too)."""
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if key in ("query", "q") and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(body.get("widgets"))
+    return tuple(found)
+
+
+def dashboard_tag_keys(body: JsonObject) -> frozenset[str]:
+    """The tag keys a dashboard's widget queries filter or group by, template variables (``$cluster``)
+    counted as the tag they filter (their ``prefix``)."""
+    queries = dashboard_queries(body)
+    keys = {f.key for q in queries for t in metric_terms(q) for f in t.filters if not f.negated}
+    keys.update(key for q in queries for t in metric_terms(q) for key in t.group_by)
+    variables = body.get("template_variables")
+    for variable in variables if isinstance(variables, list) else ():
+        if isinstance(variable, Mapping) and variable.get("prefix"):
+            if any(re.search(rf"\${re.escape(str(variable.get('name')))}\b", q) for q in queries):
+                keys.add(str(variable["prefix"]))
+    return frozenset(keys)
+
+
 # --- signals --------------------------------------------------------------------------------
 
 
@@ -144,14 +176,36 @@ def service_name(tag_key: str, value: str) -> str:
     return catalogue.service_of(tag_key, value)
 
 
+def _service_filters(term: MetricTerm, negated: bool) -> list[TagFilter]:
+    """The term's filters on a tag naming the service that receives the traffic."""
+    return [
+        f
+        for f in term.filters
+        if f.negated is negated
+        and f.value not in ("*", "")
+        and catalogue.names_destination(catalogue.tag_side(term.metric, f.key))
+    ]
+
+
 def _services(terms: Iterable[MetricTerm], negated: bool) -> tuple[str, ...]:
-    names = {
-        service_name(f.key, f.value)
-        for t in terms
-        for f in t.filters
-        if f.key in SERVICE_TAGS and f.negated is negated and f.value not in ("*", "")
-    }
+    names = {service_name(f.key, f.value) for t in terms for f in _service_filters(t, negated)}
     return tuple(sorted(names))
+
+
+def _callers_only(term: MetricTerm) -> bool:
+    """Filtered on the caller (kept filters on a caller-side tag) and not on the destination."""
+    callers = [
+        f
+        for f in term.filters
+        if not f.negated
+        and f.value not in ("*", "")
+        and catalogue.tag_side(term.metric, f.key) is catalogue.Side.CALLER
+    ]
+    return bool(callers) and not _service_filters(term, negated=False)
+
+
+def _grouped_by_service(term: MetricTerm) -> bool:
+    return any(catalogue.names_destination(catalogue.tag_side(term.metric, key)) for key in term.group_by)
 
 
 def _matches_any(service: str, patterns: Iterable[str]) -> bool:
@@ -168,8 +222,9 @@ def watch_of_terms(terms: Iterable[MetricTerm]) -> Watch:
         signals=signals_of(terms),
         services=_services(terms, negated=False),
         excluded=_services(terms, negated=True),
-        grouped_by_service=any(SERVICE_TAGS.intersection(t.group_by) for t in terms),
+        grouped_by_service=any(map(_grouped_by_service, terms)),
         events_only=counts_only_events(terms),
+        callers_only=any(map(_callers_only, terms)),
     )
 
 
@@ -192,6 +247,7 @@ def merged_watch(watches: Iterable[Watch]) -> Watch:
         excluded=tuple(sorted({s for w in watches for s in w.excluded})),
         grouped_by_service=any(w.grouped_by_service for w in watches),
         events_only=bool(watches) and all(w.events_only for w in watches),
+        callers_only=any(w.callers_only for w in watches),
     )
 
 

@@ -221,13 +221,19 @@ DEFINITIONS = {
         push_errors: false
         scope: ["env:prod"]
         """,
-    "config-propagation, everything, grouped": """
+    "config-propagation, everything": """
         kind: config-propagation
         scope: ["kube_cluster_name:prod-eu1", "env:prod"]
-        group_by: [kube_cluster_name]
         window: 30m
         thresholds: {critical: 5, warning: 0}
         options: {renotify_interval: 30, evaluation_delay: 60}
+        """,
+    "config-propagation, proxy rejects, grouped": """
+        kind: config-propagation
+        push_errors: false
+        validation_failures: false
+        group_by: [kube_cluster_name]
+        thresholds: {critical: 1}
         """,
     "circuit-open outlier ejection, default group-by": """
         kind: circuit-open
@@ -529,12 +535,12 @@ def definitions(draw: st.DrawFn) -> dict[str, Json]:
         fields["group_by"] = draw(st.lists(tag_keys, max_size=2, unique=True))
     if draw(st.booleans()):
         fields["window"] = draw(windows)
-    fields.update(draw(_kind_fields(kind)))
+    fields.update(draw(_kind_fields(kind, grouped=bool(fields.get("group_by")))))
     return fields
 
 
 @st.composite
-def _kind_fields(draw: st.DrawFn, kind: str) -> dict[str, Json]:
+def _kind_fields(draw: st.DrawFn, kind: str, grouped: bool) -> dict[str, Json]:
     if kind == "error-rate":
         critical = draw(st.one_of(percents, ratios))
         fields: dict[str, Json] = {
@@ -546,8 +552,9 @@ def _kind_fields(draw: st.DrawFn, kind: str) -> dict[str, Json]:
         return fields
     fields = {"thresholds": {"critical": draw(counts)}} if draw(st.booleans()) else {}
     if kind == "config-propagation":
-        flags = draw(st.lists(st.booleans(), min_size=3, max_size=3).filter(any))
-        fields.update(zip(("push_errors", "proxy_rejects", "validation_failures"), flags, strict=True))
+        # Grouped, one signal only: a composite evaluates only the groups common to all its parts.
+        flags = st.lists(st.booleans(), min_size=3, max_size=3).filter(lambda f: sum(f) == 1 if grouped else any(f))
+        fields.update(zip(("push_errors", "proxy_rejects", "validation_failures"), draw(flags), strict=True))
     if kind == "circuit-open":
         signal = draw(st.sampled_from(["outlier-ejection", "circuit-breaker", "overflow"]))
         fields["signal"] = signal
@@ -605,7 +612,7 @@ def test_import_writes_mesh_monitors_as_their_kinds_and_apply_only_adopts_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dd_env: RunningEmulator
 ) -> None:
     names = ["error-rate istio, per-service expansion in a namespace", "sidecar-injection, scoped",
-             "config-propagation, everything, grouped", "circuit-open one breaker, two clusters"]  # fmt: skip
+             "config-propagation, everything", "circuit-open one breaker, two clusters"]  # fmt: skip
     definitions = [
         compile_all(tmp_path / "sources" / str(i), definition_text(DEFINITIONS[n]))
         for i, n in enumerate(names)

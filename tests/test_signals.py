@@ -35,6 +35,8 @@ SHIPPED_XDS = (
             "error-rate",
         ),
         ("sum(last_5m):sum:trace.envoy.proxy.hits{http.status_class:5xx}.as_count() > 10", "error-rate"),
+        ("sum(last_5m):sum:istio.mesh.request.count.total{response_code:0}.as_count() > 10", "error-rate"),
+        ("sum(last_5m):sum:istio.mesh.request.count.total{response_code:404}.as_count() > 10", "error-rate"),
         ("sum(last_10m):sum:istio.galley.validation.failed.count{*}.as_count() > 0", "config-propagation"),
         ("sum(last_10m):sum:istio.pilot.total_xds_rejects{*}.as_count() > 0", "config-propagation"),
         ("sum(last_10m):sum:istio.pilot.xds.cds_reject{*}.as_count() > 0", "config-propagation"),
@@ -62,6 +64,10 @@ def test_each_signal_is_recognised(query: str, signal: str) -> None:
         "sum(last_5m):sum:trace.envoy.proxy.hits{service:checkout}.as_count() < 1",  # traffic, not errors
         "sum(last_5m):sum:istio.mesh.request.count.total{*}.as_count() > 0",  # traffic, not errors
         "sum(last_15m):sum:istio.pilot.xds.pushes.count{*}.as_count() > 0",  # pushes, not push errors
+        # a response_code or status filter that keeps successes is traffic, not errors
+        "sum(last_5m):sum:istio.mesh.request.count.total{response_code:200}.as_count() < 10",
+        "sum(last_5m):sum:istio.mesh.request.count.total{response_code:2*}.as_count() < 10",
+        "sum(last_5m):sum:trace.envoy.proxy.hits{http.status_class:2xx}.as_count() < 10",
         'logs("service:checkout status:error").index("*").rollup("count").last("5m") > 10',
         "",
     ],
@@ -167,3 +173,37 @@ def test_query_key_is_invariant_under_scope_permutation(tags: list[str], rnd: ob
     rnd.shuffle(shuffled)  # type: ignore[attr-defined]
     query = "avg(last_5m):avg:m.x{%s} > 1"
     assert query_key(query % ",".join(tags)) == query_key(query % ", ".join(shuffled))
+
+
+def test_service_on_envoys_cluster_stats_is_the_caller_and_covers_no_service() -> None:
+    watch = watch_of_query("max(last_5m):max:envoy.cluster.circuit_breakers.rq_open{service:frontend} > 0")
+    assert watch.signals == {"circuit-open"} and watch.services == ()
+    assert not watch.mesh_wide  # it watches frontend's dependencies, not the mesh
+    assert not watch.covers("circuit-open", "frontend") and not watch.covers("circuit-open", "cart")
+
+
+def test_the_destination_filter_decides_even_beside_a_caller_filter() -> None:
+    watch = watch_of_query(
+        "max(last_5m):max:envoy.cluster.circuit_breakers.rq_open"
+        "{service:frontend,envoy_cluster:outbound_8080_*_cart.shop.svc.cluster.local} > 0"
+    )
+    assert watch.services == ("cart",) and watch.covers("circuit-open", "cart")
+    assert not watch.covers("circuit-open", "frontend")
+
+
+def test_istio_source_tags_are_the_caller_and_apm_service_its_own() -> None:
+    callers = watch_of_query(
+        "sum(last_5m):sum:istio.mesh.request.count.total{source_app:frontend,response_code:5*}.as_count() > 9"
+    )
+    assert callers.signals == {"error-rate"} and not callers.mesh_wide and callers.services == ()
+    apm = watch_of_query("sum(last_5m):sum:trace.envoy.proxy.errors{service:checkout.shop}.as_count() > 9")
+    assert apm.services == ("checkout",) and apm.covers("error-rate", "checkout")
+
+
+def test_grouping_envoy_stats_by_the_caller_is_mesh_wide_but_not_by_service() -> None:
+    watch = watch_of_query(
+        "max(last_5m):max:envoy.cluster.circuit_breakers.rq_open{*} by {service,envoy_cluster} > 0"
+    )
+    assert watch.mesh_wide and watch.grouped_by_service  # envoy_cluster names the destination
+    by_caller = watch_of_query("max(last_5m):max:envoy.cluster.circuit_breakers.rq_open{*} by {service} > 0")
+    assert by_caller.mesh_wide and not by_caller.grouped_by_service

@@ -13,7 +13,7 @@ from provisioner.mesh.setup import requirements as setup_requirements
 from provisioner.model import DefinitionSet
 from provisioner.report.problems import format_summary
 from provisioner.report.requirements import format_requirements
-from provisioner.signals import metric_uses
+from provisioner.signals import dashboard_tag_keys, metric_terms, metric_uses, monitor_queries
 
 
 def requirements(paths: list[Path], env: str | None, config_path: Path | None, output_format: str) -> int:
@@ -23,7 +23,9 @@ def requirements(paths: list[Path], env: str | None, config_path: Path | None, o
         typer.echo(format_summary(definitions.problems, len(definitions.files)), err=True)
         return 1
     modes = modes_of(project.environment)
-    found = setup_requirements(mesh_metrics_by_definition(definitions), modes)
+    found = setup_requirements(
+        mesh_metrics_by_definition(definitions), modes, tag_keys_by_definition(definitions)
+    )
     typer.echo(format_requirements(project.environment.name, modes, found, output_format))
     return 0
 
@@ -36,3 +38,17 @@ def mesh_metrics_by_definition(definitions: DefinitionSet) -> dict[str, list[Met
         metrics = uses.setdefault((spec.part_of or spec.definition_id).split("/")[0], [])
         metrics.extend(found[0].metric for _term, found in metric_uses(spec.body) if found)
     return {definition_id: metrics for definition_id, metrics in uses.items() if metrics}
+
+
+def tag_keys_by_definition(definitions: DefinitionSet) -> dict[str, set[str]]:
+    """The tag keys each definition's queries filter or group by (monitors and dashboards), by the id
+    written in its file."""
+    keys: dict[str, set[str]] = {}
+    for spec in definitions.monitors:
+        found = keys.setdefault((spec.part_of or spec.definition_id).split("/")[0], set())
+        for term in (t for query in monitor_queries(spec.body) for t in metric_terms(query)):
+            found.update(f.key for f in term.filters if not f.negated)
+            found.update(term.group_by)
+    for dashboard in definitions.dashboards:
+        keys.setdefault(dashboard.definition_id, set()).update(dashboard_tag_keys(dashboard.body))
+    return keys

@@ -39,7 +39,7 @@ from datadog_api_client.v1.api.monitors_api import MonitorsApi
 from provisioner.credentials import Target, redact
 from provisioner.datadog.pacing import Deadline, RateGate, RateLimitWait
 from provisioner.errors import DatadogError, NotSentError
-from provisioner.model import Json, JsonObject, LiveResource
+from provisioner.model import Json, JsonObject, LiveResource, MetricTags
 
 DASHBOARD_PAGE_SIZE = 100
 _RETRYABLE_STATUS = frozenset({408, 500, 502, 503, 504, 507, 509, 510, 511, 512})
@@ -230,18 +230,12 @@ class DatadogClient:
         names = body.get("metrics") if isinstance(body, dict) else None
         return frozenset(str(name) for name in names or ())
 
-    def metric_tag_keys(self, metric: str, window_s: int) -> frozenset[str] | None:
-        """The tag keys of a metric's series that reported within ``window_s`` (Datadog's minimum is
-        14,400), keys only: ``GET /api/v2/metrics/{name}/all-tags``. None when Datadog knows no such
-        metric."""
+    def metric_tags(self, metric: str, window_s: int) -> MetricTags | None:
+        """The tags of a metric's series that reported within ``window_s`` (Datadog's minimum is 14,400),
+        as tag key -> the values seen (a bare tag has none): ``GET /api/v2/metrics/{name}/all-tags``, one
+        request for keys and values. None when Datadog knows no such metric."""
         try:
-            body = self._call(
-                "GET",
-                self._metrics.list_tags_by_metric_name,
-                metric,
-                window_seconds=window_s,
-                filter_include_tag_values=False,
-            )
+            body = self._call("GET", self._metrics.list_tags_by_metric_name, metric, window_seconds=window_s)
         except DatadogError as exc:
             if exc.status == 404:
                 return None
@@ -249,7 +243,11 @@ class DatadogClient:
         data = body.get("data") if isinstance(body, dict) else None
         attributes = data.get("attributes") if isinstance(data, dict) else None
         tags = attributes.get("tags") if isinstance(attributes, dict) else None
-        return frozenset(str(tag).partition(":")[0] for tag in tags or ())
+        values: dict[str, set[str]] = {}
+        for tag in tags or ():
+            key, separator, value = str(tag).partition(":")
+            values.setdefault(key, set()).update((value,) if separator else ())
+        return {key: frozenset(found) for key, found in values.items()}
 
     def metric_type(self, metric: str) -> str | None:
         """The type Datadog's metadata gives a metric (``count``, ``gauge``, ``rate``, ``distribution``):

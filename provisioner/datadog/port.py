@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from provisioner.model import JsonObject, LiveResource
+from provisioner.model import JsonObject, LiveResource, MetricTags
 
 
 class DatadogPort(Protocol):
@@ -55,9 +55,9 @@ class MetricsPort(Protocol):
         """Every metric with a point since ``since_s`` (epoch seconds)."""
         ...
 
-    def metric_tag_keys(self, metric: str, window_s: int) -> frozenset[str] | None:
+    def metric_tags(self, metric: str, window_s: int) -> MetricTags | None:
         """The tag keys of the metric's series that reported in the last ``window_s`` seconds (at least
-        14,400); None when Datadog knows no such metric."""
+        14,400), each with the values seen, in one request; None when Datadog knows no such metric."""
         ...
 
     def metric_type(self, metric: str) -> str | None:

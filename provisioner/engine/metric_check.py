@@ -5,8 +5,8 @@ Reading (``read_reporting``, through ``MetricsPort``) is apart from deciding (``
 finds, and the check's outcome, are in ``metric_gaps.py``):
 
 - one ``GET /api/v1/metrics?from=now-window`` lists every metric of the org that reported in the window;
-- ``GET /api/v2/metrics/{name}/all-tags`` (keys only, over ``max(window, 4 h)``: Datadog's minimum) for the
-  distinct reporting metrics some monitor filters or groups by, most used first, at most
+- ``GET /api/v2/metrics/{name}/all-tags`` (keys and values, over ``max(window, 4 h)``: Datadog's minimum)
+  for the distinct reporting metrics some monitor filters or groups by, most used first, at most
   ``max_tag_reads`` of them; the rest are named in the result as not read;
 - ``GET /api/v1/metrics/{name}`` for the reporting names whose type tells the collection mode apart
   (the request counter's V2 name is V1's cumulative gauge), at most three with the catalogue.
@@ -17,12 +17,21 @@ whatever the number of monitors. ``host`` is never checked (Datadog gives every 
 For a metric that does not report, the cause is read from what does, with the mesh catalogue:
 
 - ``other-mode``: its other mode's name reports, or only the other mode's names of its collector do, or
-  it reports with the other mode's type (the environment's ``istio:`` setting does not match the org);
+  it reports with the other mode's type, or (a name both modes submit, its type unknown) it reports while
+  only the other mode's names of its collector do (the environment's ``istio:`` setting does not match the
+  org);
 - ``collector-silent``: nothing of its collector reports (the Istio check on istiod or the proxies, the
   Envoy check on the sidecars, Envoy's tracer: the set-up ``provisioner mesh requirements`` prints);
 - ``stats-not-kept``: other Envoy stats report, not this one: ``proxyStatsMatcher`` does not keep it;
 - ``not-reporting``: anything else (a metric the catalogue does not know, a renamed one);
-- ``tag-missing``: the metric reports, without a tag key the query filters or groups by.
+- ``tag-missing``: the metric reports, without a tag key the query filters or groups by;
+- ``value-missing``: the metric reports with the tag key, but no series had the exact value the query
+  filters on (``service:checkout`` where Istio's APM values are ``checkout.shop``). Values of tags that name
+  an event (``response_code``...) and terms that count events are not checked: their values appear with
+  the event;
+- ``cumulative-gauge``: the metric reports, but this environment's collector submits that name as a
+  counter's running total (the legacy data plane's plain request counter): the monitor reads a total since
+  each proxy started, and ``.as_count()`` does nothing on a gauge.
 
 A counter of events (``on_event``: injection failures, proxy rejects...) whose collector reports in the
 environment's mode simply had no event: not a gap, and not reported.
@@ -48,8 +57,15 @@ from provisioner.engine.metric_gaps import (
 from provisioner.errors import DatadogError
 from provisioner.mesh import catalogue, setup
 from provisioner.mesh.catalogue import Collector, Mode
-from provisioner.model import CollectionModes, JsonObject, LiveResource, MonitorSpec, SourceLocation
-from provisioner.signals import metric_terms
+from provisioner.model import (
+    CollectionModes,
+    JsonObject,
+    LiveResource,
+    MetricTags,
+    MonitorSpec,
+    SourceLocation,
+)
+from provisioner.signals import MetricTerm, metric_terms
 
 METRIC_MONITOR_TYPES = frozenset({"metric alert", "query alert"})
 UNCHECKED_TAG_KEYS = frozenset({"host"})
@@ -63,10 +79,12 @@ _COLLECTOR_LABEL = {
 
 @dataclass(frozen=True)
 class WatchedMetric:
-    """A metric as one monitor queries it: the tag keys its terms filter (not negated) or group by."""
+    """A metric as one monitor queries it: the tag keys its terms filter (not negated) or group by, and the
+    exact values they filter on (wildcards, event tags and counts of events left out)."""
 
     name: str
     tag_keys: tuple[str, ...] = ()
+    tag_values: tuple[tuple[str, str], ...] = ()  # (key, value)
 
 
 @dataclass(frozen=True)
@@ -81,14 +99,31 @@ def checked_monitor(
 ) -> CheckedMonitor:
     """The metrics the metric monitors among ``bodies`` query (a definition's composite parts together)."""
     keys: dict[str, set[str]] = {}
+    values: dict[str, set[tuple[str, str]]] = {}
     for body in bodies:
         if body.get("type") not in METRIC_MONITOR_TYPES:
             continue
         for term in metric_terms(str(body.get("query") or "")):
             kept = {f.key for f in term.filters if not f.negated} | set(term.group_by)
             keys.setdefault(term.metric, set()).update(kept - UNCHECKED_TAG_KEYS)
-    metrics = tuple(WatchedMetric(name, tuple(sorted(tags))) for name, tags in keys.items())
+            values.setdefault(term.metric, set()).update(_exact_values(term))
+    metrics = tuple(
+        WatchedMetric(name, tuple(sorted(tags)), tuple(sorted(values[name]))) for name, tags in keys.items()
+    )
     return CheckedMonitor(key, metrics, source)
+
+
+def _exact_values(term: MetricTerm) -> set[tuple[str, str]]:
+    """The term's exact filter values worth checking: not on event tags, not in a count of events."""
+    if catalogue.counts_events(term.metric, term.kept()):
+        return set()
+    return {
+        (f.key, f.value)
+        for f in term.filters
+        if not f.negated
+        and f.key not in UNCHECKED_TAG_KEYS | catalogue.EVENT_TAGS
+        and not any(char in f.value for char in "*?$")
+    }
 
 
 def desired_monitors(specs: Sequence[MonitorSpec]) -> tuple[CheckedMonitor, ...]:
@@ -140,7 +175,7 @@ def check_metrics(
         settings.window,
         find_gaps(monitors, reporting, modes, environment),
         metrics,
-        tuple(reporting.tag_keys),
+        tuple(reporting.tags),
         reporting.tags_unread,
         reporting.requests,
     )
@@ -156,7 +191,7 @@ class Reporting:
     active: frozenset[str]  # metric names with a point in the window
     window: timedelta = timedelta(hours=24)
     tags_window: timedelta = timedelta(hours=24)
-    tag_keys: Mapping[str, frozenset[str] | None] = field(default_factory=dict)  # read: keys (None: unknown)
+    tags: Mapping[str, MetricTags | None] = field(default_factory=dict)  # read: key -> values (None: unknown)
     types: Mapping[str, str | None] = field(default_factory=dict)  # read: Datadog's metadata type
     tags_unread: tuple[str, ...] = ()  # reporting metrics whose tags were over the budget
     requests: int = 0
@@ -175,7 +210,7 @@ def read_reporting(
     to_type = type_reads(monitors, active)
     window_s = int(settings.tags_window.total_seconds())
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(to_tag) + len(to_type)))) as pool:
-        tag_answers = pool.map(lambda name: port.metric_tag_keys(name, window_s), to_tag)
+        tag_answers = pool.map(lambda name: port.metric_tags(name, window_s), to_tag)
         type_answers = pool.map(port.metric_type, to_type)
         tags = dict(zip(to_tag, tag_answers, strict=True))
         types = dict(zip(to_type, type_answers, strict=True))
@@ -227,16 +262,21 @@ class _Judge:
     def gaps(self, metric: WatchedMetric) -> tuple[MetricGap, ...]:
         gap = self._name_gap(metric.name)
         found = [gap] if gap is not None else []
-        keys = self.reporting.tag_keys.get(metric.name)  # read for reporting metrics only
-        if keys is not None:
-            found += [self._tag_missing(metric.name, key, keys) for key in metric.tag_keys if key not in keys]
+        tags = self.reporting.tags.get(metric.name)  # read for reporting metrics only
+        if tags is not None:
+            found += [self._tag_missing(metric.name, key, tags) for key in metric.tag_keys if key not in tags]
+            found += [
+                self._value_missing(metric.name, key, value, tags[key])
+                for key, value in metric.tag_values
+                if key in tags and value.lower() not in {v.lower() for v in tags[key]}
+            ]
         return tuple(found)
 
     def _name_gap(self, name: str) -> MetricGap | None:
         """What the name alone says (kept: the same metrics recur in many monitors)."""
         if name not in self._by_name:
             reports = name in self.reporting.active
-            self._by_name[name] = self._wrong_type(name) if reports else self._absent(name)
+            self._by_name[name] = self._reporting_gap(name) if reports else self._absent(name)
         return self._by_name[name]
 
     # -- a name that does not report
@@ -317,6 +357,53 @@ class _Judge:
 
     # -- a name that reports, but not as the monitor means it
 
+    def _reporting_gap(self, name: str) -> MetricGap | None:
+        """The type Datadog gives the name decides when it was read; without it, what else of the
+        collector reports does."""
+        found = self._wrong_type(name)
+        if found is None and self.reporting.types.get(name) is None:
+            found = self._other_mode_by_evidence(name)
+        return found or self._cumulative(name)
+
+    def _other_mode_by_evidence(self, name: str) -> MetricGap | None:
+        """A name both modes submit, with a different meaning in each (V2's request count is V1's running
+        total), reporting while only the other mode's names of its collector do."""
+        uses = catalogue.lookup(name)
+        mode = self.modes.of(uses[0].metric.collector) if uses else None
+        mine = [u for u in uses if u.mode == mode]
+        others = [u for u in uses if u.mode != mode and (u.metric.key, u.submission.type) not in
+                  {(m.metric.key, m.submission.type) for m in mine}]  # fmt: skip
+        seen = self.evidence.modes.get(uses[0].metric.collector, {}) if uses else {}
+        if not mine or not others or not seen or mode in seen:
+            return None
+        other_mode, example = min(seen.items())
+        other = next((u for u in others if u.mode == other_mode), others[0])
+        label = _COLLECTOR_LABEL[other.metric.collector]
+        message = (
+            f"{name} reports, but of the {label}'s names only {other_mode} ones do ({example}): there it is "
+            f"the {other.submission.type} of {other_mode} mode ({other.metric.description}), not the "
+            f"{mine[0].submission.type} the monitor reads: this environment's {label} looks like {other_mode}"
+        )
+        return MetricGap(name, Cause.OTHER_MODE, message, self._mode_fix(other.metric, other_mode))
+
+    def _cumulative(self, name: str) -> MetricGap | None:
+        found = catalogue.cumulative_in_mode(name, self.modes)
+        if found is None or self.reporting.types.get(name) not in (None, "gauge"):
+            return None
+        use, counted = found
+        label = _COLLECTOR_LABEL[use.metric.collector]
+        message = (
+            f"{name} reports, but this environment's {label} ({use.mode}) sends it as a cumulative gauge, a "
+            "counter's running total since its process started: a sum or average over the window is not a "
+            "count, and .as_count() does nothing on a gauge"
+        )
+        fix = (
+            f"query {counted.name}, the count per interval (a definition compiles to it: `provisioner apply`)"
+            if counted is not None
+            else f"no {use.mode} metric counts this per interval: remove it"
+        )
+        return MetricGap(name, Cause.CUMULATIVE_GAUGE, message, fix)
+
     def _wrong_type(self, name: str) -> MetricGap | None:
         actual = self.reporting.types.get(name)
         uses = catalogue.lookup(name)
@@ -334,7 +421,7 @@ class _Judge:
         )
         return MetricGap(name, Cause.OTHER_MODE, message, self._mode_fix(other.metric, other.mode))
 
-    def _tag_missing(self, name: str, key: str, keys: frozenset[str]) -> MetricGap:
+    def _tag_missing(self, name: str, key: str, tags: MetricTags) -> MetricGap:
         message = (
             f"{name} has had no tag {key} in the last {span(self.reporting.tags_window)}, "
             "and the query filters or groups by it"
@@ -343,8 +430,22 @@ class _Judge:
         if dropped is not None:
             fix = f"the Agent's shipped Istio configuration drops {key}: use {dropped}"
         else:
-            fix = f"filter and group by a tag it has: {', '.join(sorted(keys)) or '(none)'}"
+            fix = f"filter and group by a tag it has: {', '.join(sorted(tags)) or '(none)'}"
         return MetricGap(name, Cause.TAG_MISSING, message, fix, tag_key=key)
+
+    def _value_missing(self, name: str, key: str, value: str, seen: frozenset[str]) -> MetricGap:
+        message = (
+            f"{name} has had no series with {key}:{value} in the last {span(self.reporting.tags_window)}, "
+            "and the query filters on it"
+        )
+        return MetricGap(name, Cause.VALUE_MISSING, message, f"its {key} values: {_listed(value, seen)}", key)
+
+
+def _listed(value: str, seen: frozenset[str], shown: int = 8) -> str:
+    """The values seen, those that contain the one asked for first (``checkout.shop`` for ``checkout``)."""
+    ordered = sorted(seen, key=lambda v: (value.lower() not in v.lower(), v))
+    more = f" (and {len(ordered) - shown} more)" if len(ordered) > shown else ""
+    return (", ".join(ordered[:shown]) or "(none)") + more
 
 
 class _Evidence:

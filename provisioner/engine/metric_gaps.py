@@ -30,6 +30,8 @@ class Cause(StrEnum):
     STATS_NOT_KEPT = "stats-not-kept"
     NOT_REPORTING = "not-reporting"
     TAG_MISSING = "tag-missing"
+    VALUE_MISSING = "value-missing"
+    CUMULATIVE_GAUGE = "cumulative-gauge"
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class MetricGap:
     cause: Cause
     message: str
     fix: str
-    tag_key: str | None = None
+    tag_key: str | None = None  # tag-missing, value-missing: the tag key
 
 
 @dataclass(frozen=True)

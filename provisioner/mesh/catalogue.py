@@ -97,6 +97,7 @@ class Metric:
     description: str
     on_event: bool = False  # the series appears with the first event it counts: absent is normal
     cumulative: bool = False  # a counter's raw running total sent as a gauge: not a per-window count
+    counted_by: str = ""  # cumulative: the catalogue key of the metric counting the same per interval
     stats: tuple[str, ...] = ()  # Envoy stats that proxyStatsMatcher must keep for it to exist
     source: str = ""
 
@@ -108,6 +109,14 @@ class Metric:
 
     def names(self) -> frozenset[str]:
         return frozenset(s.name for s in self.submissions.values())
+
+    def side(self, tag_key: str) -> Side | None:
+        """Which side of a request a service tag's value names on this metric's series (None: the tag does
+        not name a service)."""
+        if tag_key == "service" and "envoy_cluster" in self.tags:
+            return Side.CALLER  # outbound cluster stats are kept by the calling pod's sidecar
+        tag = SERVICE_TAGS.get(tag_key)
+        return tag.side if tag is not None else None
 
 
 def _both(name: str, metric_type: MetricType) -> Mapping[Mode, Submission]:
@@ -126,6 +135,8 @@ def _modes(
     return found
 
 
+# The Agent's cluster tag: only there when the Agent knows the cluster's name (istio-metrics.md §3).
+CLUSTER_TAG = "kube_cluster_name"
 _REQUEST_TAGS = (
     "reporter",
     "destination_service_name",
@@ -167,6 +178,17 @@ ENVOY_CIRCUIT_BREAKERS = ("cx_open", "cx_pool_open", "rq_open", "rq_pending_open
 XDS_TYPES = ("cds", "eds", "lds", "rds")
 
 
+# Where a V2 (openmetrics) name comes from. Listed: Datadog's Istio README and V2 test metrics name it.
+# Derived: no Datadog document or test lists it; it follows from integrations-core's source (istio
+# metrics.py ``construct_metrics_config`` strips ``_total`` from the V1 name, and the V2 counter transformer
+# appends ``.count``) and has not been observed in a Datadog org.
+_V2_LISTED = "V2 name listed in Datadog's Istio README and V2 test metrics"
+_V2_DERIVED = (
+    "V2 name derived, not observed in an org: integrations-core istio metrics.py construct_metrics_config "
+    "strips _total, the V2 counter transformer appends .count"
+)
+
+
 def _metrics() -> tuple[Metric, ...]:
     data, istiod, envoy, apm = Collector.DATA_PLANE, Collector.CONTROL_PLANE, Collector.ENVOY, Collector.APM
     found = [
@@ -186,6 +208,7 @@ def _metrics() -> tuple[Metric, ...]:
             _REQUEST_TAGS,
             "legacy mode only: the request counter's running total, sent as a gauge",
             cumulative=True,
+            counted_by="requests",
             source="istio-metrics.md §2",
         ),
         Metric(
@@ -217,6 +240,7 @@ def _metrics() -> tuple[Metric, ...]:
             _REQUEST_TAGS,
             "legacy mode only: running total of request duration since the pod started, as a gauge",
             cumulative=True,
+            counted_by="request_duration_sum",
             source="istio-metrics.md §2",
         ),
         Metric(
@@ -226,6 +250,7 @@ def _metrics() -> tuple[Metric, ...]:
             _REQUEST_TAGS,
             "legacy mode only: running total of timed requests since the pod started, as a gauge",
             cumulative=True,
+            counted_by="request_duration_count",
             source="istio-metrics.md §2",
         ),
         # --- control plane (istiod) ---------------------------------------------------------
@@ -240,13 +265,13 @@ def _metrics() -> tuple[Metric, ...]:
                 _ISTIOD_TAGS,
                 f"sidecar injection webhook calls: {meaning}",
                 on_event=True,
-                source="istio-metrics.md §2; integrations-core istio metrics.py construct_metrics_config",
+                source=f"istio-metrics.md §2; {source}",
             )
-            for outcome, meaning in (
-                ("requests", "all"),
-                ("success", "injected"),
-                ("failure", "failed (the pod starts without a sidecar or is refused)"),
-                ("skip", "skipped (injection disabled for the pod or namespace)"),
+            for outcome, meaning, source in (
+                ("requests", "all", _V2_LISTED),
+                ("success", "injected", _V2_LISTED),
+                ("failure", "failed (the pod starts without a sidecar or is refused)", _V2_DERIVED),
+                ("skip", "skipped (injection disabled for the pod or namespace)", _V2_DERIVED),
             )
         ),
         Metric(
@@ -277,7 +302,7 @@ def _metrics() -> tuple[Metric, ...]:
             (*_ISTIOD_TAGS, "type"),
             "xDS responses proxies rejected (NACK): config that reached a proxy and was refused",
             on_event=True,
-            source="istio-metrics.md §2 (V2 name inferred from the counter rule)",
+            source=f"istio-metrics.md §2; {_V2_DERIVED}",
         ),
         *(
             Metric(
@@ -289,6 +314,7 @@ def _metrics() -> tuple[Metric, ...]:
                 "compatibility; total_xds_rejects counts the same NACKs)",
                 on_event=True,
                 cumulative=True,
+                counted_by="xds_rejects",
                 source="istio-metrics.md §2 (Istio exports a gauge; submitted type unverified); istio/istio "
                 "pilot/pkg/xds/monitoring.go IncrementXDSRejects increments it, never resets it",
             )
@@ -304,7 +330,7 @@ def _metrics() -> tuple[Metric, ...]:
             _ISTIOD_TAGS,
             "istiod's internal xDS errors",
             on_event=True,
-            source="istio-metrics.md §2",
+            source=f"istio-metrics.md §2; {_V2_DERIVED}",
         ),
         Metric(
             "connected_proxies",
@@ -526,6 +552,17 @@ def mode_mismatch(datadog_name: str, modes: CollectionModes) -> tuple[NameUse, S
     return use, use.metric.submission(modes)
 
 
+def cumulative_in_mode(datadog_name: str, modes: CollectionModes) -> tuple[NameUse, Submission | None] | None:
+    """When this environment's collector submits ``datadog_name`` as a cumulative gauge (a counter's running
+    total: ``.as_count()`` does nothing on it, and a window's sum or average is not a count): the name's use,
+    and the name that counts the same per interval in this environment (None when it has none)."""
+    for use in lookup(datadog_name):
+        if use.metric.cumulative and modes.of(use.metric.collector) in (None, use.mode):
+            counted = METRICS[use.metric.counted_by].submission(modes) if use.metric.counted_by else None
+            return use, counted
+    return None
+
+
 def all_names() -> frozenset[str]:
     return frozenset(_BY_NAME)
 
@@ -550,7 +587,7 @@ def signals_of(datadog_name: str, filters: TagFilters, group_by: Sequence[str] =
 def _signals(key: str, filters: TagFilters, group_by: Sequence[str]) -> set[str]:
     if key in ("requests", "requests_cumulative"):
         found = set()
-        if filters.get("response_code") or "response_code" in group_by:
+        if any(map(is_error_status, filters.get("response_code", ()))) or "response_code" in group_by:
             found.add(ERROR_RATE)
         if {"UO", "UH"} & set(filters.get("response_flags", ())):
             found.add(CIRCUIT_OPEN)
@@ -558,8 +595,8 @@ def _signals(key: str, filters: TagFilters, group_by: Sequence[str]) -> set[str]
     if key == "apm_errors":
         return {ERROR_RATE}
     if key == "apm_hits":
-        statuses = filters.get("http.status_code") or filters.get("http.status_class")
-        return {ERROR_RATE} if statuses else set()
+        statuses = (*filters.get("http.status_code", ()), *filters.get("http.status_class", ()))
+        return {ERROR_RATE} if any(map(is_error_status, statuses)) else set()
     if key.startswith("sidecar_injection_"):
         return {SIDECAR_INJECTION}
     if key == "xds_pushes":
@@ -571,6 +608,12 @@ def _signals(key: str, filters: TagFilters, group_by: Sequence[str]) -> set[str]
     if key.startswith(("outlier_", "circuit_breaker_")) or key == "upstream_rq_pending_overflow":
         return {CIRCUIT_OPEN}
     return set()
+
+
+def is_error_status(value: str) -> bool:
+    """An HTTP status filter value that keeps only errors: 5xx, 4xx (``5*``, ``503``, ``5xx``) or Istio's
+    ``0`` (no response)."""
+    return value[:1] in ("0", "4", "5")
 
 
 def counts_events(datadog_name: str, filters: TagFilters) -> bool:
@@ -585,7 +628,7 @@ def _counts_events(metric: Metric, filters: TagFilters) -> bool:
     if metric.on_event:
         return True
     if metric.key == "requests":
-        codes = [v for v in filters.get("response_code", ()) if v[:1] in ("0", "4", "5")]
+        codes = [v for v in filters.get("response_code", ()) if is_error_status(v)]
         flags = [v for v in filters.get("response_flags", ()) if v not in ("-", "*")]
         return bool(codes or flags)
     if metric.key == "xds_pushes":
@@ -626,6 +669,12 @@ SERVICE_TAGS: Mapping[str, ServiceTag] = {
         ServiceTag("service", Side.OWN, "<app>.<namespace> (APM under Istio); the calling pod on envoy.*"),
     )
 }
+# Tags whose values appear with an event (an error status, a response flag, a push or reject type, a
+# validation reason): a filter value no series has had may simply be an event that did not happen.
+EVENT_TAGS = frozenset(
+    {"response_code", "response_flags", "grpc_response_status", "http.status_code", "http.status_class",
+     "type", "reason", "err"}
+)  # fmt: skip
 # Tags the shipped data-plane auto_conf excludes (context explosion): filters and groups on them see nothing.
 EXCLUDED_BY_DEFAULT: Mapping[str, str] = {
     "destination_service": "destination_service_name",
@@ -644,17 +693,25 @@ def tag_value(raw: str) -> str:
 
 
 def service_host(service: str, namespace: str | None = None) -> str:
-    """``checkout`` in ``shop`` → ``checkout.shop.svc.cluster.local``; an FQDN or host is kept."""
-    if "." in service:
-        return service
-    return f"{service}.{namespace or '*'}{_CLUSTER_SUFFIX}"
+    """``checkout`` in ``shop`` → ``checkout.shop.svc.cluster.local``; ``checkout.shop`` (service and
+    namespace, as Istio hosts are often written) → ``checkout.shop.svc.cluster.local``; a longer host is
+    kept."""
+    labels = service.split(".")
+    if len(labels) == 1:
+        return f"{service}.{namespace or '*'}{_CLUSTER_SUFFIX}"
+    if len(labels) == 2:
+        return f"{service}{_CLUSTER_SUFFIX}"
+    return service
 
 
 def envoy_cluster_value(
     service: str, namespace: str | None = None, port: int | None = None, subset: str | None = None
 ) -> str:
     """The ``envoy_cluster`` tag value of the outbound cluster that sends traffic to a service, as
-    Datadog stores it; what is not known is a wildcard. ``|`` spellings are normalised."""
+    Datadog stores it; what is not known is a wildcard. Istio names it ``outbound|<port>|<subset>|<host>``,
+    the subset empty unless a DestinationRule defines subsets: an unknown subset is ``*``, which also
+    matches the empty one (``outbound_8080_*_host`` matches ``outbound_8080__host``). ``|`` spellings are
+    normalised."""
     if "|" in service:
         return _tag_pattern(service)
     if service.startswith(("outbound_", "inbound_")):
@@ -662,12 +719,28 @@ def envoy_cluster_value(
     host = service_host(service, namespace)
     if port is None and subset is None:
         return _tag_pattern(f"outbound_*_{host}")
-    return _tag_pattern(f"outbound|{port if port is not None else '*'}|{subset or ''}|{host}")
+    return _tag_pattern(f"outbound|{port if port is not None else '*'}|{subset or '*'}|{host}")
 
 
 def _tag_pattern(raw: str) -> str:
     """``tag_value`` of a value with ``*`` wildcards, which stay wildcards."""
     return "*".join(tag_value(part) for part in raw.split("*"))
+
+
+def tag_side(datadog_name: str, tag_key: str) -> Side | None:
+    """Which side of a request a service tag names on a metric's series: the catalogue metric's own reading
+    (``service`` on ``envoy.cluster.*`` is the caller), else the tag's general meaning."""
+    uses = lookup(datadog_name)
+    if uses:
+        return uses[0].metric.side(tag_key)
+    tag = SERVICE_TAGS.get(tag_key)
+    return tag.side if tag is not None else None
+
+
+def names_destination(side: Side | None) -> bool:
+    """Whether a filter on a tag of this side keeps the traffic of the service that receives it (the
+    destination, or APM's own service, whose spans include what it serves)."""
+    return side in (Side.DESTINATION, Side.OWN)
 
 
 def apm_service_value(service: str, namespace: str | None = None) -> str:

@@ -16,7 +16,13 @@ Facts (``shared/reference/istio-metrics.md`` §1, §4, §6):
   ``circuit_breakers`` or ``upstream_rq_pending_overflow`` stats: they must be included, mesh-wide
   (``meshConfig.defaultConfig.proxyStatsMatcher``) or per workload (the ``proxy.istio.io/config`` pod
   annotation);
-- APM trace metrics need Envoy's Datadog tracer in the proxies (``global.proxy.tracer: datadog``).
+- APM trace metrics need Envoy's Datadog tracer in the proxies (``global.proxy.tracer: datadog``), and
+  an Agent that accepts traces from the sidecars on its host port (Datadog's Istio tracing page: "Uncomment
+  the hostPort setting so that Istio sidecars can connect to the Agent"; the Agent chart's
+  ``datadog.apm.portEnabled``, 8126);
+- ``kube_cluster_name`` is an Agent tag only where the Agent knows the cluster's name: it detects it on
+  GKE, AKS and EKS (Datadog's "Kubernetes Cluster Name Automatic Detection", Agent 6.11+), else the Agent
+  chart's ``datadog.clusterName`` sets it. A query that filters or groups by it sees nothing without it.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from provisioner.mesh.catalogue import Collector, Metric, Mode
+from provisioner.mesh.catalogue import CLUSTER_TAG, Collector, Metric, Mode
 from provisioner.model import CollectionModes
 
 ISTIO_CONTROL_PLANE = "istio-control-plane"
@@ -33,7 +39,26 @@ ISTIO_DATA_PLANE = "istio-data-plane"
 ENVOY_CHECK = "envoy-check"
 PROXY_STATS = "proxy-stats"
 APM_TRACER = "apm-tracer"
-ORDER = (ISTIO_CONTROL_PLANE, ISTIO_DATA_PLANE, ENVOY_CHECK, PROXY_STATS, APM_TRACER)
+CLUSTER_NAME = "cluster-name"
+ORDER = (ISTIO_CONTROL_PLANE, ISTIO_DATA_PLANE, ENVOY_CHECK, PROXY_STATS, APM_TRACER, CLUSTER_NAME)
+# The labels Datadog's Istio README suggests excluding from the data-plane instance (istio-metrics.md §3):
+# each multiplies the request metrics' contexts, and no mesh signal reads them.
+SUGGESTED_EXCLUDED_LABELS = (
+    "source_version",
+    "destination_version",
+    "source_canonical_revision",
+    "destination_canonical_revision",
+    "source_principal",
+    "destination_principal",
+    "source_cluster",
+    "destination_cluster",
+    "source_canonical_service",
+    "destination_canonical_service",
+    "source_workload_namespace",
+    "destination_workload_namespace",
+    "request_protocol",
+    "connection_security_policy",
+)
 
 
 @dataclass(frozen=True)
@@ -48,7 +73,7 @@ class Requirement:
 
     key: str  # one of ORDER
     title: str
-    collector: str  # a Collector value
+    collector: str  # a Collector value, or "agent" for a setting of the Datadog Agent itself
     mode: Mode | None  # the mode it sets up (None: no modes, APM)
     opt_in: bool  # beyond Datadog's documented Istio set-up: validate warns about monitors needing it
     why: str
@@ -67,9 +92,13 @@ def requirement_keys(metric: Metric) -> tuple[str, ...]:
     return (APM_TRACER,)
 
 
-def requirements(uses: Mapping[str, Iterable[Metric]], modes: CollectionModes) -> tuple[Requirement, ...]:
-    """The set-up the monitors need, in a fixed order: ``uses`` maps a definition id to the catalogue
-    metrics its monitors query."""
+def requirements(
+    uses: Mapping[str, Iterable[Metric]],
+    modes: CollectionModes,
+    tag_keys: Mapping[str, Iterable[str]] | None = None,
+) -> tuple[Requirement, ...]:
+    """The set-up the definitions need, in a fixed order: ``uses`` maps a definition id to the catalogue
+    metrics its monitors query, ``tag_keys`` to the tag keys its queries filter or group by."""
     monitors: dict[str, list[str]] = {key: [] for key in ORDER}
     stats: set[str] = set()
     for definition_id, metrics in uses.items():
@@ -78,6 +107,9 @@ def requirements(uses: Mapping[str, Iterable[Metric]], modes: CollectionModes) -
             for key in requirement_keys(metric):
                 if definition_id not in monitors[key]:
                     monitors[key].append(definition_id)
+    for definition_id, keys in (tag_keys or {}).items():
+        if CLUSTER_TAG in keys and definition_id not in monitors[CLUSTER_NAME]:
+            monitors[CLUSTER_NAME].append(definition_id)
     built = []
     for key in ORDER:
         if monitors[key]:
@@ -138,12 +170,15 @@ def _istio_data_plane(modes: CollectionModes, _stats: Sequence[str]) -> Requirem
         "        - use_openmetrics: true\n"
         "          send_histograms_buckets: false\n"
         "          istio_mesh_endpoint: http://%%host%%:15020/stats/prometheus\n"
-        "          tag_by_endpoint: false\n",
+        "          tag_by_endpoint: false\n"
+        "          exclude_labels:\n"
+        + "".join(f"            - {label}\n" for label in SUGGESTED_EXCLUDED_LABELS),
     )
     why = (
         "The shipped auto_conf.yaml runs the proxies' Istio check in legacy mode; the openmetrics names need "
         "Datadog's documented custom configuration, and only one mode may run (Datadog: mixed instances "
-        "make the data fluctuate)."
+        "make the data fluctuate). The shipped auto_conf.yaml also drops labels that multiply contexts; this "
+        "instance drops the ones Datadog's Istio README suggests."
     )
     return Requirement(ISTIO_DATA_PLANE, title, "data_plane", mode, True, why, (snippet,))
 
@@ -203,16 +238,41 @@ def _proxy_stats(_modes: CollectionModes, stats: Sequence[str]) -> Requirement:
 
 
 def _apm_tracer(_modes: CollectionModes, _stats: Sequence[str]) -> Requirement:
-    snippet = Snippet(
-        "istiod Helm chart values (istioctl: --set values.global.proxy.tracer=datadog "
-        "--set values.pilot.traceSampling=100.0); the Datadog Agent must accept traces (APM on)",
-        "global:\n  proxy:\n    tracer: datadog\ntraceSampling: 100.0\n",
+    snippets = (
+        Snippet(
+            "istiod Helm chart values (istioctl: --set values.global.proxy.tracer=datadog "
+            "--set values.pilot.traceSampling=100.0); restart the meshed pods",
+            "global:\n  proxy:\n    tracer: datadog\ntraceSampling: 100.0\n",
+        ),
+        Snippet(
+            "and the Datadog Agent Helm chart (datadog/datadog) values: APM on, accepting traces on the "
+            "node's port 8126, where the sidecars' tracer sends them",
+            "datadog:\n  apm:\n    portEnabled: true\n",
+        ),
     )
     why = (
         "Envoy's APM trace metrics exist only when the proxies run Envoy's Datadog tracer (Istio's default "
-        "tracer is none). Under Istio the APM service is <app>.<namespace>."
+        "tracer is none) and the Datadog Agent accepts the sidecars' traces on its host port (Datadog's "
+        "Istio tracing page: uncomment the Agent's hostPort; the chart's `datadog.apm.portEnabled`). "
+        "Under Istio the APM service is <app>.<namespace>."
     )
-    return Requirement(APM_TRACER, "Envoy's Datadog tracer (APM)", "apm", None, True, why, (snippet,))
+    return Requirement(APM_TRACER, "Envoy's Datadog tracer (APM)", "apm", None, True, why, snippets)
+
+
+def _cluster_name(_modes: CollectionModes, _stats: Sequence[str]) -> Requirement:
+    snippet = Snippet(
+        "Datadog Agent Helm chart (datadog/datadog) values, one name per cluster (Datadog Operator: "
+        "spec.global.clusterName); not needed on GKE, AKS or EKS, where the Agent detects it",
+        "datadog:\n  clusterName: <cluster name>\n",
+    )
+    why = (
+        f"These definitions filter or group by `{CLUSTER_TAG}`, a tag the Agent adds only when it knows the "
+        "cluster's name: it detects it on GKE, AKS and EKS; elsewhere set it (Datadog docs: "
+        "containers/guide/kubernetes-cluster-name-detection). Without it those queries match nothing."
+    )
+    return Requirement(
+        CLUSTER_NAME, "Cluster name on the Agent's metrics", "agent", None, False, why, (snippet,)
+    )
 
 
 _REQUIREMENTS = {
@@ -221,4 +281,5 @@ _REQUIREMENTS = {
     ENVOY_CHECK: _envoy_check,
     PROXY_STATS: _proxy_stats,
     APM_TRACER: _apm_tracer,
+    CLUSTER_NAME: _cluster_name,
 }

@@ -27,7 +27,7 @@ from provisioner.emulator import FaultRule, RunningEmulator
 from provisioner.mesh import catalogue
 from provisioner.mesh.catalogue import DEFAULT_MODES
 from provisioner.model import CollectionModes, Environment
-from tests.conftest import TEST_API_KEY, OutputSchemas
+from tests.conftest import TEST_API_KEY, TEST_APP_KEY, OutputSchemas
 
 REPO = Path(__file__).resolve().parents[2]
 LEGACY = CollectionModes("legacy", "legacy", "legacy")
@@ -47,6 +47,8 @@ METRIC_ENDPOINTS = re.compile(r"^/api/v[12]/metrics")
 # The shipped monitors whose metrics a legacy org does not report under openmetrics names.
 OPENMETRICS_NAMES_ABSENT = {
     "outlier-ejections": {"other-mode"},
+    # the breaker gauges have one name in both modes; the overflowed-requests counter does not
+    **{f"checkout-path-circuit-breakers/{s}": {"other-mode"} for s in ("checkout", "payments", "cart")},
     "upstream-overflow": {"other-mode"},  # the request counter's V2 name: V1's cumulative gauge
     "istio-config-propagation:push-errors": {"other-mode"},
     "istio-config-propagation:proxy-rejects": {"other-mode"},
@@ -86,8 +88,8 @@ def set_modes(project: Path, modes: CollectionModes) -> None:
 
 def seed(emulator: RunningEmulator, modes: CollectionModes) -> int:
     mesh = DemoMesh.of(
-        Environment("staging", variables={"cluster": "mesh-staging-eu1"}), ("checkout", "cart")
-    )
+        Environment("staging", variables={"cluster": "mesh-staging-eu1"}), ("checkout", "payments", "cart")
+    )  # the services the shipped per-service monitors filter on: a value no series has is a gap
     return submit_demo(emulator.base_url, modes, mesh, int(time.time()), TEST_API_KEY)
 
 
@@ -244,10 +246,11 @@ def test_provisioner_emulator_seed_mesh_serves_a_reporting_mesh(tmp_path: Path) 
     with served(tmp_path, "--seed-mesh", "openmetrics") as (base_url, stderr):  # the URL: the series are in
         with DatadogClient(Target(base_url, "demo", "demo")) as client:
             active = client.active_metrics(int(time.time()) - 3600)
-            keys = client.metric_tag_keys("istio.mesh.request.count", 14_400)
+            keys = client.metric_tags("istio.mesh.request.count", 14_400)
             metric_type = client.metric_type("istio.mesh.request.count")
     assert "istio.pilot.xds.pushes.count" in active and "istio.mesh.request.count.total" not in active
-    assert {"reporter", "destination_service_name", "response_code", "kube_cluster_name"} <= (keys or set())
+    assert {"reporter", "destination_service_name", "response_code", "kube_cluster_name"} <= set(keys or {})
+    assert (keys or {})["reporter"] == {"source", "destination"}  # values too, in the same request
     assert metric_type == "count"
     assert "series of a healthy mesh in openmetrics mode" in stderr[0]
     assert "kube_cluster_name:mesh-staging-eu1" in stderr[0]
@@ -285,3 +288,44 @@ def test_the_demo_mesh_uses_its_modes_names_and_fits_datadogs_payload_limit(mode
     payloads = [json.dumps({"series": batch}) for batch in batches(series)]
     assert len(payloads) > 1 and all(len(p) < 512_000 for p in payloads)
     assert sum(len(json.loads(p)["series"]) for p in payloads) == len(series)
+
+
+# A raw monitor on APM's service under its bare name: under Istio it is <app>.<namespace>.
+BARE_SERVICE = """\
+id: checkout-apm-traffic
+kind: monitor
+name: "[mesh] checkout traffic low"
+type: query alert
+query: "sum(last_10m):sum:trace.envoy.proxy.hits{service:checkout}.as_count() < 10"
+message: "checkout gets no traffic @slack-mesh"
+options:
+  thresholds: {critical: 10}
+"""
+RUNNING_TOTAL = (
+    "sum(last_5m):sum:istio.mesh.request.count{reporter:destination,destination_service_name:cart}"
+    ".as_count() > 1000"
+)
+
+
+def test_a_filter_value_no_series_had_and_a_running_total_are_gaps_of_managed_and_unmanaged_monitors(
+    project: Path, dd_env: RunningEmulator, output_schemas: OutputSchemas
+) -> None:
+    (project / "monitors" / "by-version.yaml").unlink()
+    (project / "monitors" / "bare-service.yaml").write_text(BARE_SERVICE)
+    seed(dd_env, LEGACY)
+    set_modes(project, LEGACY)  # apply: the definitions are managed monitors now
+    with DatadogClient(Target(dd_env.base_url, TEST_API_KEY, TEST_APP_KEY)) as client:
+        hand_made = {"name": "cart traffic (by hand)", "type": "query alert", "query": RUNNING_TOTAL,
+                     "message": "@slack-mesh", "options": {"thresholds": {"critical": 1000}}}  # fmt: skip
+        unmanaged = str(client.create_monitor(hand_made).datadog_id)
+
+    report, gaps = audit_gaps()
+
+    output_schemas.check("audit", report)
+    assert set(gaps) == {"checkout-apm-traffic", None}  # the unmanaged monitor has no definition id
+    (bare,) = gaps["checkout-apm-traffic"]
+    assert (bare["cause"], bare["tag_key"]) == ("value-missing", "service")
+    assert bare["fix"].startswith("its service values: checkout.shop, ")  # Istio's <app>.<namespace>
+    (total,) = [m for m in report["monitors"] if str(m["id"]) == unmanaged][0]["findings"][-1:]
+    assert (total["code"], total["cause"]) == ("metric-not-reporting", "cumulative-gauge")
+    assert "query istio.mesh.request.count.total, the count per interval" in total["fix"]

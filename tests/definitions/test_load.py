@@ -64,6 +64,7 @@ def test_error_rate_is_a_composite_of_the_ratio_and_the_traffic_it_needs(tmp_pat
         "new_group_delay": 300,
         "thresholds": {"critical": 0.05, "warning": 0.02},
         "on_missing_data": "resolve",  # the errors series only exists after an error
+        "require_full_window": False,  # sparse counts: a window with empty buckets is still evaluated
     }
     assert (
         traffic.body["query"]
@@ -73,6 +74,7 @@ def test_error_rate_is_a_composite_of_the_ratio_and_the_traffic_it_needs(tmp_pat
         "new_group_delay": 300,
         "thresholds": {"critical": 100},
         "on_missing_data": "default",
+        "require_full_window": False,
     }
     for part in (ratio, traffic):  # parts never notify
         assert part.part_of == "mesh-error-rate" and part.body["priority"] is None
@@ -174,10 +176,12 @@ def test_config_propagation_is_one_monitor_per_signal_never_a_sum(tmp_path: Path
         (
             OPENMETRICS,
             "signal: circuit-breaker, breakers: [rq_open, cx_open], clusters: ['outbound|80||a.ns.svc.cluster.local', b]",
-            "max(last_5m):max:envoy.cluster.circuit_breakers.rq_open{(envoy_cluster:outbound_80__a.ns.svc.cluster.local"
+            "sum(last_5m):max:envoy.cluster.circuit_breakers.rq_open{(envoy_cluster:outbound_80__a.ns.svc.cluster.local"
             " OR envoy_cluster:outbound_*_b.*.svc.cluster.local)} by {envoy_cluster} + "
             "max:envoy.cluster.circuit_breakers.cx_open{(envoy_cluster:outbound_80__a.ns.svc.cluster.local"
-            " OR envoy_cluster:outbound_*_b.*.svc.cluster.local)} by {envoy_cluster} > 0",
+            " OR envoy_cluster:outbound_*_b.*.svc.cluster.local)} by {envoy_cluster} + "
+            "sum:envoy.cluster.upstream_rq_pending_overflow.count{(envoy_cluster:outbound_80__a.ns.svc.cluster.local"
+            " OR envoy_cluster:outbound_*_b.*.svc.cluster.local)} by {envoy_cluster}.as_count() > 0",
         ),
         (
             OPENMETRICS,
@@ -217,15 +221,21 @@ def test_per_service_circuit_open_filters_the_destination_envoy_cluster(tmp_path
           - {service: cart, clusters: ["outbound|9090|v2|cart.shop.svc.cluster.local"]}
     """)  # fmt: skip
     assert issues(definitions) == ()
+    overflow = "sum:envoy.cluster.upstream_rq_pending_overflow.count"  # the counter beside the breaker
     queries = {m.definition_id: m.body["query"] for m in definitions.monitors}
     assert queries == {
-        "breakers/checkout": "max(last_5m):max:envoy.cluster.circuit_breakers.rq_open"
-        "{envoy_cluster:outbound_8080__checkout.shop.svc.cluster.local} by {envoy_cluster} > 0",
-        "breakers/payments.pay.svc.cluster.local": "max(last_5m):max:envoy.cluster.circuit_breakers.rq_open"
-        "{envoy_cluster:outbound_*_payments.pay.svc.cluster.local} by {envoy_cluster} > 0",
-        "breakers/cart": "max(last_5m):max:envoy.cluster.circuit_breakers.rq_open"
+        "breakers/checkout": "sum(last_5m):max:envoy.cluster.circuit_breakers.rq_open"
+        "{envoy_cluster:outbound_8080_*_checkout.shop.svc.cluster.local} by {envoy_cluster} + "
+        f"{overflow}{{envoy_cluster:outbound_8080_*_checkout.shop.svc.cluster.local}} by {{envoy_cluster}}"
+        ".as_count() > 0",
+        "breakers/payments.pay.svc.cluster.local": "sum(last_5m):max:envoy.cluster.circuit_breakers.rq_open"
+        "{envoy_cluster:outbound_*_payments.pay.svc.cluster.local} by {envoy_cluster} + "
+        f"{overflow}{{envoy_cluster:outbound_*_payments.pay.svc.cluster.local}} by {{envoy_cluster}}.as_count() > 0",
+        "breakers/cart": "sum(last_5m):max:envoy.cluster.circuit_breakers.rq_open"
         "{envoy_cluster:outbound_9090_v2_cart.shop.svc.cluster.local,envoy_cluster:outbound_*_cart.*.svc.cluster.local}"
-        " by {envoy_cluster} > 0",
+        f" by {{envoy_cluster}} + {overflow}"
+        "{envoy_cluster:outbound_9090_v2_cart.shop.svc.cluster.local,envoy_cluster:outbound_*_cart.*.svc.cluster.local}"
+        " by {envoy_cluster}.as_count() > 0",
     }
     assert [m.services for m in definitions.monitors] == [
         ("checkout",),
@@ -448,3 +458,126 @@ def test_services_include_the_config_and_overrides_for_unknown_environments_are_
     assert definitions.services == ("reviews",)
     (problem,) = definitions.problems
     assert (problem.code, problem.hint) == ("unknown-environment", "did you mean 'production'?")
+
+
+def test_a_monitor_watches_the_services_its_scope_names_on_the_receiving_side(tmp_path: Path) -> None:
+    """``service:`` on Envoy's cluster stats is the caller: it names no watched service; envoy_cluster does."""
+    definitions = load(tmp_path, """
+        - id: frontends-breakers
+          kind: circuit-open
+          signal: circuit-breaker
+          name: frontend's breakers
+          scope: ["service:frontend"]
+          message: "@slack-mesh"
+        - id: breakers-to-cart
+          kind: circuit-open
+          signal: circuit-breaker
+          name: breakers to cart
+          scope: ["service:frontend", "envoy_cluster:outbound_8080__cart.shop.svc.cluster.local"]
+          message: "@slack-mesh"
+        - id: cart-errors
+          kind: error-rate
+          source: istio
+          name: cart errors
+          scope: ["destination_service_name:cart", "source_app:frontend"]
+          thresholds: {critical: 5%}
+          message: "@slack-mesh"
+    """)  # fmt: skip
+    services = {m.definition_id: m.services for m in definitions.monitors if m.part_of is None}
+    assert services == {"frontends-breakers": (), "breakers-to-cart": ("cart",), "cart-errors": ("cart",)}
+
+
+def test_grouped_config_propagation_with_several_signals_is_an_error(tmp_path: Path) -> None:
+    """A composite evaluates only the groups common to all its parts, and a signal's series exists for a
+    group only after that group's first event: grouped, the parts would never share a group."""
+    grouped = load(tmp_path, """
+        id: c
+        kind: config-propagation
+        name: n
+        message: '@x'
+        group_by: [kube_cluster_name]
+    """)  # fmt: skip
+    (error,) = grouped.errors
+    assert (error.code, error.line, error.pointer) == ("grouped-composite", 6, "/group_by")
+    assert "one definition per signal" in error.hint and grouped.monitors == ()
+    single = load(tmp_path, """
+        {id: c, kind: config-propagation, name: n, message: '@x', group_by: [kube_cluster_name],
+         push_errors: false, validation_failures: false}
+    """, OPENMETRICS)  # fmt: skip
+    assert only_query(single) == (
+        "sum(last_10m):sum:istio.pilot.total_xds_rejects.count{*} by {kube_cluster_name}.as_count() > 0"
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "expanded", "warned"),
+    [("apm", "services: [checkout, cart]", 4), ("istio", "services: [checkout, cart]", None),
+     ("apm", "group_by: [service]", None), ("", "services: [checkout, cart]", 8)],  # the default: apm
+)  # fmt: skip
+def test_apm_per_service_error_rate_warns_that_spans_count_both_directions(
+    tmp_path: Path, source: str, expanded: str, warned: int | None
+) -> None:
+    definitions = load(tmp_path, f"""
+        id: e
+        kind: error-rate
+        {"source: " + source if source else "# source: apm, the default"}
+        name: "errors"
+        thresholds: {{critical: 5%}}
+        message: '@x'
+        {expanded}
+    """)  # fmt: skip
+    found = [p for p in definitions.problems if p.code == "apm-counts-both-directions"]
+    assert len(found) == (1 if warned else 0)  # once for the definition, not once per service
+    if warned:
+        assert found[0].severity == "warning" and found[0].line == warned  # source:, else services:
+        assert "source: istio counts each request once, at the receiving service" in found[0].hint
+
+
+def test_event_counts_never_require_a_full_window(tmp_path: Path) -> None:
+    definitions = load(tmp_path, """
+        - {id: s, kind: sidecar-injection, name: n, message: '@x'}
+        - {id: o, kind: circuit-open, signal: overflow, name: n, message: '@x'}
+        - {id: c, kind: config-propagation, name: n, message: '@x'}
+        - {id: e, kind: error-rate, name: n, message: '@x', thresholds: {critical: 5%}}
+        - {id: g, kind: circuit-open, name: n, message: '@x'}
+        - {id: u, kind: sidecar-injection, name: n, message: '@x', options: {require_full_window: true}}
+    """)  # fmt: skip
+    options = {m.definition_id: m.body["options"] for m in definitions.monitors}
+    for monitor_id in ("s", "o", "c:push-errors", "c:proxy-rejects", "c:validation", "e:ratio", "e:traffic"):
+        assert options[monitor_id]["require_full_window"] is False, monitor_id
+    assert "require_full_window" not in options["c"] and "require_full_window" not in options["e"]  # composites
+    assert "require_full_window" not in options["g"]  # the ejection gauge reports every check run
+    assert options["u"]["require_full_window"] is True  # the definition's own choice
+
+
+def test_a_composites_message_gets_the_thresholds_it_cannot_fill_itself(tmp_path: Path) -> None:
+    definitions = load(tmp_path, """
+        - id: e
+          kind: error-rate
+          name: "errors ${service}"
+          thresholds: {critical: 2%, warning: 0.005}
+          source: istio
+          message: "{{#is_alert}}above {{threshold}}{{/is_alert}}{{#is_warning}}above {{ warn_threshold }}{{/is_warning}} @x"
+          services: [{service: checkout, thresholds: {critical: 1%}}, cart]
+        - id: c
+          kind: config-propagation
+          name: n
+          thresholds: {critical: 5}
+          message: "more than {{threshold}} failures, {{value}} now (warn at {{warn_threshold}}) @x"
+    """)  # fmt: skip
+    messages = {m.definition_id: m.body["message"].split(" @x")[0] for m in definitions.monitors}
+    assert messages["e/checkout"] == (
+        "{{#is_alert}}above 1%{{/is_alert}}{{#is_warning}}above 0.5%{{/is_warning}}"
+    )
+    assert messages["e/cart"] == "{{#is_alert}}above 2%{{/is_alert}}{{#is_warning}}above 0.5%{{/is_warning}}"
+    assert messages["c"] == "more than 5 failures, {{value}} now (warn at {{warn_threshold}})"
+    unfilled = sorted(p.message.split(" ")[0] for p in definitions.problems if p.code == "composite-template-variable")
+    assert unfilled == ["{{value}}", "{{warn_threshold}}"]  # no value, and no warning level to write in
+    (value,) = [p for p in definitions.problems if p.message.startswith("{{value}}")]
+    assert value.severity == "warning" and "{{a.value}} (xDS push errors)" in value.hint
+    single = load(tmp_path, """
+        {id: e, kind: error-rate, name: n, min_requests: 0, thresholds: {critical: 5%},
+         message: "{{value}} above {{threshold}} @x"}
+    """)  # fmt: skip
+    assert single.monitors[0].body["message"].startswith("{{value}} above {{threshold}}")  # Datadog fills them
+    assert not [p for p in single.problems if p.code == "composite-template-variable"]

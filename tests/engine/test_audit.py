@@ -509,6 +509,22 @@ def test_coverage_per_service_and_signal() -> None:
     assert {c.signal: c.monitors for c in report.coverage.mesh}["circuit-open"] == ()
 
 
+def test_a_monitor_filtered_on_the_caller_covers_no_destination() -> None:
+    """``service:`` on Envoy's cluster stats is the calling pod: frontend's breakers to its dependencies
+    watch neither frontend nor, without an envoy_cluster filter, any destination; and it is not mesh-wide."""
+    callers_breakers = "max(last_5m):max:envoy.cluster.circuit_breakers.rq_open{service:frontend} > 0"
+    callers_errors = (
+        "sum(last_5m):sum:istio.mesh.request.count.total{source_app:frontend,response_code:5*}.as_count() > 9"
+    )
+    report = run(
+        [unmanaged(1, callers_breakers), unmanaged(2, callers_errors)], services=("frontend", "cart")
+    )
+    table = {s.service: {c.signal: c.monitors for c in s.signals} for s in report.coverage.services}
+    assert table["frontend"]["circuit-open"] == () and table["cart"]["circuit-open"] == ()
+    assert table["frontend"]["error-rate"] == () and table["cart"]["error-rate"] == ()
+    assert {c.signal: c.monitors for c in report.coverage.mesh}["circuit-open"] == ()
+
+
 def test_without_known_services_coverage_is_checked_mesh_wide() -> None:
     report = run([unmanaged(1, ERRORS_Q)])
     assert report.coverage.services == ()

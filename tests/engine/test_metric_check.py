@@ -48,8 +48,11 @@ def test_a_monitor_queries_each_metric_with_the_tag_keys_it_keeps_or_groups_by()
         "sum:app.hits{env:prod,region IN (eu, us)} by {service}.as_count() > 0.1"
     )
     assert monitor(query).metrics == (
-        WatchedMetric("app.errors", ("env", "service")),  # negated filters and host are not checked
-        WatchedMetric("app.hits", ("env", "region", "service")),
+        # negated filters and host are not checked; exact values are
+        WatchedMetric("app.errors", ("env", "service"), (("env", "prod"),)),
+        WatchedMetric(
+            "app.hits", ("env", "region", "service"), (("env", "prod"), ("region", "eu"), ("region", "us"))
+        ),
     )
     assert (
         monitor('logs("x").index("*").rollup("count").last("5m") > 1', monitor_type="log alert").metrics == ()
@@ -80,8 +83,8 @@ def test_a_definitions_composite_parts_are_checked_as_the_definition() -> None:
     ]
     checked = {m.key: m.metrics for m in desired_monitors(specs)}
     assert checked == {
-        "rate": (WatchedMetric("a.b", ("x",)), WatchedMetric("a.c", ("y",))),
-        "raw": (WatchedMetric("a.b", ("z",)),),
+        "rate": (WatchedMetric("a.b", ("x",), (("x", "1"),)), WatchedMetric("a.c", ("y",))),
+        "raw": (WatchedMetric("a.b", ("z",), (("z", "2"),)),),
     }
 
 
@@ -153,7 +156,9 @@ def test_a_name_reporting_with_the_other_modes_type_is_the_other_mode() -> None:
     reporting = Reporting(frozenset({ambiguous}), types={ambiguous: "gauge"})
     (gap,) = gaps([monitor(f"sum:{ambiguous}{{}}.as_count() > 1")], reporting)["m"]
     assert gap.cause is Cause.OTHER_MODE and "reports as a gauge" in gap.message
-    assert gaps([monitor(f"sum:{ambiguous}{{}}.as_count() > 1")], reporting, LEGACY) == {}
+    # legacy: the name is the data plane's cumulative gauge, which the monitor reads as it is
+    (gap,) = gaps([monitor(f"sum:{ambiguous}{{}}.as_count() > 1")], reporting, LEGACY)["m"]
+    assert gap.cause is Cause.CUMULATIVE_GAUGE
     assert (
         gaps(
             [monitor(f"sum:{ambiguous}{{}} > 1")],
@@ -167,7 +172,13 @@ def test_a_tag_key_the_metric_lacks_is_a_gap_with_the_keys_it_has() -> None:
     requests = name("requests", "legacy")
     query = f"sum:{requests}{{destination_service:x}} by {{zone}}.as_count() > 1"
     reporting = Reporting(
-        frozenset({requests}), tag_keys={requests: frozenset({"reporter", "destination_service_name"})}
+        frozenset({requests}),
+        tags={
+            requests: {
+                "reporter": frozenset({"destination"}),
+                "destination_service_name": frozenset({"cart"}),
+            }
+        },
     )
     found = gaps([monitor(query)], reporting, LEGACY)["m"]
     assert [(g.cause, g.tag_key) for g in found] == [
@@ -209,9 +220,75 @@ def test_every_absent_metric_has_one_cause_and_a_reporting_one_never_an_absence(
     found = {g.metric: g for g in gaps([checked], Reporting(active), modes).get("m", ())}
     for metric in used:
         uses = catalogue.lookup(metric)
-        if metric in active:
-            assert metric not in found  # no tag or type was read: nothing to say
+        cumulative = catalogue.cumulative_in_mode(metric, modes) is not None
+        if metric in active:  # no tag or type was read: only a running total, or the other mode's meaning
+            if cumulative:
+                assert found[metric].cause in (Cause.CUMULATIVE_GAUGE, Cause.OTHER_MODE)
+            else:
+                assert metric not in found or found[metric].cause is Cause.OTHER_MODE
         elif not uses or not uses[0].metric.on_event:
             assert metric in found and found[metric].cause is not Cause.TAG_MISSING
         elif metric in found:  # an event counter: only a silent collector or another mode is a gap
             assert found[metric].cause in (Cause.OTHER_MODE, Cause.COLLECTOR_SILENT)
+
+
+def test_an_exact_filter_value_no_series_had_is_a_gap_with_the_values_seen() -> None:
+    hits = name("apm_hits", "openmetrics")
+    query = f"sum(last_5m):sum:{hits}{{service:checkout,env:prod}}.as_count() > 1"
+    seen = {"service": frozenset({"cart.shop", "checkout.shop"}), "env": frozenset({"prod"})}
+    (gap,) = gaps([monitor(query)], Reporting(frozenset({hits}), tags={hits: seen}))["m"]
+    assert (gap.cause, gap.tag_key) == (Cause.VALUE_MISSING, "service")
+    assert gap.message == (
+        f"{hits} has had no series with service:checkout in the last 24 h, and the query filters on it"
+    )
+    assert gap.fix == "its service values: checkout.shop, cart.shop"  # the likely spelling first
+    fine = f"sum(last_5m):sum:{hits}{{service:CHECKOUT.shop,service:c*}}.as_count() > 1"  # case, wildcard
+    assert gaps([monitor(fine)], Reporting(frozenset({hits}), tags={hits: seen})) == {}
+
+
+def test_values_that_appear_with_an_event_are_not_checked() -> None:
+    requests = name("requests", "legacy")
+    seen = {"response_code": frozenset({"200"}), "reporter": frozenset({"destination"}),
+            "destination_service_name": frozenset({"cart"})}  # fmt: skip
+    reporting = Reporting(frozenset({requests}), tags={requests: seen})
+    errors = f"sum(last_5m):sum:{requests}{{response_code:503,destination_service_name:gone}}.as_count() > 1"
+    # response_code names an event; and a count kept to errors has series only after one: no value is read
+    assert gaps([monitor(errors)], reporting, LEGACY) == {}
+    traffic = (
+        f"sum(last_5m):sum:{requests}{{reporter:destination,destination_service_name:gone}}.as_count() > 1"
+    )
+    (gap,) = gaps([monitor(traffic)], reporting, LEGACY)["m"]
+    assert (gap.cause, gap.tag_key, gap.fix) == (
+        Cause.VALUE_MISSING,
+        "destination_service_name",
+        "its destination_service_name values: cart",
+    )
+
+
+def test_a_cumulative_gauge_read_as_a_count_is_a_gap_naming_the_count() -> None:
+    running_total = name("requests_cumulative", "legacy")  # the legacy data plane's plain request counter
+    query = f"sum(last_5m):sum:{running_total}{{*}}.as_count() > 100"
+    for types in ({}, {running_total: "gauge"}):  # the type read, or not
+        (gap,) = gaps([monitor(query)], Reporting(frozenset({running_total}), types=types), LEGACY)["m"]
+        assert gap.cause is Cause.CUMULATIVE_GAUGE and "running total" in gap.message
+        assert gap.fix.startswith(f"query {name('requests', 'legacy')}, the count per interval")
+    # under openmetrics the same name is the request count
+    assert gaps([monitor(query)], Reporting(frozenset({running_total}), types={running_total: "count"})) == {}
+
+
+def test_a_name_both_modes_submit_reporting_beside_only_the_other_modes_names_is_the_other_mode() -> None:
+    """Without a type from Datadog's metadata, the collector's mode-specific names decide."""
+    shared = name("requests", "openmetrics")  # V2's count, V1's running total
+    legacy_only = name("requests", "legacy")
+    query = f"sum(last_5m):sum:{shared}{{*}}.as_count() > 1"
+    (gap,) = gaps([monitor(query)], Reporting(frozenset({shared, legacy_only})))["m"]
+    assert gap.cause is Cause.OTHER_MODE
+    assert f"of the data plane's names only legacy ones do ({legacy_only})" in gap.message
+    assert "this environment's data plane looks like legacy" in gap.message
+    # the type read says count: trusted over the names (another cluster of the org may run legacy)
+    typed = Reporting(frozenset({shared, legacy_only}), types={shared: "count"})
+    assert gaps([monitor(query)], typed) == {}
+    # a name with one meaning in both modes says nothing of the mode
+    gauge = name("outlier_ejections_active", "openmetrics")
+    envoy_legacy = name("outlier_ejections_enforced", "legacy")
+    assert gaps([monitor(f"max:{gauge}{{*}} > 0")], Reporting(frozenset({gauge, envoy_legacy}))) == {}

@@ -105,10 +105,13 @@ def test_default_modes_follow_datadogs_documented_istio_setup() -> None:
 @pytest.mark.parametrize(
     ("service", "namespace", "port", "expected"),
     [
-        ("checkout", "shop", 8080, "outbound_8080__checkout.shop.svc.cluster.local"),
+        # a port without a subset: any subset, the empty one included (outbound_8080__checkout...)
+        ("checkout", "shop", 8080, "outbound_8080_*_checkout.shop.svc.cluster.local"),
         ("checkout", "shop", None, "outbound_*_checkout.shop.svc.cluster.local"),
         ("checkout", None, None, "outbound_*_checkout.*.svc.cluster.local"),
-        ("payments.pay.svc.cluster.local", None, 9090, "outbound_9090__payments.pay.svc.cluster.local"),
+        ("payments.pay.svc.cluster.local", None, 9090, "outbound_9090_*_payments.pay.svc.cluster.local"),
+        ("checkout.shop", None, None, "outbound_*_checkout.shop.svc.cluster.local"),  # service.namespace
+        ("checkout.shop", "ignored", 8080, "outbound_8080_*_checkout.shop.svc.cluster.local"),
         (
             "outbound|8080|v1|Cart.shop.svc.cluster.local",
             None,
@@ -171,3 +174,18 @@ def test_modes_of_an_environment_default_to_the_documented_setup() -> None:
 
     assert catalogue.modes_of(Environment(name="x")) == catalogue.DEFAULT_MODES
     assert catalogue.modes_of(Environment(name="x", istio=LEGACY)) == LEGACY
+
+
+# V2 names no Datadog document or test lists (istio-metrics.md §2: "inferred"); the catalogue must not
+# state them as plain facts.
+DERIVED_V2_NAMES = ("sidecar_injection_failure", "sidecar_injection_skip", "xds_rejects", "xds_internal_errors")
+
+
+@pytest.mark.parametrize("key", DERIVED_V2_NAMES)
+def test_inferred_v2_names_say_they_are_derived_not_observed(key: str) -> None:
+    source = catalogue.metric(key).source
+    assert "derived, not observed" in source and "construct_metrics_config" in source
+
+
+def test_listed_v2_names_do_not_say_derived() -> None:
+    assert "derived" not in catalogue.metric("sidecar_injection_requests").source

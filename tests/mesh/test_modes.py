@@ -49,6 +49,7 @@ REFERENCE: dict[tuple[str, str], dict[str, str]] = {
         "envoy.cluster.circuit_breakers.rq_open": "gauge",
         "envoy.cluster.circuit_breakers.cx_open": "gauge",
         "envoy.cluster.circuit_breakers.rq_pending_open": "gauge",
+        "envoy.cluster.upstream_rq_pending_overflow.count": "count",
         "envoy.control_plane.connected_state": "gauge",
     },
     ("envoy", "legacy"): {
@@ -58,6 +59,7 @@ REFERENCE: dict[tuple[str, str], dict[str, str]] = {
         "envoy.cluster.circuit_breakers.rq_open": "gauge",
         "envoy.cluster.circuit_breakers.cx_open": "gauge",
         "envoy.cluster.circuit_breakers.rq_pending_open": "gauge",
+        "envoy.cluster.upstream_rq_pending_overflow": "count",
         "envoy.control_plane.connected_state": "gauge",
     },
     ("apm", ""): {

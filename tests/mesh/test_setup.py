@@ -120,10 +120,19 @@ def test_the_snippets_follow_the_environments_modes(project: Path) -> None:
     ]
     assert matcher == {"inclusionRegexps": [".*control_plane.*", ".*outlier_detection.*"]}
     assert "proxy.istio.io/config" in prod["proxy-stats"]
-    assert yaml.safe_load(prod["apm-tracer"]) == {
-        "global": {"proxy": {"tracer": "datadog"}},
-        "traceSampling": 100.0,
-    }
+    tracer, agent = prod["apm-tracer"].split("\n\n")
+    assert yaml.safe_load(tracer) == {"global": {"proxy": {"tracer": "datadog"}}, "traceSampling": 100.0}
+    # Datadog's Istio tracing page: the Agent must accept the sidecars' traces on its host port.
+    assert yaml.safe_load(agent) == {"datadog": {"apm": {"portEnabled": True}}}
+    instance = yaml.safe_load(
+        yaml.safe_load(openmetrics["istio-data-plane"])["datadog"]["confd"]["istio.yaml"]
+    )["instances"][0]
+    assert instance["exclude_labels"] == [  # Datadog's suggested list (istio-metrics.md §3)
+        "source_version", "destination_version", "source_canonical_revision", "destination_canonical_revision",
+        "source_principal", "destination_principal", "source_cluster", "destination_cluster",
+        "source_canonical_service", "destination_canonical_service", "source_workload_namespace",
+        "destination_workload_namespace", "request_protocol", "connection_security_policy",
+    ]  # fmt: skip
 
 
 def test_the_text_report_prints_snippets_ready_to_apply(project: Path) -> None:
@@ -181,3 +190,81 @@ options: {thresholds: {critical: 9}}
     assert [p["message"] for p in excluded] == [
         "destination_service is dropped by the Agent's shipped Istio auto_conf.yaml (this data plane is legacy)"
     ]
+
+
+def test_filtering_or_grouping_by_the_cluster_tag_needs_the_agents_cluster_name(project: Path) -> None:
+    assert "cluster-name" not in {r["key"] for r in requirements("prod")["requirements"]}
+    (project / "monitors" / "clustered.yaml").write_text("""\
+id: injection-by-cluster
+kind: sidecar-injection
+name: injection failing in {{kube_cluster_name.name}}
+group_by: [kube_cluster_name]
+message: "@slack-mesh"
+---
+id: cpu-in-cluster
+kind: monitor
+name: cpu
+type: query alert
+query: "avg(last_5m):avg:system.cpu.user{kube_cluster_name:prod-eu1} > 90"
+message: "@slack-infra"
+options: {thresholds: {critical: 90}}
+""")
+    (project / "dashboards").mkdir()
+    (project / "dashboards" / "mesh.yaml").write_text("""\
+id: mesh-board
+kind: dashboard
+title: mesh
+template_variables:
+  - {name: cluster, prefix: kube_cluster_name, defaults: ["*"]}
+  - {name: zone, prefix: topology_zone, defaults: ["*"]}
+widgets:
+  - type: timeseries
+    query: sum:mesh:requests{$cluster} by {destination_service_name}
+""")
+    (found,) = [r for r in requirements("prod")["requirements"] if r["key"] == "cluster-name"]
+    assert found["monitors"] == ["injection-by-cluster", "cpu-in-cluster", "mesh-board"]
+    assert found["opt_in"] is False  # detected on GKE, AKS and EKS: validate does not warn
+    assert "kubernetes-cluster-name-detection" in found["why"]
+    assert yaml.safe_load(found["snippets"][0]["yaml"]) == {"datadog": {"clusterName": "<cluster name>"}}
+
+
+def test_validate_warns_about_a_running_total_read_as_a_count_in_monitors_and_widgets(project: Path) -> None:
+    """The legacy data plane sends the request counter and the latency sum/count twice: as counts
+    (``.total``) and as cumulative gauges under the plain names, which V2 uses for its counts."""
+    (project / "monitors" / "raw.yaml").write_text("""\
+id: running-total
+kind: monitor
+name: requests
+type: query alert
+query: "sum(last_5m):sum:istio.mesh.request.count{reporter:destination}.as_count() > 9"
+message: "@slack-mesh"
+options: {thresholds: {critical: 9}}
+""")
+    (project / "dashboards").mkdir()
+    (project / "dashboards" / "board.yaml").write_text("""\
+id: board
+kind: dashboard
+title: board
+widgets:
+  - type: timeseries
+    query: sum:mesh:request_duration_sum_cumulative{*}
+  - definition:
+      type: query_value
+      requests: [{q: "sum:istio.mesh.request.duration.milliseconds.count{*}"}]
+""")
+
+    def warnings(env: str) -> list[tuple[str, int, str]]:
+        result = CliRunner().invoke(app, ["validate", "--env", env, "--format", "json"])
+        problems = json.loads(result.stdout)["problems"]  # openmetrics: the shorthand names no metric there
+        return [
+            (p["filename"].split("/")[-1], p["line"], p["hint"])
+            for p in problems
+            if p["code"] == "cumulative-gauge"
+        ]
+
+    assert warnings("all-legacy") == [
+        ("board.yaml", 5, "use istio.mesh.request.duration.milliseconds.sum.total, the count per interval"),
+        ("board.yaml", 7, "use istio.mesh.request.duration.milliseconds.count.total, the count per interval"),
+        ("raw.yaml", 5, "use istio.mesh.request.count.total, the count per interval"),
+    ]
+    assert warnings("all-openmetrics") == []  # there the plain names are the counts

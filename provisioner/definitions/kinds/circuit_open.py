@@ -12,13 +12,17 @@ group and filter by ``envoy_cluster``, whose value Datadog normalises (``outboun
   DestinationRule can configure. Envoy creates all of a cluster's outlier stats together, so the terms
   report together and the sum is safe. The value is host-samples ejected plus ejections; the default
   critical 0 alerts on any ejection. The gauge reports whenever collection works: missing data notifies.
-- ``circuit-breaker``: the breaker gauges (1 while open) for each entry of ``breakers`` (default
-  ``[rq_open, cx_open, rq_pending_open]``), added (a cluster's breaker gauges exist together), ``max``
-  over the window. Missing data notifies.
+- ``circuit-breaker``: ``sum(<window>):`` the breaker gauges (1 while open, sampled once per check run) for
+  each entry of ``breakers`` (default ``[rq_open, cx_open, rq_pending_open]``) ``+`` the requests that
+  overflowed the connection pool or a request breaker (``upstream_rq_pending_overflow``, a counter: a
+  breaker open for less than the sampling interval still counts), by ``envoy_cluster``. The value is
+  open-breaker samples plus overflowed requests; the default critical 0 alerts on any. Envoy creates a
+  cluster's breaker gauges and counters together (once proxyStatsMatcher keeps both stats), so the sum is
+  safe. Missing data notifies.
 - ``overflow``: requests the caller's proxy refused with 503 ``UO`` (connection-pool overflow: a breaker
-  open) or ``UH`` (no healthy upstream: every host ejected), seen by the caller (``reporter:source``), by
-  ``destination_service_name``. These series exist only after such a request: a window without data
-  counts 0.
+  open) or ``UH`` (no healthy upstream: every host ejected, or no ready endpoint at all), seen by the
+  caller (``reporter:source``), by ``destination_service_name``. These series exist only after such a
+  request: a window without data counts 0.
 
 Per-service expansion filters the destination: ``envoy_cluster`` built from the service (and the entry's
 ``namespace`` and ``port``; a host name works too), or ``destination_service_name`` for overflow.
@@ -61,10 +65,11 @@ def compile_circuit_open(fields: Fields, context: CompileContext) -> CompiledMon
     filters = [*scope(fields), *_destination_filters(signal, fields, context)]
     group_by = list(fields.get("group_by", [destination]) or ())
     terms = _terms(signal, fields, filters, group_by, context)
-    aggregation = "max" if signal == "circuit-breaker" else "sum"
-    expression = f"{aggregation}({window(fields, DEFAULT_WINDOW)}):{terms}"
+    expression = f"sum({window(fields, DEFAULT_WINDOW)}):{terms}"
     missing_data = EVALUATE_AS_ZERO if signal == "overflow" else NOTIFY_NO_DATA
-    services = watched_services(filters, context)
+    services = watched_services(
+        filters, context, "requests" if signal == "overflow" else "outlier_ejections_active"
+    )
     compiled = count_monitor(fields, context, catalogue.CIRCUIT_OPEN, expression, services, missing_data)
     findings = (*_breakers_findings(signal, fields), *_clusters_findings(signal, fields))
     return CompiledMonitor(compiled.body, findings, compiled.signal, compiled.services)
@@ -95,8 +100,8 @@ def _terms(
         return term(context, "requests", refused, group_by)
     if signal == "circuit-breaker":
         breakers = [str(b) for b in fields.get("breakers") or DEFAULT_BREAKERS]
-        keys = [f"circuit_breaker_{breaker}" for breaker in breakers]
-        return added([term(context, key, filters, group_by, "max") for key in keys])
+        gauges = [term(context, f"circuit_breaker_{breaker}", filters, group_by, "max") for breaker in breakers]
+        return added([*gauges, term(context, "upstream_rq_pending_overflow", filters, group_by)])
     return added([term(context, key, filters, group_by) for key in outlier_keys(context)])
 
 

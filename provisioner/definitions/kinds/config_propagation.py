@@ -17,6 +17,12 @@ with several it is a composite ``a || b || c`` of one monitor per signal (``<id>
 counts against the same thresholds and evaluates a window without data as 0 (``on_missing_data:
 default``). Istio's per-type reject gauges (``*_reject``, a running total per proxy) are not used: a
 window aggregate cannot tell a new reject from an old one, and ``total_xds_rejects`` counts the same NACKs.
+
+``group_by`` with several signals is refused (an error of validate): a composite evaluates only the groups
+common to all its parts, and each signal's series appears per group only after that group's first event of
+that signal, so a group would alert only once it had every kind of failure. Compiling it to something that
+works would mean one notifying monitor per signal; that is what the hint asks the user to write, so the
+ids, notifications and thresholds of each stay visible in the definitions.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from provisioner.definitions.query import format_number
 from provisioner.mesh.catalogue import CONFIG_PROPAGATION
 
 DEFAULT_WINDOW = "10m"
+_SHOWN = (("threshold", "critical"), ("warn_threshold", "warning"))  # message variable -> level
 # Per signal: (the definition field that turns it on or off, part suffix, title, catalogue key, extra filter).
 SIGNALS = (
     ("push_errors", "push-errors", "xDS push errors", "xds_pushes", "type:*senderr"),
@@ -66,5 +73,22 @@ def compile_config_propagation(fields: Fields, context: CompileContext) -> Compi
         message = "config-propagation needs at least one signal"
         hint = "set push_errors, proxy_rejects or validation_failures to true"
         return CompiledMonitor({}, (Finding("", "no-signal", message, hint),), CONFIG_PROPAGATION)
-    services = watched_services(filters, context)
-    return combined(fields, context, CONFIG_PROPAGATION, parts, "||", services)
+    if group_by and len(parts) > 1:
+        return CompiledMonitor({}, (_grouped_composite(group_by, parts),), CONFIG_PROPAGATION)
+    services = watched_services(filters, context, "xds_pushes")
+    shown = {name: format_number(thresholds[level]) for name, level in _SHOWN if level in thresholds}
+    return combined(fields, context, CONFIG_PROPAGATION, parts, "||", services, shown_thresholds=shown)
+
+
+def _grouped_composite(group_by: list[str], parts: list[Part]) -> Finding:
+    titles = ", ".join(part.title for part in parts)
+    message = (
+        f"group_by {group_by} with {len(parts)} signals ({titles}) cannot alert: the composite that combines "
+        "them evaluates only the groups common to all of them, and each signal's series exists for a group "
+        "only after that group's first event of it"
+    )
+    hint = (
+        "keep one signal here (set the others to false) and write one definition per signal, or remove "
+        "group_by"
+    )
+    return Finding("/group_by", "grouped-composite", message, hint, at_key=True)

@@ -15,8 +15,10 @@ from typing import Any
 
 from provisioner.definitions.findings import Finding, did_you_mean
 from provisioner.definitions.kinds.base import Fields
+from provisioner.definitions.kinds.mesh import cumulative_findings
 from provisioner.mesh import catalogue
 from provisioner.model import CollectionModes, Environment, Json
+from provisioner.signals import dashboard_queries, metric_names
 
 _TEMPLATE_REFERENCE = re.compile(r"\$([A-Za-z0-9_-]+)")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
@@ -43,10 +45,18 @@ def compile_dashboard(fields: Fields, environment: Environment | None = None) ->
         pointer = f"/widgets/{index}"
         if "definition" in widget:
             widgets.append(copy.deepcopy(dict(widget)))
-            continue
-        widgets.append(_shorthand_widget(widget, modes))
-        findings.extend(_query_findings(widget, pointer, variables, modes))
+        else:
+            widgets.append(_shorthand_widget(widget, modes))
+            findings.extend(_query_findings(widget, pointer, variables, modes))
+        findings.extend(_cumulative_findings(widgets[-1], pointer, modes))
     return CompiledDashboard(_body(fields, widgets), tuple(findings))
+
+
+def _cumulative_findings(widget: Widget, pointer: str, modes: CollectionModes) -> Iterator[Finding]:
+    """A graph of a counter's running total (a legacy data plane's cumulative gauges), compiled or raw."""
+    names = dict.fromkeys(n for q in dashboard_queries({"widgets": [widget]}) for n in metric_names({"query": q}))
+    for name in names:
+        yield from cumulative_findings(name, modes, pointer)
 
 
 def mesh_query(query: str, modes: CollectionModes) -> str:

@@ -12,9 +12,15 @@ first, then the arithmetic):
   the name, message, handles and priority; the two parts never notify. ``min_requests: 0`` compiles the
   ratio monitor alone, as ``<id>``.
 
-A guard inside one query cannot do this: functions such as ``clamp_min`` apply per rollup point before the
-window sum, so ``errors / clamp_min(requests, N)`` divides by the sum over buckets of max(bucket, N) and
-damps real errors at moderate traffic without guaranteeing anything about N requests in the window.
+Why not a guard inside one query, ``errors / clamp_min(requests, N)``: the reading this project adopts is
+that functions such as ``clamp_min`` apply per rollup point before the window sum, which divides by the sum
+over buckets of max(bucket, N) and damps real errors at moderate traffic (unverified: the reference says
+how ``clamp_min`` composes with the ``as_count()`` path is undocumented). Under the other reading (after
+the sum) it would only stop the division, never the alert. Neither guarantees "below N requests in the
+window it does not alert"; the composite does under either reading.
+
+The composite's message gets the thresholds written in as percents where it says ``{{threshold}}`` and
+``{{warn_threshold}}``: a composite has no thresholds of its own for Datadog to fill.
 
 The errors series only exists once an error happened, so the ratio evaluates a window without data as OK
 (``on_missing_data: resolve``) and the traffic monitor as 0 requests (``default``); whether the metrics
@@ -29,7 +35,9 @@ Sources:
 - ``apm`` (default): Envoy's APM trace metrics, errors / hits. Under Istio the APM service is
   ``<app>.<namespace>``, and a pod's spans count requests in both directions (what it serves and what it
   calls: trace metrics carry no span kind). Per-service filter: ``service:<app>.<namespace>``
-  (``<app>.*`` without ``namespace``).
+  (``<app>.*`` without ``namespace``). With ``services:`` a service's threshold then also counts the
+  requests it sends (and their errors): validate warns, ``source: istio`` counts each request once, at the
+  receiving service.
 """
 
 from __future__ import annotations
@@ -60,6 +68,7 @@ SOURCES = {  # source -> (errors, requests, filters every term gets, errors' ext
     "apm": ("apm_errors", "apm_hits", [], None),
 }
 _LEVELS = ("critical", "warning", "critical_recovery", "warning_recovery")
+_SHOWN = (("threshold", "critical"), ("warn_threshold", "warning"))  # message variable -> level
 
 
 def compile_error_rate(fields: Fields, context: CompileContext) -> CompiledMonitor:
@@ -70,6 +79,8 @@ def compile_error_rate(fields: Fields, context: CompileContext) -> CompiledMonit
     errors = term(context, errors_key, [*filters, *([errors_only] if errors_only else [])], group_by)
     requests = term(context, requests_key, filters, group_by)
     thresholds, findings = _ratio_thresholds(fields.get("thresholds") or {})
+    if source == "apm" and context.service is not None:
+        findings.append(_both_directions("/source" if "source" in fields else "/services"))
     span = f"sum({window(fields, DEFAULT_WINDOW)}):"
     critical = format_number(thresholds.get("critical", 0))
     parts = [Part("ratio", "error ratio", f"{span}{errors} / {requests} > {critical}", thresholds, RESOLVE)]
@@ -78,8 +89,24 @@ def compile_error_rate(fields: Fields, context: CompileContext) -> CompiledMonit
         traffic = f"{span}{requests} >= {min_requests}"
         title = f"at least {min_requests} requests"
         parts.append(Part("traffic", title, traffic, {"critical": min_requests}, EVALUATE_AS_ZERO))
-    services = watched_services(filters, context)
-    return combined(fields, context, catalogue.ERROR_RATE, parts, "&&", services, findings)
+    services = watched_services(filters, context, requests_key)
+    shown = {name: percent(thresholds[level]) for name, level in _SHOWN if level in thresholds}
+    return combined(fields, context, catalogue.ERROR_RATE, parts, "&&", services, findings, shown)
+
+
+def percent(ratio: Json) -> str:
+    """0.05 → "5%", 0.005 → "0.5%" (exactly, through Decimal)."""
+    value = Decimal(str(ratio)) * 100
+    return f"{format_number(int(value) if value == value.to_integral_value() else float(value))}%"
+
+
+def _both_directions(pointer: str) -> Finding:
+    message = (
+        "source apm counts each service's spans in both directions: with services:, a service's ratio "
+        "includes the requests it sends to others (and their errors), not only those it receives"
+    )
+    hint = "source: istio counts each request once, at the receiving service (reporter:destination)"
+    return Finding(pointer, "apm-counts-both-directions", message, hint, "warning", at_key=True)
 
 
 def service_filters(source: str, fields: Fields, context: CompileContext) -> list[str]:

@@ -4,6 +4,7 @@ composite that combines a definition's parts."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -46,6 +47,16 @@ EVALUATION_OPTIONS = frozenset(
     }
 )
 _MISSING_DATA_CHOICES = ("on_missing_data", "notify_no_data", "no_data_timeframe")
+# Counts of events (series that appear with the first event) and ratios over them: a full window must not
+# be required. Sources disagree on the default (the API says false, an older API page true for sum), and
+# with true a sparse counter's evaluations are cancelled ("the window is not full") instead of counting 0.
+_SPARSE_COUNTS = (EVALUATE_AS_ZERO, RESOLVE)
+
+# Template variables Datadog fills from a metric monitor's own evaluation. A composite has no value and no
+# thresholds of its own: it fills {{a.value}} and {{a.status}} from its parts, conditional variables and
+# the tag variables of its groups (Datadog docs, monitors/notify/variables, "Composite monitor variables").
+COMPOSITE_UNFILLED = ("value", "threshold", "warn_threshold", "ok_threshold", "comparator")
+_UNFILLED_VARIABLE = re.compile(r"\{\{\{?\s*(" + "|".join(COMPOSITE_UNFILLED) + r")\s*\}?\}\}")
 
 
 def mesh_field_pointer(body_pointer: str) -> str:
@@ -99,14 +110,16 @@ def added(terms: Sequence[str]) -> str:
     return " + ".join(terms)
 
 
-def watched_services(filters: Iterable[str], context: CompileContext) -> tuple[str, ...]:
-    """The services a monitor watches: the expanded service, else those its scope names by a service tag."""
+def watched_services(filters: Iterable[str], context: CompileContext, metric_key: str) -> tuple[str, ...]:
+    """The services a monitor watches: the expanded service, else those its scope names by a tag that names
+    the receiving side on the kind's metric (``service:`` on Envoy's cluster stats is the caller: not one)."""
     if context.service is not None:
         return (context.service,)
+    metric = catalogue.metric(metric_key)
     found = []
     for item in filters:
         key, _, value = item.partition(":")
-        if key in catalogue.SERVICE_TAGS and value and "*" not in value:
+        if value and "*" not in value and catalogue.names_destination(metric.side(key)):
             found.append(catalogue.service_of(key, value))
     return tuple(dict.fromkeys(found))
 
@@ -123,6 +136,8 @@ def options_with(fields: Fields, thresholds: Mapping[str, Json], missing_data: s
     options: dict[str, Json] = {**(fields.get("options") or {}), "thresholds": dict(thresholds)}
     if missing_data is not None and not any(key in options for key in _MISSING_DATA_CHOICES):
         options["on_missing_data"] = missing_data
+    if missing_data in _SPARSE_COUNTS:
+        options.setdefault("require_full_window", False)
     return options
 
 
@@ -164,9 +179,12 @@ def combined(
     operator: str,
     services: tuple[str, ...] = (),
     findings: Sequence[Finding] = (),
+    shown_thresholds: Mapping[str, str] | None = None,
 ) -> CompiledMonitor:
     """One part: the definition's monitor. Several: a composite ``a <operator> b ...`` carrying the name,
-    message, handles and priority, and parts that never notify (no handles, no priority)."""
+    message, handles and priority, and parts that never notify (no handles, no priority). The composite's
+    message gets ``shown_thresholds`` (``{"threshold": "5%", "warn_threshold": "2%"}``) written in, the
+    values Datadog would fill for a metric monitor; other such variables are warned about."""
     if len(parts) == 1:
         (only,) = parts
         options = options_with(fields, only.thresholds, only.missing_data)
@@ -176,8 +194,41 @@ def combined(
     notification = {k: v for k, v in user_options.items() if k not in EVALUATION_OPTIONS}
     references = [identity.reference(identity.part_id(context.definition_id, part.suffix)) for part in parts]
     composite = monitor_body(fields, context, COMPOSITE_TYPE, f" {operator} ".join(references), notification)
+    composite["message"], unfilled = composite_message(
+        str(composite["message"]), shown_thresholds or {}, parts
+    )
     compiled_parts = tuple(CompiledPart(part.suffix, _part_body(fields, context, part)) for part in parts)
-    return CompiledMonitor(composite, tuple(findings), signal, services, compiled_parts)
+    return CompiledMonitor(composite, (*findings, *unfilled), signal, services, compiled_parts)
+
+
+def composite_message(
+    message: str, shown: Mapping[str, str], parts: Sequence[Part]
+) -> tuple[str, tuple[Finding, ...]]:
+    """The message with the variables the kind knows written in, and a warning per variable a composite
+    leaves empty."""
+    unfilled: dict[str, None] = {}
+
+    def fill(match: re.Match[str]) -> str:
+        if match[1] in shown:
+            return shown[match[1]]
+        unfilled[match[1]] = None
+        return match[0]
+
+    text = _UNFILLED_VARIABLE.sub(fill, message)
+    labels = ", ".join(f"{{{{{chr(ord('a') + n)}.value}}}} ({part.title})" for n, part in enumerate(parts))
+    findings = tuple(
+        Finding(
+            "/message",
+            "composite-template-variable",
+            f"{{{{{name}}}}} stays empty: this definition notifies through a composite monitor, which has no "
+            "value or thresholds of its own",
+            f"a composite fills its parts' values, in the order its query names them: {labels}; and the "
+            "tag variables of their groups",
+            "warning",
+        )
+        for name in unfilled
+    )
+    return text, findings
 
 
 def _part_body(fields: Fields, context: CompileContext, part: Part) -> dict[str, Json]:
@@ -225,7 +276,29 @@ def _name_findings(names: tuple[str, ...], modes: CollectionModes) -> tuple[Find
         findings.append(Finding("/query", "needs-mesh-setup", message, hint, "warning"))
     for name in names:
         findings.extend(_mode_findings(name, modes))
+        findings.extend(cumulative_findings(name, modes, "/query"))
     return tuple(findings)
+
+
+def cumulative_findings(name: str, modes: CollectionModes, pointer: str) -> Iterator[Finding]:
+    """A name this environment's collector sends as a counter's running total: a query over a window of it
+    is not a count (``.as_count()`` does nothing on a gauge)."""
+    found = catalogue.cumulative_in_mode(name, modes)
+    if found is None:
+        return
+    use, counted = found
+    collector = use.metric.collector.value
+    message = (
+        f"{name} is a cumulative gauge where {collector} runs in {use.mode} mode: a counter's running total "
+        "since its process started, so a sum or average over a window is not a count, and .as_count() does "
+        "nothing"
+    )
+    hint = (
+        f"use {counted.name}, the count per interval"
+        if counted is not None
+        else "no metric counts it per interval"
+    )
+    yield Finding(pointer, "cumulative-gauge", message, hint, "warning")
 
 
 def _is_data_plane(name: str) -> bool:

@@ -21,4 +21,4 @@ def compile_sidecar_injection(fields: Fields, context: CompileContext) -> Compil
     filters = scope(fields)
     failures = term(context, FAILURES, filters, list(fields.get("group_by") or ()))
     expression = f"sum({window(fields, DEFAULT_WINDOW)}):{failures}"
-    return count_monitor(fields, context, SIDECAR_INJECTION, expression, watched_services(filters, context))
+    return count_monitor(fields, context, SIDECAR_INJECTION, expression, watched_services(filters, context, FAILURES))
