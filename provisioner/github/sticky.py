@@ -70,10 +70,12 @@ def upsert_comment(
 def find_open_issue(client: GitHubClient, repository: str, marker: str, author: str) -> StickyIssue | None:
     """The oldest open issue (not pull request) that ``author`` opened and that carries ``marker``.
 
-    Every open issue of ``author`` is read, not only labelled ones: GitHub drops the labels of a new issue
-    when the token may not set them, and a label filter would then open a second issue on the next run.
+    Every open issue is read, not only labelled ones: GitHub drops the labels of a new issue when the token
+    may not set them, and a label filter would then open a second issue on the next run. Nor is GitHub's
+    ``creator`` filter used: it is not documented to take an app's ``name[bot]`` login, and a filter that
+    matched nothing would open a new issue on every run.
     """
-    params: dict[str, str | int] = {"state": "open", "creator": author, "sort": "created", "direction": "asc"}
+    params: dict[str, str | int] = {"state": "open", "sort": "created", "direction": "asc"}
     tag = marker_tag(marker)
     for item in client.paginate(f"/repos/{repository}/issues", params):
         if isinstance(item, dict) and "pull_request" not in item:
