@@ -296,25 +296,30 @@ def job_outputs(data: dict[str, Any], job_id: str, project: Path) -> dict[str, s
 
 
 def run_step(step: dict[str, Any], project: Path) -> dict[str, str]:
-    """Run a step's script as the runner does (bash -eo pipefail) in ``project``; its $GITHUB_OUTPUT."""
-    output = project / ".github-output"
+    """Run a step's script in ``project`` (it must succeed); its $GITHUB_OUTPUT."""
+    done, outputs = run_script(str(step["run"]), project, dict(os.environ), timeout=60)
+    assert done.returncode == 0, f"step {step.get('name')!r} failed: {done.stderr}"
+    return outputs
+
+
+def run_script(
+    script: str, workspace: Path, env: dict[str, str], timeout: int = 120
+) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """Run a step's script as the runner does (bash -eo pipefail) in ``workspace`` with ``env`` and the
+    provisioner command on PATH; the finished process and what the script wrote to $GITHUB_OUTPUT."""
+    output = workspace / ".github-output"
     output.write_text("", encoding="utf-8")
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "GITHUB_OUTPUT": str(output),
-    }
+    env = {**env, "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}", "GITHUB_OUTPUT": str(output)}
     done = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", str(step["run"])],
-        cwd=project,
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=workspace,
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=False,
     )
-    assert done.returncode == 0, f"step {step.get('name')!r} failed: {done.stderr}"
-    return parse_github_output(output.read_text(encoding="utf-8"))
+    return done, parse_github_output(output.read_text(encoding="utf-8"))
 
 
 def parse_github_output(text: str) -> dict[str, str]:
@@ -403,27 +408,14 @@ class Runner:
         summary: Path,
         outputs: dict[str, dict[str, str]],
     ) -> tuple[StepRun, dict[str, str]]:
-        output = workspace / ".github-output"
-        output.write_text("", encoding="utf-8")
         variables = {**job.env, **(step.get("env") or {})}
         env = {
             **self.environ,
             **{key: self._value(str(value), job, outputs) for key, value in variables.items()},
-            "PATH": f"{BIN}{os.pathsep}{self.environ.get('PATH', '')}",
-            "GITHUB_OUTPUT": str(output),
             "GITHUB_STEP_SUMMARY": str(summary),
         }
-        done = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", str(step["run"])],
-            cwd=workspace,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        run = StepRun(str(step.get("name")), done.returncode, done.stdout + done.stderr)
-        return run, parse_github_output(output.read_text(encoding="utf-8"))
+        done, written = run_script(str(step["run"]), workspace, env)
+        return StepRun(str(step.get("name")), done.returncode, done.stdout + done.stderr), written
 
     def _value(self, text: str, job: JobInstance, outputs: dict[str, dict[str, str]]) -> str:
         def evaluate(found: re.Match[str]) -> str:
