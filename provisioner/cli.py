@@ -596,9 +596,10 @@ def github_comment(
         str | None, typer.Option("--heading", help="A heading above the body, e.g. the environment's name.")
     ] = None,
 ) -> int:
-    """Create or update the one sticky pull-request comment.
+    """Create or update the one sticky pull-request comment (only ever one the workflow's login wrote).
 
-    Reads GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH and GITHUB_API_URL.
+    Reads GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH, GITHUB_API_URL and PROVISIONER_GITHUB_AUTHOR
+    (the login whose comments are ours; default: the GitHub Actions bot).
     """
     from provisioner.commands.github import comment as run
 
@@ -627,7 +628,8 @@ def github_issue(
 ) -> int:
     """Open or update the one issue found by its hidden marker, or close it when back in sync.
 
-    Reads GITHUB_TOKEN, GITHUB_REPOSITORY and GITHUB_API_URL.
+    Reads GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL and PROVISIONER_GITHUB_AUTHOR (the login whose
+    issues are ours; default: the GitHub Actions bot).
     """
     from provisioner.commands.github import issue as run
 

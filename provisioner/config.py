@@ -43,9 +43,11 @@ def load_config(path: Path | None, cache_directory: Path | None = None) -> Proje
     if problem is not None:
         raise _invalid(path, [problem])
     if cache_directory is None:
-        return _build_config(str(path), _checked_data(path, text))
-    data = cached_reading(cache_directory, "config", str(path), text, lambda: _checked_data(path, text))
-    return _build_config(str(path), data)
+        data = _checked_data(path, text)
+    else:
+        data = cached_reading(cache_directory, "config", str(path), text, lambda: _checked_data(path, text))
+    config = _build_config(str(path), data)
+    return replace(config, warnings=_shared_namespace_warnings(path, text, config.environments))
 
 
 def select_environment(config: ProjectConfig, name: str | None) -> Environment:
@@ -126,6 +128,45 @@ def _site_problems(document: SourceDocument) -> list[Problem]:
             pointer = join_pointer("/environments", name, "site")
             problems.append(document.problem(pointer, "unknown-site", exc.message, exc.hint))
     return problems
+
+
+def _shared_namespace_warnings(
+    path: Path, text: str, environments: Mapping[str, Environment]
+) -> tuple[Problem, ...]:
+    """Environments that send to the same endpoint and manage the same namespace: if that is one Datadog
+    org, both claim the same monitors and every sync of one undoes the other's settings."""
+    from provisioner.credentials import resolve_endpoint
+
+    first_with: dict[tuple[str, str], str] = {}
+    clashes: list[tuple[Environment, str, str]] = []
+    for environment in environments.values():
+        api_url = resolve_endpoint(environment, env={}).api_url  # the config alone, not DD_SITE
+        first = first_with.setdefault((api_url, environment.namespace), environment.name)
+        if first != environment.name:
+            clashes.append((environment, first, api_url))
+    if not clashes:
+        return ()
+    from provisioner.definitions.source import parse_documents  # only to say where: rarely needed
+
+    [document], _ = parse_documents(text, str(path))
+    return tuple(_shared_namespace_warning(document, *clash) for clash in clashes)
+
+
+def _shared_namespace_warning(
+    document: SourceDocument, environment: Environment, first: str, api_url: str
+) -> Problem:
+    name, namespace = environment.name, environment.namespace
+    settings = document.data["environments"][name] or {}
+    pointer = join_pointer("/environments", name, *(["namespace"] if "namespace" in settings else []))
+    message = (
+        f"environments '{first}' and '{name}' both manage namespace '{namespace}' at {api_url}: if that is "
+        f"one Datadog org, each claims the other's monitors and every sync of one undoes the other's settings"
+    )
+    hint = (
+        f"give each environment its own namespace, e.g. `namespace: {namespace}-{name}` under {name}; "
+        "separate orgs on one site do not fight, but their own namespaces cost nothing and end this warning"
+    )
+    return document.problem(pointer, "shared-namespace", message, hint, "warning", key=True)
 
 
 def _build_config(path: str, data: Mapping[str, Any]) -> ProjectConfig:

@@ -134,6 +134,7 @@ class ProjectConfig:
     environments: Mapping[str, Environment] = field(default_factory=dict)
     default_environment: str | None = None
     services: tuple[str, ...] = ()  # mesh services the team runs (for audit coverage)
+    warnings: tuple[Problem, ...] = ()  # e.g. two environments that would fight over one org's namespace
 
 
 class Action(StrEnum):

@@ -28,7 +28,7 @@ def comment(
     number = pull_request_number(os.environ, pr)
     with GitHubClient(settings) as client:
         composed = compose(marker, text, artifact_url)
-        outcome = upsert_comment(client, settings.repository, number, marker, composed)
+        outcome = upsert_comment(client, settings.repository, number, marker, composed, settings.author)
     _report("comment", outcome)
     return 0
 
@@ -54,10 +54,13 @@ def issue(
     footer = _run_footer()
     with GitHubClient(settings) as client:
         if closing:
-            outcome = close_issue(client, settings.repository, marker, _join(CLOSING_TEXT, footer))
+            closing_text = _join(CLOSING_TEXT, footer)
+            outcome = close_issue(client, settings.repository, marker, closing_text, settings.author)
         else:
             composed = compose(marker, text or "", artifact_url, footer=footer)
-            outcome = upsert_issue(client, settings.repository, marker, title.strip(), composed, label)
+            outcome = upsert_issue(
+                client, settings.repository, marker, title.strip(), composed, label, settings.author
+            )
     _report("issue", outcome)
     return 0
 

@@ -58,6 +58,7 @@ def _load(
     cache_directory: Path | None,
 ) -> DefinitionSet:
     files, problems = find_definition_files(paths)
+    problems.extend(config.warnings if config else ())  # reported with the definitions' problems
     known_environments = tuple(config.environments) if config and config.path else ()
     cache = DefinitionCache(cache_directory, environment, known_environments) if cache_directory else None
     here = os.getcwd()

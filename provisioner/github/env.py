@@ -11,7 +11,12 @@ from pathlib import Path
 from provisioner.errors import UserError
 
 DEFAULT_API_URL = "https://api.github.com"
+# The login GITHUB_TOKEN writes as in GitHub Actions; a GitHub App's token writes as "<app-slug>[bot]".
+DEFAULT_AUTHOR = "github-actions[bot]"
+AUTHOR_VARIABLE = "PROVISIONER_GITHUB_AUTHOR"
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+# A user login, or an app's bot login ("name[bot]").
+_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?$")
 _TOKEN_HINT = "in the workflow step, set  env: GITHUB_TOKEN: ${{ github.token }}"
 
 
@@ -22,10 +27,14 @@ class GitHubSettings:
     repository: str  # "owner/name"
     api_url: str  # without a trailing slash
     token: str = field(repr=False)
+    # Only comments and issues written by this login are ours to edit: anyone who can comment can copy
+    # a hidden marker into their own comment, and the bot must never write into it.
+    author: str = DEFAULT_AUTHOR
 
 
 def settings_from_env(environ: Mapping[str, str]) -> GitHubSettings:
-    """Read GITHUB_TOKEN, GITHUB_REPOSITORY and GITHUB_API_URL (default https://api.github.com)."""
+    """Read GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL (default https://api.github.com) and
+    PROVISIONER_GITHUB_AUTHOR (default github-actions[bot], the login GITHUB_TOKEN writes as)."""
     token = _required(environ, "GITHUB_TOKEN", _TOKEN_HINT)
     repository = _required(environ, "GITHUB_REPOSITORY", "GitHub Actions sets it; elsewhere use owner/name")
     if not _REPOSITORY.match(repository):
@@ -33,7 +42,13 @@ def settings_from_env(environ: Mapping[str, str]) -> GitHubSettings:
     api_url = (environ.get("GITHUB_API_URL") or DEFAULT_API_URL).strip().rstrip("/")
     if not api_url.startswith(("https://", "http://")):
         raise UserError(f"GITHUB_API_URL must be an http(s) URL, got {api_url!r}")
-    return GitHubSettings(repository=repository, api_url=api_url, token=token)
+    author = environ.get(AUTHOR_VARIABLE, "").strip() or DEFAULT_AUTHOR
+    if not _LOGIN.match(author):
+        raise UserError(
+            f"{AUTHOR_VARIABLE} must be a GitHub login, got {author!r}",
+            hint=f"the login the token writes as: {DEFAULT_AUTHOR} for GITHUB_TOKEN, <app-slug>[bot] for an app",
+        )
+    return GitHubSettings(repository=repository, api_url=api_url, token=token, author=author)
 
 
 def pull_request_number(environ: Mapping[str, str], explicit: int | None) -> int:

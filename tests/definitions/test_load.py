@@ -447,7 +447,8 @@ def test_services_include_the_config_and_overrides_for_unknown_environments_are_
 ) -> None:
     config_file = tmp_path / "provisioner.yaml"
     config_file.write_text(
-        "services: [reviews]\nenvironments: {production: {}, staging: {}}\ndefault_environment: staging\n"
+        "services: [reviews]\nenvironments: {production: {}, staging: {namespace: staging}}\n"
+        "default_environment: staging\n"
     )
     config = load_config(config_file)
     definition = tmp_path / "m.yaml"

@@ -16,6 +16,7 @@ API = "https://api.github.com"
 REPO = "acme/mesh-monitors"
 PR = 7
 TOKEN = "ghs_SECRETtoken0123456789abcdefABCDEF"
+BOT = "github-actions[bot]"  # the login GITHUB_TOKEN writes as
 
 
 @dataclass
@@ -42,16 +43,16 @@ class GitHubStub:
             match = [matchers.query_param_matcher(query)]
             self.mock.get(self.url(path), json=items, headers=headers, match=match)
 
-    def comment(self, comment_id: int, body: str) -> dict[str, Any]:
+    def comment(self, comment_id: int, body: str, author: str = BOT) -> dict[str, Any]:
         return {
             "id": comment_id,
             "body": body,
             "html_url": f"https://github.com/{self.repo}/pull/{self.pr}#issuecomment-{comment_id}",
-            "user": {"login": "github-actions[bot]", "type": "Bot"},
+            "user": _user(author),
         }
 
     def issue(
-        self, number: int, body: str, title: str = "drift", pull_request: bool = False
+        self, number: int, body: str, title: str = "drift", pull_request: bool = False, author: str = BOT
     ) -> dict[str, Any]:
         item: dict[str, Any] = {
             "number": number,
@@ -59,6 +60,7 @@ class GitHubStub:
             "body": body,
             "state": "open",
             "html_url": f"https://github.com/{self.repo}/issues/{number}",
+            "user": _user(author),
         }
         if pull_request:
             item["pull_request"] = {"url": self.url(f"pulls/{number}")}
@@ -70,6 +72,10 @@ class GitHubStub:
 
     def requests(self) -> list[str]:
         return [f"{c.request.method} {c.request.url}" for c in self.mock.calls]
+
+
+def _user(login: str) -> dict[str, str]:
+    return {"login": login, "type": "Bot" if login.endswith("[bot]") else "User"}
 
 
 @pytest.fixture
@@ -87,6 +93,6 @@ def github_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
     monkeypatch.setenv("GITHUB_EVENT_NAME", "pull_request")
-    for name in ("GITHUB_API_URL", "GITHUB_SERVER_URL", "GITHUB_RUN_ID"):
+    for name in ("GITHUB_API_URL", "GITHUB_SERVER_URL", "GITHUB_RUN_ID", "PROVISIONER_GITHUB_AUTHOR"):
         monkeypatch.delenv(name, raising=False)
     return event

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -245,6 +246,7 @@ class JobInstance:
     max_parallel: int | None  # None: no limit
     fail_fast: bool
     steps: tuple[dict[str, Any], ...]
+    env: dict[str, Any]  # the job's env:, as written
 
     def expand(self, text: str) -> str:
         """``text`` as the job sees it: ``${{ matrix.environment }}`` and ``$ENVIRONMENT`` filled in."""
@@ -274,6 +276,7 @@ def matrix_jobs(data: dict[str, Any], job_id: str, project: Path) -> list[JobIns
             max_parallel=strategy.get("max-parallel"),
             fail_fast=bool(strategy.get("fail-fast", True)),  # GitHub's default is true
             steps=tuple(job.get("steps") or ()),
+            env=dict(job.get("env") or {}),
         )
         for environment in environments
     ]
@@ -293,25 +296,30 @@ def job_outputs(data: dict[str, Any], job_id: str, project: Path) -> dict[str, s
 
 
 def run_step(step: dict[str, Any], project: Path) -> dict[str, str]:
-    """Run a step's script as the runner does (bash -eo pipefail) in ``project``; its $GITHUB_OUTPUT."""
-    output = project / ".github-output"
+    """Run a step's script in ``project`` (it must succeed); its $GITHUB_OUTPUT."""
+    done, outputs = run_script(str(step["run"]), project, dict(os.environ), timeout=60)
+    assert done.returncode == 0, f"step {step.get('name')!r} failed: {done.stderr}"
+    return outputs
+
+
+def run_script(
+    script: str, workspace: Path, env: dict[str, str], timeout: int = 120
+) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """Run a step's script as the runner does (bash -eo pipefail) in ``workspace`` with ``env`` and the
+    provisioner command on PATH; the finished process and what the script wrote to $GITHUB_OUTPUT."""
+    output = workspace / ".github-output"
     output.write_text("", encoding="utf-8")
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "GITHUB_OUTPUT": str(output),
-    }
+    env = {**env, "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}", "GITHUB_OUTPUT": str(output)}
     done = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", str(step["run"])],
-        cwd=project,
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=workspace,
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=False,
     )
-    assert done.returncode == 0, f"step {step.get('name')!r} failed: {done.stderr}"
-    return parse_github_output(output.read_text(encoding="utf-8"))
+    return done, parse_github_output(output.read_text(encoding="utf-8"))
 
 
 def parse_github_output(text: str) -> dict[str, str]:
@@ -331,3 +339,116 @@ def parse_github_output(text: str) -> dict[str, str]:
             name, value = line.split("=", 1)
             values[name] = value
     return values
+
+
+# --- running a job's steps as the runner does ----------------------------------------------------
+
+_EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+_CONTEXT_VALUE = re.compile(r"^(secrets|vars|steps\.[\w-]+\.outputs|github)\.([\w-]+)$")
+_SETUP_ACTIONS = ("actions/checkout@", "actions/setup-python@")
+_GITHUB_CONTEXT = {
+    "token": "ghs_not-used",
+    "server_url": "https://github.com",
+    "repository": "acme/mesh-monitors",
+    "run_id": "1",
+}
+
+
+@dataclass
+class StepRun:
+    name: str
+    exit_code: int
+    output: str  # stdout and stderr together
+
+
+@dataclass
+class Runner:
+    """Runs the steps of one job instance in a workspace the way the runner does: each ``run:`` under
+    ``bash -eo pipefail`` with the step's ``env:`` (expressions filled in from ``secrets``, ``variables``,
+    the matrix and earlier steps' outputs); ``upload-artifact`` and ``download-artifact`` hand files from
+    job to job through ``artifacts``; checkout, setup-python and the install step are what the test already
+    did (the workspace holds the repository, the provisioner command is on PATH). Steps run until one
+    fails; a step with an ``if:`` is refused, since its condition is not evaluated here."""
+
+    artifacts: Path
+    secrets: dict[str, str]
+    variables: dict[str, str]
+    environ: dict[str, str]  # the machine's environment, e.g. PROVISIONER_API_URL to reach an emulator
+
+    def run(self, job: JobInstance, workspace: Path) -> list[StepRun]:
+        summary = workspace / ".github-step-summary"
+        outputs: dict[str, dict[str, str]] = {}
+        runs: list[StepRun] = []
+        for step in job.steps:
+            assert "if" not in step, f"{job.name}: {step.get('name')}: conditions are not evaluated here"
+            uses = str(step.get("uses", ""))
+            if uses.startswith(_SETUP_ACTIONS) or "pip install" in str(step.get("run", "")):
+                continue
+            name = str(step.get("name") or uses)
+            given = {
+                key: self._value(str(value), job, outputs) for key, value in (step.get("with") or {}).items()
+            }
+            if uses.startswith("actions/upload-artifact@"):
+                runs.append(self._upload(name, given, workspace))
+            elif uses.startswith("actions/download-artifact@"):
+                runs.append(self._download(name, given, workspace))
+            else:
+                assert not uses, f"{job.name}: {name}: no stand-in for {uses}"
+                run, outputs[str(step.get("id"))] = self._script(job, step, workspace, summary, outputs)
+                runs.append(run)
+            if runs[-1].exit_code != 0:
+                break
+        return runs
+
+    def _script(
+        self,
+        job: JobInstance,
+        step: dict[str, Any],
+        workspace: Path,
+        summary: Path,
+        outputs: dict[str, dict[str, str]],
+    ) -> tuple[StepRun, dict[str, str]]:
+        variables = {**job.env, **(step.get("env") or {})}
+        env = {
+            **self.environ,
+            **{key: self._value(str(value), job, outputs) for key, value in variables.items()},
+            "GITHUB_STEP_SUMMARY": str(summary),
+        }
+        done, written = run_script(str(step["run"]), workspace, env)
+        return StepRun(str(step.get("name")), done.returncode, done.stdout + done.stderr), written
+
+    def _value(self, text: str, job: JobInstance, outputs: dict[str, dict[str, str]]) -> str:
+        def evaluate(found: re.Match[str]) -> str:
+            expression = found.group(1)
+            if expression == "matrix.environment":
+                return job.environment
+            context = _CONTEXT_VALUE.match(expression)
+            assert context, f"{job.name}: expression {expression!r} is not evaluated here"
+            where, key = context.groups()
+            if where == "secrets":
+                return self.secrets[key]
+            if where == "vars":
+                return self.variables.get(key, "")  # an unset variable is empty
+            if where == "github":
+                return _GITHUB_CONTEXT.get(key, "")
+            return outputs.get(where.split(".")[1], {}).get(key, "")
+
+        return _EXPRESSION.sub(evaluate, text)
+
+    def _upload(self, name: str, given: dict[str, str], workspace: Path) -> StepRun:
+        files = [workspace / line.strip() for line in given["path"].splitlines() if line.strip()]
+        present = [file for file in files if file.is_file()]
+        if given.get("if-no-files-found") == "error" and not present:
+            return StepRun(name, 1, f"no files found: {given['path']}")
+        stored = self.artifacts / given["name"]
+        stored.mkdir(parents=True, exist_ok=True)
+        for file in present:  # the files share the workspace as their root, so they keep their names
+            shutil.copy(file, stored / file.relative_to(workspace))
+        return StepRun(name, 0, "")
+
+    def _download(self, name: str, given: dict[str, str], workspace: Path) -> StepRun:
+        stored = self.artifacts / given["name"]
+        if not stored.is_dir():
+            return StepRun(name, 1, f"Artifact not found for name: {given['name']}")
+        shutil.copytree(stored, workspace / given.get("path", "."), dirs_exist_ok=True)
+        return StepRun(name, 0, "")

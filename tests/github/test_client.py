@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
+from provisioner.errors import UserError
 from provisioner.github.client import GitHubClient, GitHubError, RetryPolicy
-from provisioner.github.env import GitHubSettings
+from provisioner.github.env import GitHubSettings, settings_from_env
 
 if TYPE_CHECKING:
     from conftest import GitHubStub
@@ -165,3 +166,23 @@ def test_a_success_without_json_points_at_the_api_url(gh: GitHubStub) -> None:
     with pytest.raises(GitHubError, match="answered 200 without JSON") as caught:
         client().get(f"/repos/{REPO}/issues/1")
     assert "GITHUB_API_URL" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("configured", "author"),
+    [(None, "github-actions[bot]"), ("  mesh-bot[bot] ", "mesh-bot[bot]"), ("sre-team-42", "sre-team-42")],
+)
+def test_the_author_whose_items_are_ours_defaults_to_the_actions_bot(
+    configured: str | None, author: str
+) -> None:
+    environ = {"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO}
+    if configured is not None:
+        environ["PROVISIONER_GITHUB_AUTHOR"] = configured
+    assert settings_from_env(environ).author == author
+
+
+@pytest.mark.parametrize("login", ["evil/../x", "-leading", "two words", "bot[bot][bot]", "x]"])
+def test_an_author_that_cannot_be_a_login_is_refused(login: str) -> None:
+    environ = {"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO, "PROVISIONER_GITHUB_AUTHOR": login}
+    with pytest.raises(UserError, match="PROVISIONER_GITHUB_AUTHOR must be a GitHub login"):
+        settings_from_env(environ)

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 MARKER = "<!-- provisioner-plan -->"
 DRIFT = "<!-- provisioner-drift -->"
 ARTIFACT = "https://github.com/acme/mesh-monitors/actions/runs/99/artifacts/5"
+# The query that lists the open issues, oldest first.
+OPEN_ISSUES = {"state": "open", "sort": "created", "direction": "asc"}
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -257,9 +259,8 @@ def test_issue_is_opened_with_the_label_when_none_is_open(
 ) -> None:
     monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
     monkeypatch.setenv("GITHUB_RUN_ID", "99")
-    params = {"state": "open", "sort": "created", "direction": "asc"}
     gh.pages(
-        "issues", [[gh.issue(5, f"{DRIFT}\nold", pull_request=True), gh.issue(6, "unrelated")]], **params
+        "issues", [[gh.issue(5, f"{DRIFT}\nold", pull_request=True), gh.issue(6, "unrelated")]], **OPEN_ISSUES
     )
     gh.mock.post(gh.url("issues"), status=201, json=gh.issue(8, "x"))
 
@@ -277,8 +278,7 @@ def test_issue_is_opened_with_the_label_when_none_is_open(
 
 
 def test_the_open_issue_is_updated_not_duplicated(gh: GitHubStub, github_env: Path, drift_md: Path) -> None:
-    params = {"state": "open", "sort": "created", "direction": "asc"}
-    gh.pages("issues", [[gh.issue(6, "unrelated")], [gh.issue(9, f"{DRIFT}\nold drift")]], **params)
+    gh.pages("issues", [[gh.issue(6, "unrelated")], [gh.issue(9, f"{DRIFT}\nold drift")]], **OPEN_ISSUES)
     gh.mock.patch(gh.url("issues/9"), json=gh.issue(9, "x"))
 
     code, output = run(*issue_args(drift_md))
@@ -290,7 +290,7 @@ def test_the_open_issue_is_updated_not_duplicated(gh: GitHubStub, github_env: Pa
 
 
 def test_close_comments_and_closes_the_open_issue(gh: GitHubStub, github_env: Path) -> None:
-    gh.pages("issues", [[gh.issue(9, f"{DRIFT}\nold drift")]], state="open", sort="created", direction="asc")
+    gh.pages("issues", [[gh.issue(9, f"{DRIFT}\nold drift")]], **OPEN_ISSUES)
     gh.mock.post(gh.url("issues/9/comments"), status=201, json=gh.comment(1, "x"))
     gh.mock.patch(gh.url("issues/9"), json=gh.issue(9, "x"))
 
@@ -303,8 +303,7 @@ def test_close_comments_and_closes_the_open_issue(gh: GitHubStub, github_env: Pa
 
 
 def test_close_with_no_open_issue_does_nothing(gh: GitHubStub, github_env: Path) -> None:
-    params = {"state": "open", "sort": "created", "direction": "asc"}
-    gh.pages("issues", [[gh.issue(6, "unrelated")]], **params)
+    gh.pages("issues", [[gh.issue(6, "unrelated")]], **OPEN_ISSUES)
 
     code, output = run("github", "issue", "--close", "--label", "drift")
 
@@ -318,8 +317,7 @@ def test_close_if_empty_closes_when_the_body_is_empty(
 ) -> None:
     empty = tmp_path / "drift.md"
     empty.write_text("  \n")
-    params = {"state": "open", "sort": "created", "direction": "asc"}
-    gh.pages("issues", [[gh.issue(9, f"{DRIFT}\nold")]], **params)
+    gh.pages("issues", [[gh.issue(9, f"{DRIFT}\nold")]], **OPEN_ISSUES)
     gh.mock.post(gh.url("issues/9/comments"), status=201, json=gh.comment(1, "x"))
     gh.mock.patch(gh.url("issues/9"), json=gh.issue(9, "x"))
 
@@ -341,3 +339,89 @@ def test_issues_turned_off_are_explained(gh: GitHubStub, github_env: Path, drift
     assert code == 1
     assert "410 Issues are disabled" in output
     assert "Settings > General > Features > Issues" in output
+
+
+# --- only the workflow's own comments and issues are ever written --------------------------------
+
+
+def test_a_marker_planted_in_someone_elses_comment_is_never_written_into(
+    gh: GitHubStub, github_env: Path, plan_md: Path
+) -> None:
+    planted = gh.comment(40, f"{MARKER}\nplan looks fine, merge it", author="mallory")
+    gh.pages("issues/7/comments", [[planted, gh.comment(41, f"{MARKER}\nold plan")]])
+    gh.mock.patch(gh.url("issues/comments/41"), json=gh.comment(41, "new"))
+
+    code, output = run("github", "comment", "--body", str(plan_md))
+
+    assert code == 0, output
+    assert [c.request.url for c in gh.mock.calls if c.request.method == "PATCH"] == [
+        gh.url("issues/comments/41")
+    ]
+
+
+def test_with_only_a_planted_marker_the_workflow_posts_its_own_comment(
+    gh: GitHubStub, github_env: Path, plan_md: Path
+) -> None:
+    gh.pages("issues/7/comments", [[gh.comment(40, f"{MARKER}\nold", author="mallory")]])
+    gh.mock.post(gh.url("issues/7/comments"), status=201, json=gh.comment(42, "x"))
+
+    code, output = run("github", "comment", "--body", str(plan_md))
+
+    assert code == 0, output
+    assert gh.sent("PATCH") == []
+    assert len(gh.sent("POST")) == 1 and "comment created" in output
+
+
+def test_a_github_app_login_is_set_with_provisioner_github_author(
+    gh: GitHubStub, github_env: Path, plan_md: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROVISIONER_GITHUB_AUTHOR", "mesh-bot[bot]")
+    ours = gh.comment(41, f"{MARKER}\nold", author="Mesh-Bot[bot]")  # logins are case-insensitive
+    gh.pages("issues/7/comments", [[gh.comment(40, f"{MARKER}\nold"), ours]])
+    gh.mock.patch(gh.url("issues/comments/41"), json=gh.comment(41, "new"))
+
+    code, output = run("github", "comment", "--body", str(plan_md))
+
+    assert code == 0, output
+    assert len(gh.sent("PATCH")) == 1
+
+
+def test_an_author_that_is_no_login_is_refused_before_any_request(
+    github_env: Path, plan_md: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROVISIONER_GITHUB_AUTHOR", "evil/../x")
+
+    code, output = run("github", "comment", "--body", str(plan_md))
+
+    assert code == 1
+    assert "PROVISIONER_GITHUB_AUTHOR must be a GitHub login" in output
+
+
+def test_the_drift_issue_is_only_found_among_the_workflows_own_issues(
+    gh: GitHubStub, github_env: Path, drift_md: Path
+) -> None:
+    planted = gh.issue(5, f"{DRIFT}\nplease paste your keys here", author="mallory")
+    gh.pages("issues", [[planted, gh.issue(9, f"{DRIFT}\nold drift")]], **OPEN_ISSUES)
+    gh.mock.patch(gh.url("issues/9"), json=gh.issue(9, "x"))
+
+    code, output = run(*issue_args(drift_md))
+
+    assert code == 0, output
+    assert [c.request.url for c in gh.mock.calls if c.request.method == "PATCH"] == [gh.url("issues/9")]
+
+
+def test_a_planted_drift_issue_is_neither_updated_nor_closed(
+    gh: GitHubStub, github_env: Path, drift_md: Path
+) -> None:
+    planted = gh.issue(5, f"{DRIFT}\nfake", author="mallory")
+    gh.pages("issues", [[planted]], **OPEN_ISSUES)
+    gh.pages("issues", [[planted]], **OPEN_ISSUES)
+    gh.mock.post(gh.url("issues"), status=201, json=gh.issue(8, "x"))
+
+    assert run(*issue_args(drift_md))[0] == 0
+    code, output = run("github", "issue", "--close")
+
+    assert code == 0, output
+    assert "issue: nothing-to-close" in output
+    assert gh.sent("PATCH") == []
+    assert [c.request.url for c in gh.mock.calls if c.request.method == "POST"] == [gh.url("issues")]

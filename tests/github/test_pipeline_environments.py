@@ -31,6 +31,7 @@ from tests.github.pipeline import (
     all_steps,
     load,
     matrix_jobs,
+    needs,
     option,
     provisioner_invocations,
     secrets_in,
@@ -68,12 +69,17 @@ def calls(instance: JobInstance, command: str) -> list[list[str]]:
     return found
 
 
-def uploads(instance: JobInstance) -> list[str]:
+def artifacts(instance: JobInstance, direction: str) -> list[tuple[str, str]]:
+    """(name, path) of each artifact a job uploads or downloads, with the matrix filled in."""
     return [
-        instance.expand(step["with"]["name"])
+        (instance.expand(step["with"]["name"]), instance.expand(str(step["with"].get("path", "."))))
         for step in instance.steps
-        if str(step.get("uses", "")).startswith("actions/upload-artifact@")
+        if str(step.get("uses", "")).startswith(f"actions/{direction}-artifact@")
     ]
+
+
+def uploads(instance: JobInstance) -> list[str]:
+    return [name for name, _ in artifacts(instance, "upload")]
 
 
 # --- the command the matrix is read with ---------------------------------------------------------
@@ -205,13 +211,34 @@ def test_no_job_outside_a_protected_environment_references_the_write_key() -> No
     assert writers == 1, "only sync's apply job writes"
 
 
-def test_sync_applies_exactly_the_plan_it_showed() -> None:
-    steps = [step for step in all_steps() if step.source.startswith("sync.yml:apply")]
-    plan = next(step for step in steps if step.subcommands == {"plan"})
-    apply = next(step for step in steps if step.subcommands == {"apply"})
-    assert "--save-plan plan.json" in plan.step["run"] and "GITHUB_STEP_SUMMARY" in plan.step["run"]
-    assert "--plan plan.json" in apply.step["run"]
-    assert steps.index(plan) < steps.index(apply)
+def test_sync_plans_each_environment_before_the_gate_and_applies_exactly_that_plan_behind_it(
+    tmp_path: Path,
+) -> None:
+    sync = workflow("sync.yml")
+    project = project_with(tmp_path, "staging", "production")
+    plans = {job.environment: job for job in matrix_jobs(sync, "plan", project)}
+    applies = matrix_jobs(sync, "apply", project)
+
+    assert "plan" in needs(sync["jobs"]["apply"]), "no apply before every plan is made and shown"
+    assert list(plans) == [job.environment for job in applies] == ["staging", "production"]
+    for apply in applies:
+        plan = plans[apply.environment]
+        assert plan.github_environment is None, "the plan is made before any approval, with the read key"
+        assert WRITE_KEY not in secrets_in(list(plan.steps))
+        [planned] = calls(plan, "plan")
+        assert option(planned, "--save-plan") == "plan.json" and option(planned, "--env") == apply.environment
+        assert any("GITHUB_STEP_SUMMARY" in str(step.get("run", "")) for step in plan.steps), "shown"
+        [(name, files)] = artifacts(plan, "upload")
+        assert "plan.json" in files.split()
+
+        assert apply.github_environment == apply.environment
+        assert calls(apply, "plan") == [], "the gated job makes no plan of its own"
+        [(downloaded, folder)] = artifacts(apply, "download")
+        assert downloaded == name, "the apply job takes the plan of its own environment's plan job"
+        [applied] = calls(apply, "apply")
+        assert Path(option(applied, "--plan") or "") == Path(folder) / "plan.json", "the downloaded file"
+        assert "--prune" in applied, "a definition removed in a reviewed pull request is deleted"
+        assert "--force" not in applied, "under the guard against deleting more than a quarter at once"
 
 
 def test_reads_use_the_read_only_key_and_applies_the_write_key() -> None:
@@ -223,8 +250,9 @@ def test_reads_use_the_read_only_key_and_applies_the_write_key() -> None:
         assert env.get("DD_APP_KEY") == f"${{{{ secrets.{key} }}}}", f"{step.source}: DD_APP_KEY from {key}"
         assert env.get("DD_API_KEY") == f"${{{{ secrets.{API_KEY} }}}}", step.source
         assert env.get("DD_SITE") == "${{ vars.DD_SITE }}", f"{step.source}: DD_SITE is a variable"
-        if key == WRITE_KEY:  # a read may also run in a deploy job: sync plans there before it applies
-            assert _deploys(step), f"{step.source}: writes only in an environment"
+        # The write key only behind a protected environment, and nothing but the apply there: a reviewer
+        # approves a plan already made and shown.
+        assert _deploys(step) == (key == WRITE_KEY), f"{step.source}: {key} and environment"
         if "plan" in step.subcommands:
             assert env.get(EXPECT_READ_ONLY_KEY) == "true", f"{step.source}: plan checks its key is read-only"
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 TOKEN = "ghs_smokeTOKEN0123456789"
+BOT = {"user": {"login": "github-actions[bot]", "type": "Bot"}}
 
 
 class _FakeGitHub(BaseHTTPRequestHandler):
@@ -24,11 +25,13 @@ class _FakeGitHub(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # http.server's naming
         self._record(None)
         if "page=2" in self.path:
-            self._reply(200, [{"id": 9, "body": "<!-- provisioner-plan -->\nold", "html_url": "http://x/9"}])
+            self._reply(
+                200, [{"id": 9, "body": "<!-- provisioner-plan -->\nold", "html_url": "http://x/9", **BOT}]
+            )
         else:
             base = f"http://{self.headers['Host']}/repos/acme/mesh/issues/3/comments"
             link = f'<{base}?per_page=100&page=2>; rel="next"'
-            self._reply(200, [{"id": 1, "body": "hi", "html_url": "http://x/1"}], {"Link": link})
+            self._reply(200, [{"id": 1, "body": "hi", "html_url": "http://x/1", **BOT}], {"Link": link})
 
     def do_PATCH(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

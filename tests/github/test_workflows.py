@@ -19,6 +19,7 @@ from tests.github.pipeline import (
     invocation_problem,
     job_runs,
     load,
+    option,
     provisioner_invocations,
     secrets_in,
     steps_of,
@@ -30,7 +31,12 @@ from tests.github.pipeline import (
 
 EXPECTED_WORKFLOWS = {"tests.yml", "plan.yml", "sync.yml", "drift.yml"}
 # The first major version of each action that runs on Node 24 (GitHub deprecated Node 20).
-NODE24_MAJORS = {"actions/checkout": 5, "actions/setup-python": 6, "actions/upload-artifact": 6}
+NODE24_MAJORS = {
+    "actions/checkout": 5,
+    "actions/setup-python": 6,
+    "actions/upload-artifact": 6,
+    "actions/download-artifact": 7,
+}
 _PINNED_USE = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+?)@([0-9a-f]{40})\s+#\s*(v\d+(?:\.\d+){0,2})\s*$")
 _USE_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)")
 
@@ -255,10 +261,17 @@ def test_plan_runs_on_pull_requests_and_validates_every_environment_first_withou
     assert 'exit "$status"' in script, "a validation failure must fail the check"
 
 
-def test_plan_is_skipped_for_forks_and_needs_validation() -> None:
+def test_plan_is_skipped_for_forks_and_runs_even_when_validation_failed() -> None:
     plan = workflow("plan.yml")["jobs"]["plan"]
     assert plan["needs"] == "validate"
     assert "github.event.pull_request.head.repo.full_name == github.repository" in plan["if"]
+    # Skipped after a failed validation, its comment would keep showing an older commit's plan.
+    assert plan["if"].startswith("!cancelled() && "), "runs whatever validation's result"
+    assert "needs.validate.outputs.environments != ''" in plan["if"], "but not without a matrix"
+    [failed] = [step for step in plan["steps"] if "failure()" in str(step.get("if", ""))]
+    [args] = provisioner_invocations(failed["run"])
+    assert option(args, "--body") == "plan-failed.md"
+    assert option(args, "--marker") == "provisioner-plan-$ENVIRONMENT"
     assert plan["strategy"]["fail-fast"] is False, "one environment's failed plan must not hide the others"
 
 
@@ -292,7 +305,7 @@ def test_sync_applies_on_merge_to_main_one_sync_at_a_time_never_cancelled() -> N
     assert data["concurrency"]["group"]
     assert data["concurrency"]["cancel-in-progress"] is False
     apply = data["jobs"]["apply"]
-    assert apply["needs"] == "validate"
+    assert apply["needs"] == ["validate", "plan"]
     assert apply["strategy"]["max-parallel"] == 1, "one environment at a time"
     assert apply["strategy"]["fail-fast"] is True, "a failed environment stops the ones after it"
     validations = provisioner_invocations(job_runs(data, "validate"))

@@ -16,8 +16,10 @@ CONFIG = """\
 environments:
   prod: {}
   all-legacy:
+    namespace: mesh-legacy
     istio: {data_plane: legacy, control_plane: legacy, envoy: legacy}
   all-openmetrics:
+    namespace: mesh-openmetrics
     istio: openmetrics
 """
 MONITORS = """\
