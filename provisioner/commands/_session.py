@@ -181,11 +181,11 @@ def _embedded_emulator() -> Iterator[str]:
 
     url_file = url_file_for(EMULATOR_STATE)
     if url_file.exists():
-        base_url = url_file.read_text(encoding="utf-8").strip()
         try:
+            base_url = url_file.read_text(encoding="utf-8").strip()
             EmulatorAdmin(base_url, timeout_s=2).health()
-        except OSError:
-            pass  # a stale file left by an emulator that was killed
+        except (OSError, ValueError):
+            pass  # a stale file left by an emulator that was killed, or garbage: not a serving emulator
         else:
             typer.echo(
                 f"Using the Datadog emulator serving at {base_url} (org in {EMULATOR_STATE}).", err=True
