@@ -205,17 +205,27 @@ def report_rejections(rejections: Sequence[Rejection]) -> None:
 
 
 _DURATION_RE = re.compile(r"(?P<amount>\d+)(?P<unit>[smhdw])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_DURATION = timedelta(weeks=520)  # ten years: longer is a typo, and timedelta's own limit is near
+_MAX_DURATION_TEXT = "520w (ten years)"
 
 
 def parse_duration(text: str, option: str) -> timedelta:
-    """``90m``, ``36h``, ``7d``, ``2w`` → a timedelta."""
+    """``90m``, ``36h``, ``7d``, ``2w`` → a timedelta of at most ``MAX_DURATION``."""
     match = _DURATION_RE.fullmatch(text.strip())
     if match is None:
         raise UserError(
             f"{option}: '{text}' is not a duration", "write a number and a unit: 30m, 36h, 7d or 2w"
         )
-    return timedelta(**{_UNITS[match["unit"]]: int(match["amount"])})
+    amount = match["amount"].lstrip("0") or "0"
+    seconds = int(amount) * _UNIT_SECONDS[match["unit"]] if len(amount) <= 12 else None
+    if seconds is None or seconds > MAX_DURATION.total_seconds():
+        shown = text.strip() if len(text.strip()) <= 40 else text.strip()[:37] + "..."
+        raise UserError(
+            f"{option}: '{shown}' is longer than the longest duration accepted, {_MAX_DURATION_TEXT}",
+            "e.g. 7d or 2w",
+        )
+    return timedelta(seconds=seconds)
 
 
 def metric_check_settings(enabled: bool, window: str | None) -> MetricCheckSettings | None:
