@@ -377,8 +377,8 @@ class DatadogClient:
             raise self._answered_with_error(method, route, exc) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             error = self._network_error(method, route, exc, read_timeout)
-            if isinstance(exc, urllib3.exceptions.NewConnectionError) or method not in _IDEMPOTENT:
-                raise error from None  # refused, or unknown host: fail fast; a write: look before re-sending
+            if isinstance(exc, _NEVER_RETRIED) or method not in _IDEMPOTENT:
+                raise error from None  # refused, unknown host, unusable URL: fail fast; a write: look first
             raise _Retry(error) from None
         except UnicodeDecodeError:  # the client could not even decode an error answer's body
             raise self._unreadable(method, route, status, "is not text") from None
@@ -427,7 +427,10 @@ class DatadogClient:
     ) -> DatadogError:
         url = self._target.api_url
         maybe_applied = method in _WRITES
-        if isinstance(exc, urllib3.exceptions.NewConnectionError):
+        if isinstance(exc, urllib3.exceptions.LocationValueError):  # nothing was sent: the URL itself
+            message, maybe_applied = f"the Datadog API URL {url} cannot be used: {exc}", False
+            hint = _WRONG_URL_HINT
+        elif isinstance(exc, urllib3.exceptions.NewConnectionError):
             cause = "the host name does not resolve" if _is_name_error(exc) else "the connection was refused"
             message, maybe_applied = f"could not connect to Datadog at {url}: {cause}", False
             hint = _WRONG_URL_HINT
@@ -478,6 +481,10 @@ class _Retry(Exception):
 # a proxy in the way: two more tries, then that resource fails and the others go on.
 _UNREADABLE_RETRIES = 2
 _RATE_LIMITED_RETRIES = 50  # a request refused 50 windows in a row: something else is using the bucket up
+
+# Errors a retry cannot mend: the connection was refused, the host name does not resolve, or the URL
+# itself is unusable (``URLSchemeUnknown`` is a ``LocationValueError``).
+_NEVER_RETRIED = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.LocationValueError)
 
 _WRONG_URL_HINT = (
     "check the URL: it comes from --api-url, PROVISIONER_API_URL, DD_SITE, or the environment's api_url "

@@ -5,11 +5,17 @@ request that escaped would end in "could not connect" instead."""
 
 from __future__ import annotations
 
+import os
 import socket
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
+from provisioner.credentials import Target
+from provisioner.datadog.client import DatadogClient
+from provisioner.errors import DatadogError
 
 if TYPE_CHECKING:
     from conftest import Cli
@@ -60,3 +66,61 @@ def test_a_duration_past_the_upper_bound_is_a_usage_error(
 def test_the_longest_duration_accepted_is_accepted(cli: Cli, project: Path) -> None:
     code, output = cli("audit", "--mute-limit", "520w")
     assert code == 1 and "could not connect to Datadog" in output, output  # got as far as the request
+
+
+MALFORMED_URLS = [
+    ("htp://api.datadoghq.eu", "it must start with https://"),
+    ("api.datadoghq.eu", "it must start with https://"),
+    ("https://api.datadoghq.eu:99999", "Port out of range"),
+    ("https://api.datadoghq.eu:443x", "it cannot be parsed"),
+    ("https://", "it names no host"),
+    ("https://api.datadog hq.eu", "a space, a line break or a control character"),
+    ("https://[::1", "Invalid IPv6 URL"),
+    ("https://api.datadoghq.eu?x=1", "a query or a fragment"),
+]
+
+
+@pytest.mark.parametrize(("url", "problem"), MALFORMED_URLS)
+@pytest.mark.parametrize("where", ["--api-url", "PROVISIONER_API_URL", "provisioner.yaml"])
+def test_a_malformed_api_url_is_refused_up_front_naming_where_it_came_from(
+    cli: Cli, project: Path, monkeypatch: pytest.MonkeyPatch, url: str, problem: str, where: str
+) -> None:
+    flag: tuple[str, ...] = ()
+    if where == "--api-url":
+        flag = ("--api-url", url)
+    elif where == "PROVISIONER_API_URL":
+        monkeypatch.setenv("PROVISIONER_API_URL", url)
+    else:
+        monkeypatch.delenv("PROVISIONER_API_URL")
+        (project / "provisioner.yaml").write_text(f"namespace: team\nenvironments:\n  prod:\n    api_url: {url!r}\n")
+    started = time.monotonic()
+    code, output = cli("plan", *flag)
+    assert code == 1, output
+    if where == "provisioner.yaml" and "provisioner.yaml:4:" in output:
+        assert "/environments/prod/api_url" in output  # the config's schema caught it, at its line
+    else:
+        source = where if where != "provisioner.yaml" else "api_url of environment 'prod' in provisioner.yaml"
+        assert f"{source}: the Datadog API URL" in output and problem in output, output
+        assert "hint: write it as https://api.<site>" in output
+    assert time.monotonic() - started < 1.5
+
+
+def test_blanks_and_a_trailing_slash_around_an_api_url_are_stripped(
+    cli: Cli, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = os.environ["PROVISIONER_API_URL"]
+    monkeypatch.setenv("PROVISIONER_API_URL", f"  {url}/ \n")
+    code, output = cli("plan")
+    assert code == 1 and f"could not connect to Datadog at {url}: the connection was refused" in output, output
+
+
+@pytest.mark.parametrize("url", ["htp://127.0.0.1:1", "http://"])
+def test_the_client_never_retries_a_url_the_http_library_cannot_use(url: str) -> None:
+    """Past the command's own check (a caller handing the adapter a URL directly): one attempt, at once."""
+    with DatadogClient(Target(url, "k" * 32, "a" * 40)) as client:
+        started = time.monotonic()
+        with pytest.raises(DatadogError) as raised:
+            client.list_monitors()
+        assert time.monotonic() - started < 1
+        assert client.request_count == 1
+    assert "cannot be used" in raised.value.message and "--api-url" in raised.value.hint
