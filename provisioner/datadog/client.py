@@ -373,7 +373,9 @@ class DatadogClient:
             finally:
                 response.release_conn()
         except ApiException as exc:
-            status, headers = exc.status, exc.headers or {}
+            status, headers = exc.status or None, exc.headers or {}
+            if status is None:  # the client's wrapping of a TLS failure: there was no answer
+                raise self._tls_error(method, route, str(exc.reason or "")) from None
             raise self._answered_with_error(method, route, exc) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             error = self._network_error(method, route, exc, read_timeout)
@@ -453,6 +455,24 @@ class DatadogClient:
             hint = ""
         return DatadogError(self._redact(message), hint=hint, maybe_applied=maybe_applied)
 
+    def _tls_error(self, method: str, route: str, reason: str) -> DatadogError:
+        """No TLS connection (the client reports it as an ApiException without a status)."""
+        detail = reason.removeprefix("SSLError").strip().replace("\n", " ")[:300]
+        lowered = detail.lower()
+        may_have_been_sent = False  # a handshake that failed sent nothing
+        if "certificate" in lowered:
+            cause, hint = "its certificate is not trusted", _CA_HINT
+        elif any(word in lowered for word in ("wrong version number", "record layer", "unknown protocol")):
+            cause, hint = "the server does not speak TLS there", _PLAIN_HTTP_HINT
+        else:
+            cause, hint = "the TLS connection failed", f"{_CA_HINT}; or {_PLAIN_HTTP_HINT}"
+            may_have_been_sent = "handshake" not in lowered
+        return DatadogError(
+            self._redact(f"no TLS connection to Datadog at {self._target.api_url} for {route}: {cause} ({detail})"),
+            hint=hint,
+            maybe_applied=method in _WRITES and may_have_been_sent,
+        )
+
     def _back_off(self, attempt: int, error: DatadogError) -> None:
         delay = min(self._settings.backoff_max_s, self._settings.backoff_factor * 2 ** (attempt - 1))
         if delay >= self.deadline.remaining():
@@ -490,6 +510,12 @@ _WRONG_URL_HINT = (
     "check the URL: it comes from --api-url, PROVISIONER_API_URL, DD_SITE, or the environment's api_url "
     "or site in provisioner.yaml (the first one set)"
 )
+_CA_HINT = (
+    "a proxy or firewall that inspects TLS presents its own certificate: add its CA certificate to the "
+    "system's trust store, or set SSL_CERT_FILE to a CA bundle that contains it (provisioner does not read "
+    "HTTPS_PROXY; to go through a proxy, point --api-url at it)"
+)
+_PLAIN_HTTP_HINT = "the URL says https:// where the server speaks plain HTTP (an emulator? a local proxy?): use http://"
 _TIMEOUT_HINT = "run again with a longer --timeout (in seconds), or later"
 
 

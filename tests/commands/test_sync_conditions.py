@@ -4,12 +4,15 @@ processes where the condition is about processes."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -259,6 +262,61 @@ def test_a_refused_connection_fails_at_once_naming_the_url_and_where_it_came_fro
     assert f"could not connect to Datadog at {url}: the connection was refused" in output
     assert "--api-url" in output and "DD_SITE" in output
     assert elapsed < 5
+
+
+TLS_FILES = Path(__file__).parent / "tls"  # a self-signed certificate for 127.0.0.1, and its key (tests only)
+
+
+class _Forbidden(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b'{"errors": ["reached over TLS"]}'
+        self.send_response(403)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def tls_server() -> Iterator[str]:
+    """An HTTPS server on loopback whose certificate no trust store knows; it answers 403 to everything."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Forbidden)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(TLS_FILES / "loopback-cert.pem", TLS_FILES / "loopback-key.pem")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_untrusted_certificate_names_tls_and_the_ca_and_ssl_cert_file_mends_it(
+    cli: Cli, project: Path, monkeypatch: pytest.MonkeyPatch, tls_server: str
+) -> None:
+    write_monitors(project / "monitors", 1)
+    monkeypatch.setenv("PROVISIONER_API_URL", tls_server)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    code, output = cli("plan", "monitors", "--no-metric-check")
+    assert code == 1, output
+    assert f"no TLS connection to Datadog at {tls_server}" in output and "certificate is not trusted" in output
+    assert "CA certificate" in output and "SSL_CERT_FILE" in output and "HTTPS_PROXY" in output
+    assert "answered None" not in output
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(TLS_FILES / "loopback-cert.pem"))
+    code, output = cli("plan", "monitors", "--no-metric-check")
+    assert code == 1 and "Datadog answered 403" in output and "reached over TLS" in output, output
+
+
+def test_https_to_a_plain_http_server_says_so(cli: Cli, project: Path, org: RunningEmulator) -> None:
+    write_monitors(project / "monitors", 1)
+    url = org.base_url.replace("http://", "https://")
+    code, output = cli("plan", "monitors", "--no-metric-check", "--api-url", url)
+    assert code == 1, output
+    assert f"no TLS connection to Datadog at {url}" in output and "does not speak TLS" in output
+    assert "use http://" in output
 
 
 # --- interrupts ---------------------------------------------------------------------------------
