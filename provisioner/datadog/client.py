@@ -96,20 +96,61 @@ class _Unreadable(Exception):
     """A 2xx answer whose body is not what Datadog sends; the message completes "a body that ..."."""
 
 
+class _SlowAnswer(urllib3.exceptions.HTTPError):
+    """Internal: the deadline ran out while an answer's body was still arriving."""
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """An answer read whole (its connection is back in the pool): all the client, and its
+    ``ApiException``, read of a urllib3 response."""
+
+    status: int
+    reason: str | None
+    headers: Any
+    data: bytes
+
+
+class _AnswerReadingPool:
+    """The client's urllib3 pool, but every answer's body is read here, chunk by chunk, before the client
+    sees it (its error path reads bodies too): a socket's read timeout bounds each chunk only, so a
+    server trickling its answer a byte at a time would otherwise outlast any deadline."""
+
+    def __init__(self, pool: urllib3.PoolManager, read_body: Callable[[Any], bytes]) -> None:
+        self._pool = pool
+        self._read_body = read_body
+
+    def request(self, method: str, url: str, **kwargs: Any) -> _Answer:
+        kwargs["preload_content"] = False
+        response = self._pool.request(method, url, **kwargs)
+        return _Answer(response.status, response.reason, response.headers, self._read_body(response))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
+
+
 class _PooledApiClient(ApiClient):
     """An ApiClient whose urllib3 pool keeps a connection per worker (the plain one keeps 4, so with
     8 workers every other request would open a new connection; the client's ThreadedApiClient does
-    the same through this hook), and whose timeouts follow the command's deadline."""
+    the same through this hook), whose timeouts follow the command's deadline, and whose answers are
+    read within it (``_AnswerReadingPool``)."""
 
     def __init__(
-        self, configuration: Configuration, maxsize: int, timeouts: Callable[[], tuple[float, float]]
+        self,
+        configuration: Configuration,
+        maxsize: int,
+        timeouts: Callable[[], tuple[float, float]],
+        read_body: Callable[[Any], bytes],
     ) -> None:
         self._maxsize = maxsize
         self._timeouts = timeouts
+        self._read_body = read_body
         super().__init__(configuration)
 
     def _build_rest_client(self) -> RESTClientObject:
-        return RESTClientObject(self.configuration, maxsize=self._maxsize)
+        rest = RESTClientObject(self.configuration, maxsize=self._maxsize)
+        rest.pool_manager = _AnswerReadingPool(rest.pool_manager, self._read_body)
+        return rest
 
     def call_api(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["request_timeout"] = self._timeouts()
@@ -136,7 +177,9 @@ class DatadogClient:
         config.preload_content = False
         config.check_input_type = False
         config.retry_policy = False  # our loop retries (see the module docstring), urllib3 never
-        self._api_client = _PooledApiClient(config, max(self._settings.concurrency, 4), self._request_timeout)
+        self._api_client = _PooledApiClient(
+            config, max(self._settings.concurrency, 4), self._request_timeout, self._read_body
+        )
         self._monitors = MonitorsApi(self._api_client)
         self._dashboards = DashboardsApi(self._api_client)
         self._count_lock = threading.Lock()
@@ -367,11 +410,8 @@ class DatadogClient:
         status: int | None = None
         headers: Any = {}
         try:
-            response = endpoint(*args, **kwargs)
-            try:
-                status, headers, data = response.status, response.headers, response.data
-            finally:
-                response.release_conn()
+            response = endpoint(*args, **kwargs)  # an _Answer: read whole, its connection back in the pool
+            status, headers, data = response.status, response.headers, response.data
         except ApiException as exc:
             status, headers = exc.status or None, exc.headers or {}
             if status is None:  # the client's wrapping of a TLS failure: there was no answer
@@ -390,6 +430,22 @@ class DatadogClient:
             return read(_json_body(data))
         except _Unreadable as exc:
             raise self._unreadable(method, route, status, str(exc)) from None
+
+    def _read_body(self, response: Any) -> bytes:
+        """The whole body, read in chunks with the deadline checked between them; ``_SlowAnswer`` when it
+        runs out first (the connection is closed then, never reused with half an answer in it)."""
+        read = getattr(response, "read1", response.read)  # read1: at most one socket read per chunk
+        chunks: list[bytes] = []
+        try:
+            while chunk := read(_CHUNK_BYTES):
+                chunks.append(chunk)
+                if self.deadline.expired():
+                    raise _SlowAnswer(f"{sum(map(len, chunks)):,} bytes had arrived")
+        except BaseException:
+            response.close()
+            raise
+        response.release_conn()
+        return b"".join(chunks)
 
     def _unreadable(self, method: str, route: str, status: int | None, what: str) -> Exception:
         error = DatadogError(  # no status: nothing Datadog meant can be read (not a verdict on the request)
@@ -439,6 +495,12 @@ class DatadogClient:
         elif isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
             message = f"no connection to Datadog at {url} within {self._settings.connect_timeout_s:.0f} s"
             maybe_applied, hint = False, _WRONG_URL_HINT
+        elif isinstance(exc, _SlowAnswer):
+            message = (
+                f"Datadog at {url} was still sending its answer to {route} when {self.deadline.describe()} "
+                f"ran out ({exc})"
+            )
+            hint = f"the server, or a proxy in front of it, answers very slowly; {_TIMEOUT_HINT}"
         elif isinstance(exc, urllib3.exceptions.ReadTimeoutError):
             cut = read_timeout < self._settings.read_timeout_s
             message = (
@@ -496,6 +558,8 @@ class _Retry(Exception):
         self.rate_limited = rate_limited
         self.unreadable = unreadable
 
+
+_CHUNK_BYTES = 256 * 1024
 
 # A 2xx whose body is garbage is not the server asking us to slow down (as a 5xx or a 429 is), but
 # a proxy in the way: two more tries, then that resource fails and the others go on.

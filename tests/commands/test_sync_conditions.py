@@ -264,6 +264,47 @@ def test_a_refused_connection_fails_at_once_naming_the_url_and_where_it_came_fro
     assert elapsed < 5
 
 
+class _Trickle(http.server.BaseHTTPRequestHandler):
+    """Answers 200 at once, then its body one byte every 2 s."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        try:
+            for _ in range(30):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(2)
+        except OSError:
+            pass  # the client gave up
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_plan_against_a_server_trickling_its_answer_ends_at_its_timeout(project: Path) -> None:
+    write_monitors(project / "monitors", 1)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        started = time.monotonic()
+        done = subprocess.run(
+            provisioner("plan", "monitors", "--no-metric-check", "--timeout", "5"),
+            cwd=project, env=process_env(url), capture_output=True, text=True, timeout=40,
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"Datadog at {url} was still sending its answer to GET /api/v1/monitor" in done.stderr
+    assert "the --timeout of 5 s ran out" in done.stderr
+    assert elapsed < 12
+
+
 TLS_FILES = Path(__file__).parent / "tls"  # a self-signed certificate for 127.0.0.1, and its key (tests only)
 
 
