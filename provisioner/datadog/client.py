@@ -15,7 +15,8 @@ Every request goes through one loop here, not urllib3's retry, so that all worke
   ``DatadogError`` with ``maybe_applied`` set and the sync engine looks the resource up first;
 - a refused connection or an unknown host fails at once, with the URL and where it came from;
 - everything, waits included, is charged against the command's ``pacing.Deadline``; each request's
-  read timeout is cut to what is left of it.
+  read timeout is cut to what is left of it, and an answer still arriving when it runs out is cut off;
+- a TLS failure or a URL urllib3 cannot use is named as such, never retried.
 """
 
 from __future__ import annotations
