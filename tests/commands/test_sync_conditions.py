@@ -481,3 +481,35 @@ def test_a_saved_plan_made_elsewhere_is_refused_before_any_request(
     code, output = cli("apply", "--plan", "plan.json")
     assert code == 1 and message in output, output
     assert org.admin.request_counts() == {}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--out", "missing/plan.md"), "--out missing/plan.md: cannot write it (No such file or directory)"),
+        (("--save-plan", "missing/plan.json"), "--save-plan missing/plan.json: cannot write it"),
+        (("--save-plan", "."), "--save-plan .: cannot replace it"),
+    ],
+)
+def test_a_plan_file_that_cannot_be_written_is_a_usage_error(
+    cli: Cli, project: Path, org: RunningEmulator, args: tuple[str, ...], message: str
+) -> None:
+    write_monitors(project / "monitors", 1)
+    code, output = cli("plan", "monitors", "--no-metric-check", *args)
+    assert code == 1, output
+    assert message in output and "hint: name a file in a folder" in output
+
+
+@pytest.mark.parametrize("failure", ["invalid definitions", "Datadog rejects a monitor"])
+def test_a_failed_plan_leaves_no_older_saved_plan_behind(
+    cli: Cli, project: Path, org: RunningEmulator, failure: str
+) -> None:
+    write_monitors(project / "monitors", 1)
+    assert cli("plan", "monitors", "--save-plan", "plan.json")[0] == 0
+    if failure == "invalid definitions":
+        (project / "monitors" / "broken.yaml").write_text("kind: monitor\nid: broken\n")
+    else:
+        org.admin.set_faults(rules=[FaultRule("error", method="POST", path="/api/v1/monitor/validate", status=400)])
+    code, output = cli("plan", "monitors", "--save-plan", "plan.json")
+    assert code == 1, output
+    assert not (project / "plan.json").exists()
