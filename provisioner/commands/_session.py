@@ -16,14 +16,14 @@ import typer
 
 from provisioner.config import load_config, select_environment
 from provisioner.credentials import Target, app_url, resolve_endpoint, resolve_target
-from provisioner.datadog.client import READ_DEADLINE_S, ClientSettings, DatadogClient
+from provisioner.datadog.client import READ_DEADLINE_S, ClientSettings, DatadogClient, write_allowance_s
 from provisioner.datadog.pacing import Deadline, RateLimitWait
 from provisioner.definitions import load_definitions
 from provisioner.definitions.cache import default_cache_directory
 from provisioner.engine.metric_gaps import NOT_CHECKED, MetricCheck, MetricCheckSettings
 from provisioner.engine.plan import compute_plan
 from provisioner.engine.read import dashboards_for_plan, read_live_org
-from provisioner.engine.remote_validate import Rejection
+from provisioner.engine.remote_validate import Rejection, RemoteValidation, requests_needed, validate_remotely
 from provisioner.errors import UserError
 from provisioner.model import DefinitionSet, Environment, LiveResource, Plan, PlanOrigin, ProjectConfig
 from provisioner.report.colour import interactive
@@ -84,6 +84,15 @@ def current_plan(
     live = read_live_org(port, wanted, concurrency)
     plan = compute_plan(project.definitions, live, project.namespace, keep_drift=keep_drift)
     return replace(plan, origin=PlanOrigin(project.environment.name, port.target_name))
+
+
+def validated(plan: Plan, port: DatadogClient, concurrency: int = 8) -> RemoteValidation:
+    """Datadog's verdict on the monitors the plan writes. The default deadline first grows by what that
+    many requests get when they are writes: validation is not part of the reading the default is for."""
+    asked = requests_needed(plan)
+    if asked:
+        port.deadline.extend(write_allowance_s(asked))
+    return validate_remotely(plan, port, concurrency)
 
 
 def command_deadline(timeout_s: float | None) -> Deadline:

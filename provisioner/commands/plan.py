@@ -15,10 +15,11 @@ from provisioner.commands._session import (
     load_valid_project,
     metric_check,
     report_rejections,
+    validated,
 )
 from provisioner.commands.key_check import expects_read_only_key, warn_if_key_can_write
 from provisioner.engine.metric_gaps import MetricCheckSettings
-from provisioner.engine.remote_validate import SKIPPED, validate_remotely
+from provisioner.engine.remote_validate import SKIPPED
 from provisioner.errors import UserError
 from provisioner.model import Plan
 from provisioner.report.colour import colour_enabled, styler
@@ -53,7 +54,7 @@ def plan(
         if expects_read_only_key():
             warn_if_key_can_write(session.port)
         result = current_plan(project, session.port)
-        validation = validate_remotely(result, session.port) if remote_validate else SKIPPED
+        validation = validated(result, session.port) if remote_validate else SKIPPED
         checked = metric_check(project, session.port, metric_settings)
     context = PlanContext(session.app_url, validation, checked)
     colour = colour_enabled(sys.stdout)

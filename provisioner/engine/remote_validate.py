@@ -93,6 +93,11 @@ def _validated(pointer: str) -> bool:
     return any(pointer == field or pointer.startswith(field + "/") for field in VALIDATED_FIELDS)
 
 
+def requests_needed(plan: Plan) -> int:
+    """At most how many validate requests ``validate_remotely`` sends for this plan."""
+    return sum(1 for c in plan.changes if needs_remote_validation(c))
+
+
 def validate_remotely(plan: Plan, port: DatadogPort, concurrency: int = 8) -> RemoteValidation:
     """Rejections are 4xx answers about a body; 429s past the retry budget, 5xx and lost connections
     are not a verdict and raise ``DatadogError``."""

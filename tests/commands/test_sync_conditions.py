@@ -247,6 +247,20 @@ def test_plan_against_a_server_that_never_answers_ends_at_its_timeout(
     assert elapsed < 10
 
 
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_remote_validation_gets_its_own_time_beyond_the_default_read_deadline(
+    cli: Cli, project: Path, org: RunningEmulator, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """The default deadline is for reading (100 s; 1.5 s here): asking Datadog about every monitor a plan
+    writes extends it as writes do. 16 validations of 1 s each, 8 at a time, take 2 s."""
+    monkeypatch.setattr("provisioner.commands._session.READ_DEADLINE_S", 1.5)
+    write_monitors(project / "monitors", 16)
+    org.admin.set_faults(rules=[FaultRule("delay", method="POST", path="/api/v1/monitor/validate", delay_ms=1000)])
+    code, output = cli(command, "monitors", *(("--no-metric-check",) if command == "plan" else ()))
+    assert code == 0, output
+    assert "Datadog accepts all 16 monitors" in output
+
+
 def test_a_refused_connection_fails_at_once_naming_the_url_and_where_it_came_from(
     cli: Cli, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -513,3 +527,96 @@ def test_a_failed_plan_leaves_no_older_saved_plan_behind(
     code, output = cli("plan", "monitors", "--save-plan", "plan.json")
     assert code == 1, output
     assert not (project / "plan.json").exists()
+
+
+ERROR_RATE = """\
+kind: error-rate
+id: mesh-error-rate
+name: "[mesh] checkout 5xx ratio"
+source: istio
+scope: ["destination_service_name:checkout"]
+thresholds: {{critical: 2%, warning: 1%}}
+message: "{message} @slack-mesh"
+"""
+
+
+def test_a_saved_plan_changing_a_composite_alone_finds_the_ids_of_its_parts_in_the_org(
+    cli: Cli, project: Path, org: RunningEmulator
+) -> None:
+    (project / "monitors").mkdir()
+    definition = project / "monitors" / "errors.yaml"
+    definition.write_text(ERROR_RATE.format(message="checkout fails."))
+    assert cli("apply", "monitors")[0] == 0
+    definition.write_text(ERROR_RATE.format(message="checkout fails: see the runbook."))
+    code, plan = cli.json("plan", "monitors", "--format", "json", "--save-plan", "plan.json", "--detailed-exitcode")
+    assert code == 2
+    assert [(c["action"], c["definition_id"]) for c in plan["changes"]] == [("update", "mesh-error-rate")]
+
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 0, output
+    assert "Apply: 1 done, 0 failed" in output
+    assert cli("plan", "monitors", "--detailed-exitcode")[0] == 0
+
+
+def test_a_saved_repair_is_refused_when_the_copy_it_keeps_is_gone(
+    cli: Cli, project: Path, org: RunningEmulator
+) -> None:
+    write_monitors(project / "monitors", 1)
+    (spec,) = load_definitions([project / "monitors"], Environment(name="default")).monitors
+    body = marked_monitor_body(spec, "default")
+    (older,) = org.admin.seed_monitors([body])
+    (newer,) = org.admin.seed_monitors([body])
+    code, plan = cli.json("plan", "monitors", "--format", "json", "--save-plan", "plan.json")
+    assert [(c["action"], c["datadog_id"], c["kept_datadog_id"]) for c in plan["changes"]] == [
+        ("repair", newer, older)
+    ]
+    MonitorsApi(ApiClient(_configuration(org))).delete_monitor(older)  # by hand, after the review
+
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 1, output
+    assert f"refused: the copy that was to stay, {older}, is no longer in Datadog" in output
+    assert copies_by_definition(org) == Counter({"svc0000": 1})  # the last copy is still there
+
+
+LOG_ALERT = """\
+kind: monitor
+id: checkout-logs
+name: checkout errors in logs
+type: log alert
+query: logs("service:checkout status:error").index("*").rollup("count").last("5m")
+message: Checkout logs errors. @slack-mesh-oncall
+options:
+  thresholds: {critical: 10}
+"""  # local validation accepts it; Datadog answers 400 (no comparator, no threshold)
+
+
+def test_a_saved_plan_made_without_remote_validation_is_validated_before_it_is_applied(
+    cli: Cli, project: Path, org: RunningEmulator
+) -> None:
+    write_monitors(project / "monitors", 2)
+    (project / "monitors" / "logs.yaml").write_text(LOG_ALERT)
+    code, output = cli("plan", "monitors", "--no-remote-validate", "--save-plan", "plan.json")
+    assert code == 0, output
+    assert json.loads((project / "plan.json").read_text())["remote_validation"]["status"] == "skipped"
+
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 1, output
+    assert "asking now" in output and "Datadog rejects monitor 'checkout-logs'" in output
+    assert "Nothing was written to Datadog." in output
+    assert copies_by_definition(org) == Counter()
+
+    (project / "monitors" / "logs.yaml").unlink()
+    assert cli("plan", "monitors", "--no-remote-validate", "--save-plan", "plan.json")[0] == 0
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 0 and "Datadog accepts all 2 monitors" in output, output
+
+
+def test_a_plan_datadog_rejected_is_never_applied(cli: Cli, project: Path, org: RunningEmulator) -> None:
+    write_monitors(project / "monitors", 1)
+    (project / "monitors" / "logs.yaml").write_text(LOG_ALERT)
+    code, _ = cli("plan", "monitors", "--format", "json", "--out", "plan.json")
+    assert code == 1 and json.loads((project / "plan.json").read_text())["remote_validation"]["status"] == "rejected"
+    org.admin.reset_log()
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 1 and "Datadog rejected monitors of this plan when it was made" in output, output
+    assert org.admin.request_counts() == {}
