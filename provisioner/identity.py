@@ -168,7 +168,7 @@ def _read_mark(text: Json, tags: Mapping[str, str]) -> Mark | None:
 
 def _tag_values(tags: Json) -> dict[str, str]:
     values: dict[str, str] = {}
-    for tag in tags or ():
+    for tag in tags if isinstance(tags, list) else ():  # a saved plan's body may say anything
         key, _, value = str(tag).partition(":")
         if key in (NAMESPACE_TAG, DEFINITION_TAG) and value:
             values.setdefault(key, value)

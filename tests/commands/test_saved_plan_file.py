@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from conftest import Cli
 
 from provisioner.emulator import RunningEmulator
+from provisioner.engine.resources import RULES
 from provisioner.engine.saved_plan import guard_saved_plan
 from provisioner.errors import UserError
 from provisioner.model import LiveOrg
@@ -136,6 +137,8 @@ def _read_or_refuse(document: Any) -> None:
     render_text(saved.plan)
     guard_saved_plan(saved.plan, LiveOrg())
     render_json(saved.plan)
+    for change in saved.plan.changes:  # apply reads the marks of a body it sent when the answer was lost
+        RULES[change.kind].read_mark(change.body or {})
 
 
 def test_the_valid_plan_of_these_properties_is_read() -> None:
