@@ -67,7 +67,13 @@ VALID: dict[str, Any] = {
                     "changed_by": "code",
                 }
             ],
-            "body": {"type": "metric alert", "name": "CPU high", "query": "avg(last_5m):avg:x{*} > 90"},
+            "body": {
+                "type": "metric alert",
+                "name": "CPU high",
+                "query": "avg(last_5m):avg:x{*} > 90",
+                "message": "[provisioner ns=default id=cpu fp=1] Managed in git by provisioner",
+                "tags": ["provisioner-ns:default", "provisioner-id:cpu"],
+            },
         },
         {
             "kind": "dashboard",
