@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 if TYPE_CHECKING:
@@ -154,8 +154,15 @@ def test_the_valid_plan_of_these_properties_is_read() -> None:
     assert saved.validation_status == "passed"
 
 
+def _with_body_tags(tags: Any) -> dict[str, Any]:
+    document = copy.deepcopy(VALID)
+    document["changes"][0]["body"]["tags"] = tags
+    return document
+
+
 @settings(max_examples=300, deadline=None)
 @given(damaged_plans())
+@example(_with_body_tags(5))
 def test_a_damaged_saved_plan_is_read_or_refused_never_crashes(document: Any) -> None:
     _read_or_refuse(document)
 
