@@ -76,6 +76,17 @@ def remote_validation_json(validation: RemoteValidation) -> dict[str, Json]:
             }
             for r in validation.rejections
         ],
+        "unasked": [
+            {
+                "kind": u.change.kind,
+                "definition_id": u.change.definition_id,
+                "datadog_id": u.change.datadog_id,
+                "source": source_json(u.change.source),
+                "reason": u.reason,
+                "status": u.status,
+            }
+            for u in validation.unasked
+        ],
         "requests": validation.requests,
     }
 
