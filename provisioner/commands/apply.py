@@ -37,7 +37,7 @@ from provisioner.datadog.client import DatadogClient, write_allowance_s
 from provisioner.datadog.pacing import Deadline
 from provisioner.engine.apply import ApplyOptions, apply_plan
 from provisioner.engine.read import read_live_org
-from provisioner.engine.remote_validate import SKIPPED
+from provisioner.engine.remote_validate import SKIPPED, RemoteValidation
 from provisioner.engine.saved_plan import dashboards_in, guard_saved_plan
 from provisioner.errors import UserError
 from provisioner.model import Action, ApplyResult, Outcome, Plan
@@ -46,7 +46,7 @@ from provisioner.report.colour import colour_enabled, interactive, styler
 from provisioner.report.outcomes import apply_summary, failures_block, outcome_line
 from provisioner.report.plan_context import PlanContext
 from provisioner.report.plan_json import SavedPlan, read_saved_plan
-from provisioner.report.plan_text import render_text, validation_line
+from provisioner.report.plan_text import render_text, unasked_lines, validation_line
 
 
 @dataclass(frozen=True)
@@ -123,8 +123,8 @@ def _apply_saved(
     output: _Output,
     remote_validate: bool,
 ) -> int:
-    """A plan made with ``--no-remote-validate`` (or by hand) is validated here, as ``apply`` without a
-    plan does; one whose monitors Datadog rejected when it was made is refused."""
+    """What Datadog did not judge when the plan was made is validated here, as ``apply`` without a plan
+    does; a plan whose monitors Datadog rejected when it was made is refused."""
     read = _read_plan_file(path)
     saved = read.plan
     assert saved.origin is not None
@@ -157,15 +157,41 @@ def _apply_saved(
         plan = guarded.plan
         if keep_drift:
             plan = replace(plan, changes=tuple(replace(c, keep_drift=True) for c in plan.changes))
-        validation = SKIPPED
-        if read.validation_status == "skipped" and remote_validate:
-            typer.echo("The plan was made without asking Datadog to validate it: asking now.", err=True)
-            validation = validated(plan, port, options.concurrency)
-            typer.echo(validation_line(validation) or "Nothing in it needs validating.", err=True)
+        validation = (
+            _validate_unjudged(read, plan, port, options.concurrency) if remote_validate else SKIPPED
+        )
         context = PlanContext(session.app_url, validation)
         if validation.rejections:
             return _rejected(plan, context, output)
         return _carry_out(plan, port, options, deadline, context, output, guarded.refused)
+
+
+def _validate_unjudged(
+    saved: SavedPlan, plan: Plan, port: DatadogClient, concurrency: int
+) -> RemoteValidation:
+    """Datadog's verdict on what it did not judge when the plan was made: everything, for a plan made with
+    ``--no-remote-validate``; else the monitors it could not judge then (a composite whose monitors did
+    not exist yet, a key that may not validate log monitors)."""
+    if saved.validation_status == "skipped":
+        typer.echo("The plan was made without asking Datadog to validate it: asking now.", err=True)
+    elif saved.unjudged:
+        typer.echo(
+            f"Datadog could not judge {len(saved.unjudged)} of the plan's monitors when it was made: asking now.",
+            err=True,
+        )
+        plan = replace(
+            plan, changes=tuple(c for c in plan.changes if (c.kind, c.definition_id) in saved.unjudged)
+        )
+    else:
+        return SKIPPED
+    validation = validated(plan, port, concurrency)
+    typer.echo(
+        "\n".join(
+            [validation_line(validation) or "Nothing in it needs validating.", *unasked_lines(validation)]
+        ),
+        err=True,
+    )
+    return validation
 
 
 def _read_plan_file(path: Path) -> SavedPlan:

@@ -143,6 +143,7 @@ def gap_json(gap: MetricGap) -> dict[str, Json]:
 class SavedPlan:
     plan: Plan
     validation_status: str  # remote_validation.status when it was made: passed, skipped or rejected
+    unjudged: frozenset[tuple[str, str]] = frozenset()  # (kind, definition id) Datadog did not judge then
 
 
 _VALIDATION_STATUSES = ("passed", "skipped", "rejected")
@@ -178,10 +179,12 @@ def read_saved_plan(text: str, source: str) -> SavedPlan:
         changes=tuple(reader.change(item, i) for i, item in enumerate(reader.array(top, "changes"))),
         unchanged=reader.count(summary, "unchanged"),
         managed=reader.count(summary, "managed"),
-        warnings=tuple(reader.text_item(w, f"warnings[{i}]") for i, w in enumerate(reader.items(top, "warnings"))),
+        warnings=tuple(
+            reader.text_item(w, f"warnings[{i}]") for i, w in enumerate(reader.items(top, "warnings"))
+        ),
         origin=PlanOrigin(reader.text(top, "environment"), reader.text(top, "target")),
     )
-    return SavedPlan(plan, reader.validation_status(top))
+    return SavedPlan(plan, reader.validation_status(top), reader.unjudged(top))
 
 
 class _Reader:
@@ -206,7 +209,9 @@ class _Reader:
         """An array that may be absent or null (none)."""
         return self.array(value, key, where) if value.get(key) is not None else []
 
-    def optional(self, value: Mapping[str, Any], key: str, kind: type | tuple[type, ...], what: str, where: str = "") -> Any:
+    def optional(
+        self, value: Mapping[str, Any], key: str, kind: type | tuple[type, ...], what: str, where: str = ""
+    ) -> Any:
         """The value at ``key``, None when absent or null; a value of another type fails."""
         item = value.get(key)
         if item is not None and (not isinstance(item, kind) or (isinstance(item, bool) and kind is not bool)):
@@ -232,6 +237,15 @@ class _Reader:
         if status not in _VALIDATION_STATUSES:
             raise self.fail("remote_validation.status", f"expected one of {', '.join(_VALIDATION_STATUSES)}")
         return str(status)
+
+    def unjudged(self, top: Mapping[str, Any]) -> frozenset[tuple[str, str]]:
+        validation = top.get("remote_validation") or {}  # its type is checked by validation_status
+        where = "remote_validation."
+        items = [
+            self.mapping(u, f"{where}unasked[{i}]")
+            for i, u in enumerate(self.items(validation, "unasked", where))
+        ]
+        return frozenset((self.text(u, "kind", where), self.text(u, "definition_id", where)) for u in items)
 
     def change(self, value: Any, index: int) -> PlannedChange:
         where = f"changes[{index}]."
@@ -263,7 +277,9 @@ class _Reader:
             kept_datadog_id=self.datadog_id(item, "kept_datadog_id", kind, False, where),
         )
 
-    def datadog_id(self, item: Mapping[str, Any], key: str, kind: str, required: bool, where: str) -> int | str | None:
+    def datadog_id(
+        self, item: Mapping[str, Any], key: str, kind: str, required: bool, where: str
+    ) -> int | str | None:
         """A monitor's id is a positive integer, a dashboard's a string: what the adapter sends them as."""
         value = item.get(key)
         if value is None and not required:
@@ -294,6 +310,7 @@ class _Reader:
             old=item.get("live"),
             new=item.get("desired"),
             old_present=self.optional(item, "live_present", bool, "true or false", f"{where}.") is not False,
-            new_present=self.optional(item, "desired_present", bool, "true or false", f"{where}.") is not False,
+            new_present=self.optional(item, "desired_present", bool, "true or false", f"{where}.")
+            is not False,
             origin=origin,  # type: ignore[arg-type]
         )

@@ -42,7 +42,14 @@ VALID: dict[str, Any] = {
     "has_changes": True,
     "app_url": None,
     "summary": {"create": 0, "update": 1, "repair": 1, "unchanged": 3, "managed": 5},
-    "remote_validation": {"status": "passed", "checked": 1, "rejected": [], "requests": 1},
+    "remote_validation": {
+        "status": "passed",
+        "checked": 1,
+        "rejected": [],
+        "unasked": [{"kind": "monitor", "definition_id": "cpu", "datadog_id": 12, "source": None,
+                     "reason": "Datadog refused to validate it: Forbidden", "status": 403}],
+        "requests": 1,
+    },
     "changes": [
         {
             "kind": "monitor",
@@ -151,7 +158,7 @@ def test_the_valid_plan_of_these_properties_is_read() -> None:
     saved = read_saved_plan(json.dumps(VALID), "plan.json")
     assert [c.action.value for c in saved.plan.changes] == ["update", "repair"]
     assert saved.plan.changes[1].kept_datadog_id == "abc-def-aaa"
-    assert saved.validation_status == "passed"
+    assert (saved.validation_status, saved.unjudged) == ("passed", {("monitor", "cpu")})
 
 
 def _with_body_tags(tags: Any) -> dict[str, Any]:

@@ -620,3 +620,22 @@ def test_a_plan_datadog_rejected_is_never_applied(cli: Cli, project: Path, org: 
     code, output = cli("apply", "--plan", "plan.json")
     assert code == 1 and "Datadog rejected monitors of this plan when it was made" in output, output
     assert org.admin.request_counts() == {}
+
+
+def test_a_saved_plan_has_datadog_judge_at_apply_what_it_could_not_judge_at_plan(
+    cli: Cli, project: Path, org: RunningEmulator
+) -> None:
+    """The sync workflow plans with a read key that may not validate log monitors (403), and applies with
+    the write key: the monitors Datadog did not judge are asked about before the first write."""
+    write_monitors(project / "monitors", 2)
+    (project / "monitors" / "logs.yaml").write_text(LOG_ALERT)
+    org.admin.set_faults(rules=[FaultRule("error", method="POST", path="/api/v1/monitor/validate", status=403)])
+    code, output = cli("plan", "monitors", "--save-plan", "plan.json")
+    assert code == 0 and "warning: Datadog refused to validate 3 monitors" in output, output
+    org.admin.clear_faults()
+
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 1, output
+    assert "Datadog could not judge 3 of the plan's monitors when it was made: asking now." in output
+    assert "Datadog rejects monitor 'checkout-logs'" in output and "Nothing was written to Datadog." in output
+    assert copies_by_definition(org) == Counter()
