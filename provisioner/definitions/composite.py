@@ -18,7 +18,10 @@ import re
 
 from provisioner import identity
 
-_TOKEN = re.compile(rf"\s*(?:(?P<monitor>\d+|{identity.REFERENCE_RE.pattern})|(?P<operator>&&|\|\||[!()]))")
+_TOKEN = re.compile(
+    rf"(?P<monitor>\d+|{identity.REFERENCE_RE.pattern})|(?P<operator>&&|\|\||[!()])|(?P<blank>\s+)|(?P<other>.)",
+    re.DOTALL,
+)
 _BINARY = ("||", "&&")  # loosest first; '!' binds tightest
 _MAX_NESTING = 100  # Datadog combines at most 10 monitors: real queries nest a few levels
 
@@ -40,16 +43,14 @@ def composite_monitors(query: str) -> tuple[str, ...]:
 
 def _tokens(query: str) -> list[str]:
     tokens: list[str] = []
-    position = 0
-    while query[position:].strip():
-        found = _TOKEN.match(query, position)
-        if found is None:
-            text = query[position:].strip()
+    for found in _TOKEN.finditer(query):
+        if found.lastgroup == "other":
+            text = query[found.start() :].strip()
             raise CompositeQueryError(
                 f"unexpected {text[:20]!r}: name a monitor by its Datadog id or as @{{definition id}}"
             )
-        tokens.append(found.group("monitor") or found.group("operator"))
-        position = found.end()
+        if found.lastgroup != "blank":
+            tokens.append(found.group())
     if not tokens:
         raise CompositeQueryError("the query is empty")
     return tokens

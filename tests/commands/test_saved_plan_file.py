@@ -23,15 +23,7 @@ from provisioner.model import LiveOrg
 from provisioner.report.plan_json import read_saved_plan, render_json
 from provisioner.report.plan_text import render_text
 
-MONITOR = """\
-kind: monitor
-id: cpu
-name: CPU high
-type: metric alert
-query: avg(last_5m):avg:system.cpu.user{*} > 90
-message: CPU is high. @slack-infra
-options: {thresholds: {critical: 90}}
-"""
+from .test_hostile_input import MONITOR
 
 # A saved plan as `plan --save-plan` writes it: one update, one repair (and the fields each carries).
 VALID: dict[str, Any] = {
