@@ -108,7 +108,10 @@ def resolve_endpoint(
     for url, source in (
         (api_url, "--api-url"),
         (env.get("PROVISIONER_API_URL"), "PROVISIONER_API_URL"),
-        (None if dd_site else environment.api_url, f"api_url of environment '{environment.name}' in provisioner.yaml"),
+        (
+            None if dd_site else environment.api_url,
+            f"api_url of environment '{environment.name}' in provisioner.yaml",
+        ),
     ):
         if url and url.strip():
             url = checked_api_url(url, source)
@@ -117,7 +120,9 @@ def resolve_endpoint(
     return Endpoint(f"https://api.{site}", site, warnings)
 
 
-_HOST_RE = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?")
+_HOST_RE = re.compile(
+    r"[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?"
+)
 
 
 def checked_api_url(url: str, source: str) -> str:

@@ -157,9 +157,7 @@ def _apply_saved(
         plan = guarded.plan
         if keep_drift:
             plan = replace(plan, changes=tuple(replace(c, keep_drift=True) for c in plan.changes))
-        validation = (
-            _validate_unjudged(read, plan, port, options.concurrency) if remote_validate else SKIPPED
-        )
+        validation = _validate_unjudged(read, plan, port, options.concurrency) if remote_validate else SKIPPED
         context = PlanContext(session.app_url, validation)
         if validation.rejections:
             return _rejected(plan, context, output)

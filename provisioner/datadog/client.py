@@ -531,7 +531,9 @@ class DatadogClient:
             cause, hint = "the TLS connection failed", f"{_CA_HINT}; or {_PLAIN_HTTP_HINT}"
             may_have_been_sent = "handshake" not in lowered
         return DatadogError(
-            self._redact(f"no TLS connection to Datadog at {self._target.api_url} for {route}: {cause} ({detail})"),
+            self._redact(
+                f"no TLS connection to Datadog at {self._target.api_url} for {route}: {cause} ({detail})"
+            ),
             hint=hint,
             maybe_applied=method in _WRITES and may_have_been_sent,
         )
@@ -580,7 +582,9 @@ _CA_HINT = (
     "system's trust store, or set SSL_CERT_FILE to a CA bundle that contains it (provisioner does not read "
     "HTTPS_PROXY; to go through a proxy, point --api-url at it)"
 )
-_PLAIN_HTTP_HINT = "the URL says https:// where the server speaks plain HTTP (an emulator? a local proxy?): use http://"
+_PLAIN_HTTP_HINT = (
+    "the URL says https:// where the server speaks plain HTTP (an emulator? a local proxy?): use http://"
+)
 _TIMEOUT_HINT = "run again with a longer --timeout (in seconds), or later"
 
 

@@ -131,7 +131,9 @@ def validate_remotely(plan: Plan, port: DatadogPort, concurrency: int = 8) -> Re
     before = port.request_count
     verdicts = _ask_all(port, changes, concurrency)
     unasked = tuple(
-        Unasked(change, f"it combines {', '.join(map(identity.reference, missing))}, which apply creates first")
+        Unasked(
+            change, f"it combines {', '.join(map(identity.reference, missing))}, which apply creates first"
+        )
         for change, missing in waiting
     ) + tuple(v for v in verdicts if isinstance(v, Unasked))
     rejections = tuple(v for v in verdicts if isinstance(v, Rejection))

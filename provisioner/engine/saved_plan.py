@@ -4,8 +4,9 @@ Every change in a saved plan records what its resource looked like when the plan
 Datadog id and ``modified`` time; for a repair, also the copy that stays). Before anything is sent,
 the org is read again; a change whose resource changed since (edited, deleted, or, for a create,
 made meanwhile; for a repair, the copy that was to stay is gone) is refused, the others are carried
-out exactly as planned, composites with the current Datadog ids of the monitors they combine. Datadog has no conditional write, so a hand edit in the second
-between this check and the write itself is not caught; the next plan shows it as drift.
+out exactly as planned, composites with the current Datadog ids of the monitors they combine.
+Datadog has no conditional write, so a hand edit in the second between this check and the write
+itself is not caught; the next plan shows it as drift.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ def guard_saved_plan(plan: Plan, live: LiveOrg) -> GuardedPlan:
             current = by_id.get((change.kind, str(change.datadog_id)))
             reason = _changed_since(change, current)
             if not reason and change.action is Action.REPAIR:
-                reason = _kept_copy_gone(change, by_id.get((change.kind, str(change.kept_datadog_id))), plan.namespace)
+                reason = _kept_copy_gone(
+                    change, by_id.get((change.kind, str(change.kept_datadog_id))), plan.namespace
+                )
         if reason:
             refused.append(Outcome(change, "failed", change.datadog_id, f"refused: {reason}; plan again"))
         elif current is None:

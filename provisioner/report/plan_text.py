@@ -154,7 +154,9 @@ def unasked_lines(validation: RemoteValidation) -> list[str]:
     ]
     forbidden = [u for u in validation.unasked if u.forbidden]
     if forbidden:
-        names = ", ".join(u.change.definition_id for u in forbidden[:5]) + (", ..." if len(forbidden) > 5 else "")
+        names = ", ".join(u.change.definition_id for u in forbidden[:5]) + (
+            ", ..." if len(forbidden) > 5 else ""
+        )
         lines.append(
             f"warning: Datadog refused to validate {_monitors(len(forbidden))} ({names}; {forbidden[0].reason}): "
             "the application key lacks a permission validation needs (Datadog asks for an unscoped "

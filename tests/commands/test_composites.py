@@ -131,7 +131,12 @@ def test_apply_writes_parts_before_composites_and_plan_then_has_nothing_to_do(
 def test_plan_says_which_composites_datadog_could_not_judge_before_their_monitors_exist(
     cli: Cli, project: Path, dd_env: RunningEmulator, output_schemas: OutputSchemas
 ) -> None:
-    write(project, RAW.format(id="cpu"), RAW.format(id="mem"), COMPOSITE.format(id="both", query="@{cpu} && @{mem}"))
+    write(
+        project,
+        RAW.format(id="cpu"),
+        RAW.format(id="mem"),
+        COMPOSITE.format(id="both", query="@{cpu} && @{mem}"),
+    )
     code, output = cli("plan", "--no-metric-check")
     assert code == 0, output
     assert "Datadog accepts the 2 monitors of this plan it could judge." in output
@@ -142,12 +147,23 @@ def test_plan_says_which_composites_datadog_could_not_judge_before_their_monitor
     code, plan = cli.json("plan", "--format", "json", "--no-metric-check")
     output_schemas.check("plan", plan)
     (unasked,) = plan["remote_validation"]["unasked"]
-    assert (unasked["definition_id"], unasked["status"], plan["remote_validation"]["checked"]) == ("both", None, 2)
+    assert (unasked["definition_id"], unasked["status"], plan["remote_validation"]["checked"]) == (
+        "both",
+        None,
+        2,
+    )
 
     assert cli("apply", "--no-remote-validate")[0] == 0
-    write(project, RAW.format(id="cpu"), RAW.format(id="mem"), COMPOSITE.format(id="both", query="@{cpu} || @{mem}"))
+    write(
+        project,
+        RAW.format(id="cpu"),
+        RAW.format(id="mem"),
+        COMPOSITE.format(id="both", query="@{cpu} || @{mem}"),
+    )
     code, plan = cli.json("plan", "--format", "json", "--no-metric-check")
-    assert plan["remote_validation"]["unasked"] == [] and plan["remote_validation"]["checked"] == 1  # asked now
+    assert (
+        plan["remote_validation"]["unasked"] == [] and plan["remote_validation"]["checked"] == 1
+    )  # asked now
 
 
 def test_a_part_recreated_after_a_hand_delete_is_put_back_in_its_composite(

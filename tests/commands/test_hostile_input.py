@@ -92,7 +92,9 @@ def test_a_malformed_api_url_is_refused_up_front_naming_where_it_came_from(
         monkeypatch.setenv("PROVISIONER_API_URL", url)
     else:
         monkeypatch.delenv("PROVISIONER_API_URL")
-        (project / "provisioner.yaml").write_text(f"namespace: team\nenvironments:\n  prod:\n    api_url: {url!r}\n")
+        (project / "provisioner.yaml").write_text(
+            f"namespace: team\nenvironments:\n  prod:\n    api_url: {url!r}\n"
+        )
     started = time.monotonic()
     code, output = cli("plan", *flag)
     assert code == 1, output
@@ -111,7 +113,9 @@ def test_blanks_and_a_trailing_slash_around_an_api_url_are_stripped(
     url = os.environ["PROVISIONER_API_URL"]
     monkeypatch.setenv("PROVISIONER_API_URL", f"  {url}/ \n")
     code, output = cli("plan")
-    assert code == 1 and f"could not connect to Datadog at {url}: the connection was refused" in output, output
+    assert code == 1 and f"could not connect to Datadog at {url}: the connection was refused" in output, (
+        output
+    )
 
 
 @pytest.mark.parametrize("url", ["htp://127.0.0.1:1", "http://"])

@@ -38,8 +38,16 @@ VALID: dict[str, Any] = {
         "status": "passed",
         "checked": 1,
         "rejected": [],
-        "unasked": [{"kind": "monitor", "definition_id": "cpu", "datadog_id": 12, "source": None,
-                     "reason": "Datadog refused to validate it: Forbidden", "status": 403}],
+        "unasked": [
+            {
+                "kind": "monitor",
+                "definition_id": "cpu",
+                "datadog_id": 12,
+                "source": None,
+                "reason": "Datadog refused to validate it: Forbidden",
+                "status": 403,
+            }
+        ],
         "requests": 1,
     },
     "changes": [
@@ -104,7 +112,9 @@ json_values = st.recursive(
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Every place in the document a value sits (the document itself excluded)."""
     found: list[tuple[Any, ...]] = []
-    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    children = (
+        value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    )
     for key, child in children:
         found.append((*prefix, key))
         found.extend(_paths(child, (*prefix, key)))
@@ -178,7 +188,10 @@ def test_any_json_is_read_or_refused_never_crashes(document: Any) -> None:
         (lambda p: p | {"warnings": 5}, "warnings: expected an array"),
         (lambda p: p | {"format_version": True}, "plan format_version True"),
         (lambda p: p | {"summary": 5}, "summary: expected an object"),
-        (lambda p: p | {"remote_validation": {"status": "maybe"}}, "remote_validation.status: expected one of"),
+        (
+            lambda p: p | {"remote_validation": {"status": "maybe"}},
+            "remote_validation.status: expected one of",
+        ),
         (lambda p: _change(p, fields=5), "changes[0].fields: expected an array"),
         (lambda p: _change(p, datadog_id="abc"), "changes[0].datadog_id: expected the monitor's Datadog id"),
         (lambda p: _change(p, source={"path": "m.yaml", "line": "x"}), "changes[0].source.line: expected"),
@@ -187,7 +200,12 @@ def test_any_json_is_read_or_refused_never_crashes(document: Any) -> None:
     ],
 )
 def test_a_corrupted_saved_plan_is_refused_before_any_request(
-    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dd_env: RunningEmulator, damage: Any, message: str
+    cli: Cli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    dd_env: RunningEmulator,
+    damage: Any,
+    message: str,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "monitors").mkdir()

@@ -255,7 +255,9 @@ def test_remote_validation_gets_its_own_time_beyond_the_default_read_deadline(
     writes extends it as writes do. 16 validations of 1 s each, 8 at a time, take 2 s."""
     monkeypatch.setattr("provisioner.commands._session.READ_DEADLINE_S", 1.5)
     write_monitors(project / "monitors", 16)
-    org.admin.set_faults(rules=[FaultRule("delay", method="POST", path="/api/v1/monitor/validate", delay_ms=1000)])
+    org.admin.set_faults(
+        rules=[FaultRule("delay", method="POST", path="/api/v1/monitor/validate", delay_ms=1000)]
+    )
     code, output = cli(command, "monitors", *(("--no-metric-check",) if command == "plan" else ()))
     assert code == 0, output
     assert "Datadog accepts all 16 monitors" in output
@@ -356,7 +358,9 @@ def test_an_untrusted_certificate_names_tls_and_the_ca_and_ssl_cert_file_mends_i
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     code, output = cli("plan", "monitors", "--no-metric-check")
     assert code == 1, output
-    assert f"no TLS connection to Datadog at {tls_server}" in output and "certificate is not trusted" in output
+    assert (
+        f"no TLS connection to Datadog at {tls_server}" in output and "certificate is not trusted" in output
+    )
     assert "CA certificate" in output and "SSL_CERT_FILE" in output and "HTTPS_PROXY" in output
     assert "answered None" not in output
 
@@ -523,7 +527,9 @@ def test_a_failed_plan_leaves_no_older_saved_plan_behind(
     if failure == "invalid definitions":
         (project / "monitors" / "broken.yaml").write_text("kind: monitor\nid: broken\n")
     else:
-        org.admin.set_faults(rules=[FaultRule("error", method="POST", path="/api/v1/monitor/validate", status=400)])
+        org.admin.set_faults(
+            rules=[FaultRule("error", method="POST", path="/api/v1/monitor/validate", status=400)]
+        )
     code, output = cli("plan", "monitors", "--save-plan", "plan.json")
     assert code == 1, output
     assert not (project / "plan.json").exists()
@@ -548,7 +554,9 @@ def test_a_saved_plan_changing_a_composite_alone_finds_the_ids_of_its_parts_in_t
     definition.write_text(ERROR_RATE.format(message="checkout fails."))
     assert cli("apply", "monitors")[0] == 0
     definition.write_text(ERROR_RATE.format(message="checkout fails: see the runbook."))
-    code, plan = cli.json("plan", "monitors", "--format", "json", "--save-plan", "plan.json", "--detailed-exitcode")
+    code, plan = cli.json(
+        "plan", "monitors", "--format", "json", "--save-plan", "plan.json", "--detailed-exitcode"
+    )
     assert code == 2
     assert [(c["action"], c["definition_id"]) for c in plan["changes"]] == [("update", "mesh-error-rate")]
 
@@ -615,7 +623,10 @@ def test_a_plan_datadog_rejected_is_never_applied(cli: Cli, project: Path, org: 
     write_monitors(project / "monitors", 1)
     (project / "monitors" / "logs.yaml").write_text(LOG_ALERT)
     code, _ = cli("plan", "monitors", "--format", "json", "--out", "plan.json")
-    assert code == 1 and json.loads((project / "plan.json").read_text())["remote_validation"]["status"] == "rejected"
+    assert (
+        code == 1
+        and json.loads((project / "plan.json").read_text())["remote_validation"]["status"] == "rejected"
+    )
     org.admin.reset_log()
     code, output = cli("apply", "--plan", "plan.json")
     assert code == 1 and "Datadog rejected monitors of this plan when it was made" in output, output
@@ -629,7 +640,9 @@ def test_a_saved_plan_has_datadog_judge_at_apply_what_it_could_not_judge_at_plan
     the write key: the monitors Datadog did not judge are asked about before the first write."""
     write_monitors(project / "monitors", 2)
     (project / "monitors" / "logs.yaml").write_text(LOG_ALERT)
-    org.admin.set_faults(rules=[FaultRule("error", method="POST", path="/api/v1/monitor/validate", status=403)])
+    org.admin.set_faults(
+        rules=[FaultRule("error", method="POST", path="/api/v1/monitor/validate", status=403)]
+    )
     code, output = cli("plan", "monitors", "--save-plan", "plan.json")
     assert code == 0 and "warning: Datadog refused to validate 3 monitors" in output, output
     org.admin.clear_faults()

@@ -13,7 +13,7 @@ from provisioner.definitions.composite import CompositeQueryError, composite_mon
 from provisioner.emulator.composite_query import CompositeSyntaxError, parse_composite, referenced_ids
 from provisioner.identity import REFERENCE_RE
 
-PIECES = ["1", "23", "456", " ", "  ", "&&", "||", "!", "(", ")", "&", "|", "x", "@{a}", "@{b:ratio}", "-1", "\t"]
+PIECES = ["1", "23", "456", " ", "  ", "&&", "||", "!", "(", ")", "&", "|", "x", "@{a}", "@{b:ratio}", "-1", "\t"]  # fmt: skip
 
 
 def _ours(query: str) -> tuple[str, ...] | None:
