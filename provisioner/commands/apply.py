@@ -215,7 +215,8 @@ def _carry_out(
     result = ApplyResult()
     interrupt = Interrupt()
     if plan.changes:  # every change gets an outcome, deletes skipped without --prune included
-        deadline.extend(write_allowance_s(work) if work else 0)
+        if work:
+            deadline.extend(write_allowance_s(work))
         with _stop_on_signal(port) as interrupt, _progress(len(plan.changes), output.json) as progress:
             result = apply_plan(plan, port, options, progress, _stop_reason(interrupt, deadline))
     result = replace(result, outcomes=refused + result.outcomes)
