@@ -16,10 +16,12 @@ without mangling the text around it. Neither message repeats the key.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from provisioner.errors import UserError
 from provisioner.model import Environment
@@ -102,13 +104,74 @@ def resolve_endpoint(
     env = os.environ if env is None else env
     dd_site = _named_site(env.get("DD_SITE"), "DD_SITE")
     configured = _named_site(environment.site, f"site of environment '{environment.name}'")
-    url = api_url or env.get("PROVISIONER_API_URL") or (None if dd_site else environment.api_url)
     warnings = _disagreements(environment, dd_site, env.get("DD_SITE", ""))
-    if url:
-        url = url.rstrip("/")
-        return Endpoint(url, _site_of_url(url) or dd_site or configured, warnings)
+    for url, source in (
+        (api_url, "--api-url"),
+        (env.get("PROVISIONER_API_URL"), "PROVISIONER_API_URL"),
+        (
+            None if dd_site else environment.api_url,
+            f"api_url of environment '{environment.name}' in provisioner.yaml",
+        ),
+    ):
+        if url and url.strip():
+            url = checked_api_url(url, source)
+            return Endpoint(url, _site_of_url(url) or dd_site or configured, warnings)
     site = dd_site or configured or DEFAULT_SITE
     return Endpoint(f"https://api.{site}", site, warnings)
+
+
+_HOST_RE = re.compile(
+    r"[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?"
+)
+
+
+def checked_api_url(url: str, source: str) -> str:
+    """The URL without surrounding blanks or a trailing ``/``; ``UserError`` unless it is an http(s) URL
+    with a host (a name or an IP address) and a valid port: anything else would only fail, or be retried,
+    deep in the HTTP library. The message shows the URL only when it carries no user name or password."""
+    written = url.strip()
+    url = written.rstrip("/")
+    problem = _url_problem(url)
+    if problem:
+        shown = f" {written!r}" if "@" not in written and len(written) <= 200 else ""
+        raise UserError(
+            f"{source}: the Datadog API URL{shown} is not usable: {problem}",
+            hint="write it as https://api.<site> (e.g. https://api.datadoghq.eu), or http://127.0.0.1:<port> "
+            "for an emulator",
+        )
+    return url
+
+
+def _url_problem(url: str) -> str:
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "it contains a space, a line break or a control character"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"it cannot be parsed ({exc})"
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https"):
+        return "it must start with https:// (or http://)"
+    if parts.username is not None or parts.password is not None:
+        return "it carries a user name or password; keys go in DD_API_KEY and DD_APP_KEY"
+    if not host:
+        return "it names no host"
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        return "it has a query or a fragment (?… or #…)"
+    if port == 0:
+        return "port 0 is not a port a server listens on"
+    if not _valid_host(host):
+        return f"{host!r} is not a host name or an IP address"
+    return ""
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return len(host) <= 253 and _HOST_RE.fullmatch(host) is not None
+    return True
 
 
 def _named_site(value: str | None, source: str) -> str | None:

@@ -36,7 +36,7 @@ _MARKER_RE = re.compile(
     r"\[provisioner ns=(?P<ns>[a-z0-9._-]+) id=(?P<id>[a-z0-9._/:-]+)(?: fp=(?P<fp>[0-9a-f]+))?\]"
 )
 PART_SEPARATOR = ":"  # never in a definition id, nor in a service name: "<id>:<part>" is unambiguous
-_REFERENCE_RE = re.compile(r"@\{(?P<id>[a-z0-9][a-z0-9._/:-]*)\}")
+REFERENCE_RE = re.compile(r"@\{(?P<id>[a-z0-9][a-z0-9._/:-]*)\}")
 _MARKER_LINE_RE = re.compile(r"\s*^[^\n]*\[provisioner ns=[^\]\n]*\][^\n]*$", re.MULTILINE)
 _MARKER_NOTE = "Managed in git by provisioner; edits made here are reported as drift and reverted."
 
@@ -126,7 +126,7 @@ def reference(definition_id: str) -> str:
 
 def referenced_ids(query: str) -> tuple[str, ...]:
     """The definition ids a composite's query names, in order."""
-    return tuple(match["id"] for match in _REFERENCE_RE.finditer(query))
+    return tuple(match["id"] for match in REFERENCE_RE.finditer(query))
 
 
 def substitute_references(query: str, datadog_id: Callable[[str], str | None]) -> str:
@@ -136,7 +136,7 @@ def substitute_references(query: str, datadog_id: Callable[[str], str | None]) -
         found = datadog_id(match["id"])
         return match[0] if found is None else found
 
-    return _REFERENCE_RE.sub(replaced, query)
+    return REFERENCE_RE.sub(replaced, query)
 
 
 # --- reading live bodies --------------------------------------------------------------------
@@ -168,7 +168,7 @@ def _read_mark(text: Json, tags: Mapping[str, str]) -> Mark | None:
 
 def _tag_values(tags: Json) -> dict[str, str]:
     values: dict[str, str] = {}
-    for tag in tags or ():
+    for tag in tags if isinstance(tags, list) else ():  # a saved plan's body may say anything
         key, _, value = str(tag).partition(":")
         if key in (NAMESPACE_TAG, DEFINITION_TAG) and value:
             values.setdefault(key, value)

@@ -205,6 +205,7 @@ class PlannedChange:
     source: SourceLocation | None = None
     keep_drift: bool = False
     note: str = ""
+    kept_datadog_id: int | str | None = None  # a repair: the older copy that stays (a saved plan checks it)
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,14 @@ import typer
 
 from provisioner.config import load_config, select_environment
 from provisioner.credentials import Target, app_url, resolve_endpoint, resolve_target
-from provisioner.datadog.client import READ_DEADLINE_S, ClientSettings, DatadogClient
+from provisioner.datadog.client import READ_DEADLINE_S, ClientSettings, DatadogClient, write_allowance_s
 from provisioner.datadog.pacing import Deadline, RateLimitWait
 from provisioner.definitions import load_definitions
 from provisioner.definitions.cache import default_cache_directory
 from provisioner.engine.metric_gaps import NOT_CHECKED, MetricCheck, MetricCheckSettings
 from provisioner.engine.plan import compute_plan
 from provisioner.engine.read import dashboards_for_plan, read_live_org
-from provisioner.engine.remote_validate import Rejection
+from provisioner.engine.remote_validate import Rejection, RemoteValidation, requests_needed, validate_remotely
 from provisioner.errors import UserError
 from provisioner.model import DefinitionSet, Environment, LiveResource, Plan, PlanOrigin, ProjectConfig
 from provisioner.report.colour import interactive
@@ -84,6 +84,15 @@ def current_plan(
     live = read_live_org(port, wanted, concurrency)
     plan = compute_plan(project.definitions, live, project.namespace, keep_drift=keep_drift)
     return replace(plan, origin=PlanOrigin(project.environment.name, port.target_name))
+
+
+def validated(plan: Plan, port: DatadogClient, concurrency: int = 8) -> RemoteValidation:
+    """Datadog's verdict on the monitors the plan writes. The default deadline first grows by what that
+    many requests get when they are writes: validation is not part of the reading the default is for."""
+    asked = requests_needed(plan)
+    if asked:
+        port.deadline.extend(write_allowance_s(asked))
+    return validate_remotely(plan, port, concurrency)
 
 
 def command_deadline(timeout_s: float | None) -> Deadline:
@@ -181,11 +190,11 @@ def _embedded_emulator() -> Iterator[str]:
 
     url_file = url_file_for(EMULATOR_STATE)
     if url_file.exists():
-        base_url = url_file.read_text(encoding="utf-8").strip()
         try:
+            base_url = url_file.read_text(encoding="utf-8").strip()
             EmulatorAdmin(base_url, timeout_s=2).health()
-        except OSError:
-            pass  # a stale file left by an emulator that was killed
+        except (OSError, ValueError):
+            pass  # a stale file left by an emulator that was killed, or garbage: not a serving emulator
         else:
             typer.echo(
                 f"Using the Datadog emulator serving at {base_url} (org in {EMULATOR_STATE}).", err=True
@@ -205,17 +214,27 @@ def report_rejections(rejections: Sequence[Rejection]) -> None:
 
 
 _DURATION_RE = re.compile(r"(?P<amount>\d+)(?P<unit>[smhdw])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_DURATION = timedelta(weeks=520)  # ten years: longer is a typo, and timedelta's own limit is near
+_MAX_DURATION_TEXT = "520w (ten years)"
 
 
 def parse_duration(text: str, option: str) -> timedelta:
-    """``90m``, ``36h``, ``7d``, ``2w`` → a timedelta."""
+    """``90m``, ``36h``, ``7d``, ``2w`` → a timedelta of at most ``MAX_DURATION``."""
     match = _DURATION_RE.fullmatch(text.strip())
     if match is None:
         raise UserError(
             f"{option}: '{text}' is not a duration", "write a number and a unit: 30m, 36h, 7d or 2w"
         )
-    return timedelta(**{_UNITS[match["unit"]]: int(match["amount"])})
+    amount = match["amount"].lstrip("0") or "0"
+    seconds = int(amount) * _UNIT_SECONDS[match["unit"]] if len(amount) <= 12 else None
+    if seconds is None or seconds > MAX_DURATION.total_seconds():
+        shown = text.strip() if len(text.strip()) <= 40 else text.strip()[:37] + "..."
+        raise UserError(
+            f"{option}: '{shown}' is longer than the longest duration accepted, {_MAX_DURATION_TEXT}",
+            "e.g. 7d or 2w",
+        )
+    return timedelta(seconds=seconds)
 
 
 def metric_check_settings(enabled: bool, window: str | None) -> MetricCheckSettings | None:

@@ -2,9 +2,10 @@
 out a saved plan (``--plan FILE``) exactly, refusing what changed in Datadog since it was made.
 
 Before the first write, Datadog is asked whether it accepts every monitor the plan creates or changes
-in query, type or options (as ``plan`` does); when it rejects one, nothing is written, so a broken
-definition never leaves an apply half done. ``--no-remote-validate`` skips the check. A saved plan
-was checked when ``plan`` made it (``plan`` saves none that Datadog rejects) and is not asked again.
+in query, type or options (as ``plan`` does); when it rejects one, nothing is written.
+``--no-remote-validate`` skips the check. A saved plan was checked when ``plan`` made it (``plan``
+saves none that Datadog rejects) and is not asked again, unless it was made with
+``--no-remote-validate``: then it is asked now.
 
 With ``--format json``, stdout carries only the JSON outcome; the plan, the progress and the summary
 go to stderr.
@@ -29,13 +30,14 @@ from provisioner.commands._session import (
     load_valid_project,
     report_rejections,
     stderr_line,
+    validated,
 )
 from provisioner.config import load_config, select_environment
 from provisioner.datadog.client import DatadogClient, write_allowance_s
 from provisioner.datadog.pacing import Deadline
 from provisioner.engine.apply import ApplyOptions, apply_plan
 from provisioner.engine.read import read_live_org
-from provisioner.engine.remote_validate import SKIPPED, validate_remotely
+from provisioner.engine.remote_validate import SKIPPED, RemoteValidation
 from provisioner.engine.saved_plan import dashboards_in, guard_saved_plan
 from provisioner.errors import UserError
 from provisioner.model import Action, ApplyResult, Outcome, Plan
@@ -43,8 +45,8 @@ from provisioner.report.apply_json import render_json
 from provisioner.report.colour import colour_enabled, interactive, styler
 from provisioner.report.outcomes import apply_summary, failures_block, outcome_line
 from provisioner.report.plan_context import PlanContext
-from provisioner.report.plan_json import read_saved_plan
-from provisioner.report.plan_text import render_text
+from provisioner.report.plan_json import SavedPlan, read_saved_plan
+from provisioner.report.plan_text import render_text, unasked_lines, validation_line
 
 
 @dataclass(frozen=True)
@@ -83,24 +85,30 @@ def apply(
         if paths:
             raise UserError("--plan carries out a saved plan as it is; it takes no definition paths")
         return _apply_saved(
-            saved_plan, env, config_path, keep_drift, options, use_emulator, api_url, timeout_s, output
-        )
+            saved_plan, env, config_path, keep_drift, options, use_emulator, api_url, timeout_s, output,
+            remote_validate,
+        )  # fmt: skip
     project = load_valid_project(paths, env, config_path)
     if project is None:
         return 1
     deadline = command_deadline(timeout_s)
     with datadog_session(project.environment, use_emulator, api_url, concurrency, deadline) as session:
         plan = current_plan(project, session.port, keep_drift, concurrency)
-        validation = validate_remotely(plan, session.port, concurrency) if remote_validate else SKIPPED
+        validation = validated(plan, session.port, concurrency) if remote_validate else SKIPPED
         context = PlanContext(session.app_url, validation)
         output.plan(plan, context)
         if validation.rejections:
-            report_rejections(validation.rejections)
-            typer.echo("Nothing was written to Datadog.", err=True)
-            if output.json:
-                typer.echo(render_json(plan, ApplyResult(), context), nl=False)
-            return 1
+            return _rejected(plan, context, output)
         return _carry_out(plan, session.port, options, deadline, context, output)
+
+
+def _rejected(plan: Plan, context: PlanContext, output: _Output) -> int:
+    assert context.validation.rejections
+    report_rejections(context.validation.rejections)
+    typer.echo("Nothing was written to Datadog.", err=True)
+    if output.json:
+        typer.echo(render_json(plan, ApplyResult(), context), nl=False)
+    return 1
 
 
 def _apply_saved(
@@ -113,9 +121,19 @@ def _apply_saved(
     api_url: str | None,
     timeout_s: float | None,
     output: _Output,
+    remote_validate: bool,
 ) -> int:
-    saved = _read_plan_file(path)
+    """What Datadog did not judge when the plan was made is validated here, as ``apply`` without a plan
+    does; a plan whose monitors Datadog rejected when it was made is refused."""
+    read = _read_plan_file(path)
+    saved = read.plan
     assert saved.origin is not None
+    if read.validation_status == "rejected":
+        raise UserError(
+            f"{path}: Datadog rejected monitors of this plan when it was made (remote_validation.status: "
+            "rejected); nothing was sent",
+            hint="fix the definitions Datadog rejects and plan again",
+        )
     if env is not None and env != saved.origin.environment:
         raise UserError(f"{path} was planned for environment '{saved.origin.environment}', not '{env}'")
     environment = select_environment(load_config(config_path), saved.origin.environment)
@@ -133,17 +151,48 @@ def _apply_saved(
                 f"{path} was planned against {saved.origin.target}; this run would apply it to {port.target_name}",
                 hint="apply it with the same --api-url / site / --emulator it was planned with, or plan again",
             )
-        context = PlanContext(session.app_url, SKIPPED)
         typer.echo(f"Applying the saved plan {path} (made for environment '{environment.name}'):", err=True)
-        output.plan(saved, context)
+        output.plan(saved, PlanContext(session.app_url, SKIPPED))
         guarded = guard_saved_plan(saved, read_live_org(port, dashboards_in(saved), options.concurrency))
         plan = guarded.plan
         if keep_drift:
             plan = replace(plan, changes=tuple(replace(c, keep_drift=True) for c in plan.changes))
+        validation = _validate_unjudged(read, plan, port, options.concurrency) if remote_validate else SKIPPED
+        context = PlanContext(session.app_url, validation)
+        if validation.rejections:
+            return _rejected(plan, context, output)
         return _carry_out(plan, port, options, deadline, context, output, guarded.refused)
 
 
-def _read_plan_file(path: Path) -> Plan:
+def _validate_unjudged(
+    saved: SavedPlan, plan: Plan, port: DatadogClient, concurrency: int
+) -> RemoteValidation:
+    """Datadog's verdict on what it did not judge when the plan was made: everything, for a plan made with
+    ``--no-remote-validate``; else the monitors it could not judge then (a composite whose monitors did
+    not exist yet, a key that may not validate log monitors)."""
+    if saved.validation_status == "skipped":
+        typer.echo("The plan was made without asking Datadog to validate it: asking now.", err=True)
+    elif saved.unjudged:
+        typer.echo(
+            f"Datadog could not judge {len(saved.unjudged)} of the plan's monitors when it was made: asking now.",
+            err=True,
+        )
+        plan = replace(
+            plan, changes=tuple(c for c in plan.changes if (c.kind, c.definition_id) in saved.unjudged)
+        )
+    else:
+        return SKIPPED
+    validation = validated(plan, port, concurrency)
+    typer.echo(
+        "\n".join(
+            [validation_line(validation) or "Nothing in it needs validating.", *unasked_lines(validation)]
+        ),
+        err=True,
+    )
+    return validation
+
+
+def _read_plan_file(path: Path) -> SavedPlan:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -165,9 +214,10 @@ def _carry_out(
     work = _work_count(plan, options.prune)
     result = ApplyResult()
     interrupt = Interrupt()
-    if work:
-        deadline.extend(write_allowance_s(work))
-        with _stop_on_signal(port) as interrupt, _progress(work, output.json) as progress:
+    if plan.changes:  # every change gets an outcome, deletes skipped without --prune included
+        if work:
+            deadline.extend(write_allowance_s(work))
+        with _stop_on_signal(port) as interrupt, _progress(len(plan.changes), output.json) as progress:
             result = apply_plan(plan, port, options, progress, _stop_reason(interrupt, deadline))
     result = replace(result, outcomes=refused + result.outcomes)
     if refused:

@@ -15,10 +15,12 @@ from provisioner.commands._session import (
     load_valid_project,
     metric_check,
     report_rejections,
+    validated,
 )
 from provisioner.commands.key_check import expects_read_only_key, warn_if_key_can_write
 from provisioner.engine.metric_gaps import MetricCheckSettings
-from provisioner.engine.remote_validate import SKIPPED, validate_remotely
+from provisioner.engine.remote_validate import SKIPPED
+from provisioner.errors import UserError
 from provisioner.model import Plan
 from provisioner.report.colour import colour_enabled, styler
 from provisioner.report.plan_context import PlanContext
@@ -42,6 +44,8 @@ def plan(
     metric_settings: MetricCheckSettings | None = None,
 ) -> int:
     """``metric_settings`` None: the metrics-reporting check is off (``--no-metric-check``)."""
+    if save_plan is not None:  # a plan that fails must not leave an older one to be applied
+        _remove_stale(save_plan)
     project = load_valid_project(paths, env, config_path)
     if project is None:
         return 1
@@ -50,20 +54,20 @@ def plan(
         if expects_read_only_key():
             warn_if_key_can_write(session.port)
         result = current_plan(project, session.port)
-        validation = validate_remotely(result, session.port) if remote_validate else SKIPPED
+        validation = validated(result, session.port) if remote_validate else SKIPPED
         checked = metric_check(project, session.port, metric_settings)
     context = PlanContext(session.app_url, validation, checked)
     colour = colour_enabled(sys.stdout)
     typer.echo(render_plan(result, output_format, context, colour), nl=False, color=colour)
     if out is not None:
-        out.write_text(render_plan(result, output_format, context), encoding="utf-8")
+        _write(out, render_plan(result, output_format, context), "--out")
     if validation.rejections:
         report_rejections(validation.rejections)
         return 1
     if save_plan is not None:  # the JSON plan, whatever --format shows: what `apply --plan` carries out
         from provisioner.report.plan_json import render_json
 
-        save_plan.write_text(render_json(result, context), encoding="utf-8")
+        _write(save_plan, render_json(result, context), "--save-plan")
     if detailed_exitcode and result.has_changes:
         return EXIT_CHANGES
     return 0
@@ -79,3 +83,23 @@ def render_plan(result: Plan, output_format: str, context: PlanContext, colour: 
 
         return render_markdown(result, context=context)
     return render_text(result, styler(colour), context)
+
+
+def _remove_stale(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"--save-plan {path}: cannot replace it ({exc.strerror or exc})",
+            hint="name a file in a folder you may write to",
+        ) from None
+
+
+def _write(path: Path, text: str, option: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(
+            f"{option} {path}: cannot write it ({exc.strerror or exc})",
+            hint="name a file in a folder that exists and that you may write to",
+        ) from None

@@ -15,7 +15,8 @@ Every request goes through one loop here, not urllib3's retry, so that all worke
   ``DatadogError`` with ``maybe_applied`` set and the sync engine looks the resource up first;
 - a refused connection or an unknown host fails at once, with the URL and where it came from;
 - everything, waits included, is charged against the command's ``pacing.Deadline``; each request's
-  read timeout is cut to what is left of it.
+  read timeout is cut to what is left of it, and an answer still arriving when it runs out is cut off;
+- a TLS failure or a URL urllib3 cannot use is named as such, never retried.
 """
 
 from __future__ import annotations
@@ -96,20 +97,61 @@ class _Unreadable(Exception):
     """A 2xx answer whose body is not what Datadog sends; the message completes "a body that ..."."""
 
 
+class _SlowAnswer(urllib3.exceptions.HTTPError):
+    """Internal: the deadline ran out while an answer's body was still arriving."""
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """An answer read whole (its connection is back in the pool): all the client, and its
+    ``ApiException``, read of a urllib3 response."""
+
+    status: int
+    reason: str | None
+    headers: Any
+    data: bytes
+
+
+class _AnswerReadingPool:
+    """The client's urllib3 pool, but every answer's body is read here, chunk by chunk, before the client
+    sees it (its error path reads bodies too): a socket's read timeout bounds each chunk only, so a
+    server trickling its answer a byte at a time would otherwise outlast any deadline."""
+
+    def __init__(self, pool: urllib3.PoolManager, read_body: Callable[[Any], bytes]) -> None:
+        self._pool = pool
+        self._read_body = read_body
+
+    def request(self, method: str, url: str, **kwargs: Any) -> _Answer:
+        kwargs["preload_content"] = False
+        response = self._pool.request(method, url, **kwargs)
+        return _Answer(response.status, response.reason, response.headers, self._read_body(response))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
+
+
 class _PooledApiClient(ApiClient):
     """An ApiClient whose urllib3 pool keeps a connection per worker (the plain one keeps 4, so with
     8 workers every other request would open a new connection; the client's ThreadedApiClient does
-    the same through this hook), and whose timeouts follow the command's deadline."""
+    the same through this hook), whose timeouts follow the command's deadline, and whose answers are
+    read within it (``_AnswerReadingPool``)."""
 
     def __init__(
-        self, configuration: Configuration, maxsize: int, timeouts: Callable[[], tuple[float, float]]
+        self,
+        configuration: Configuration,
+        maxsize: int,
+        timeouts: Callable[[], tuple[float, float]],
+        read_body: Callable[[Any], bytes],
     ) -> None:
         self._maxsize = maxsize
         self._timeouts = timeouts
+        self._read_body = read_body
         super().__init__(configuration)
 
     def _build_rest_client(self) -> RESTClientObject:
-        return RESTClientObject(self.configuration, maxsize=self._maxsize)
+        rest = RESTClientObject(self.configuration, maxsize=self._maxsize)
+        rest.pool_manager = _AnswerReadingPool(rest.pool_manager, self._read_body)
+        return rest
 
     def call_api(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["request_timeout"] = self._timeouts()
@@ -136,7 +178,9 @@ class DatadogClient:
         config.preload_content = False
         config.check_input_type = False
         config.retry_policy = False  # our loop retries (see the module docstring), urllib3 never
-        self._api_client = _PooledApiClient(config, max(self._settings.concurrency, 4), self._request_timeout)
+        self._api_client = _PooledApiClient(
+            config, max(self._settings.concurrency, 4), self._request_timeout, self._read_body
+        )
         self._monitors = MonitorsApi(self._api_client)
         self._dashboards = DashboardsApi(self._api_client)
         self._count_lock = threading.Lock()
@@ -365,18 +409,17 @@ class DatadogClient:
         status: int | None = None
         headers: Any = {}
         try:
-            response = endpoint(*args, **kwargs)
-            try:
-                status, headers, data = response.status, response.headers, response.data
-            finally:
-                response.release_conn()
+            response = endpoint(*args, **kwargs)  # an _Answer: read whole, its connection back in the pool
+            status, headers, data = response.status, response.headers, response.data
         except ApiException as exc:
-            status, headers = exc.status, exc.headers or {}
+            status, headers = exc.status or None, exc.headers or {}
+            if status is None:  # the client's wrapping of a TLS failure: there was no answer
+                raise self._tls_error(method, route, str(exc.reason or "")) from None
             raise self._answered_with_error(method, route, exc) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             error = self._network_error(method, route, exc, read_timeout)
-            if isinstance(exc, urllib3.exceptions.NewConnectionError) or method not in _IDEMPOTENT:
-                raise error from None  # refused, or unknown host: fail fast; a write: look before re-sending
+            if isinstance(exc, _NEVER_RETRIED) or method not in _IDEMPOTENT:
+                raise error from None  # refused, unknown host, unusable URL: fail fast; a write: look first
             raise _Retry(error) from None
         except UnicodeDecodeError:  # the client could not even decode an error answer's body
             raise self._unreadable(method, route, status, "is not text") from None
@@ -386,6 +429,22 @@ class DatadogClient:
             return read(_json_body(data))
         except _Unreadable as exc:
             raise self._unreadable(method, route, status, str(exc)) from None
+
+    def _read_body(self, response: Any) -> bytes:
+        """The whole body, read in chunks with the deadline checked between them; ``_SlowAnswer`` when it
+        runs out first (the connection is closed then, never reused with half an answer in it)."""
+        read = getattr(response, "read1", response.read)  # read1: at most one socket read per chunk
+        chunks: list[bytes] = []
+        try:
+            while chunk := read(_CHUNK_BYTES):
+                chunks.append(chunk)
+                if self.deadline.expired():
+                    raise _SlowAnswer(f"{sum(map(len, chunks)):,} bytes had arrived")
+        except BaseException:
+            response.close()
+            raise
+        response.release_conn()
+        return b"".join(chunks)
 
     def _unreadable(self, method: str, route: str, status: int | None, what: str) -> Exception:
         error = DatadogError(  # no status: nothing Datadog meant can be read (not a verdict on the request)
@@ -425,13 +484,22 @@ class DatadogClient:
     ) -> DatadogError:
         url = self._target.api_url
         maybe_applied = method in _WRITES
-        if isinstance(exc, urllib3.exceptions.NewConnectionError):
+        if isinstance(exc, urllib3.exceptions.LocationValueError):  # nothing was sent: the URL itself
+            message, maybe_applied = f"the Datadog API URL {url} cannot be used: {exc}", False
+            hint = _WRONG_URL_HINT
+        elif isinstance(exc, urllib3.exceptions.NewConnectionError):
             cause = "the host name does not resolve" if _is_name_error(exc) else "the connection was refused"
             message, maybe_applied = f"could not connect to Datadog at {url}: {cause}", False
             hint = _WRONG_URL_HINT
         elif isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
             message = f"no connection to Datadog at {url} within {self._settings.connect_timeout_s:.0f} s"
             maybe_applied, hint = False, _WRONG_URL_HINT
+        elif isinstance(exc, _SlowAnswer):
+            message = (
+                f"Datadog at {url} was still sending its answer to {route} when {self.deadline.describe()} "
+                f"ran out ({exc})"
+            )
+            hint = f"the server, or a proxy in front of it, answers very slowly; {_TIMEOUT_HINT}"
         elif isinstance(exc, urllib3.exceptions.ReadTimeoutError):
             cut = read_timeout < self._settings.read_timeout_s
             message = (
@@ -447,6 +515,26 @@ class DatadogClient:
             message = f"the connection to Datadog at {url} broke before the answer to {route} was complete ({_reason(exc)})"
             hint = ""
         return DatadogError(self._redact(message), hint=hint, maybe_applied=maybe_applied)
+
+    def _tls_error(self, method: str, route: str, reason: str) -> DatadogError:
+        """No TLS connection (the client reports it as an ApiException without a status)."""
+        detail = reason.removeprefix("SSLError").strip().replace("\n", " ")[:300]
+        lowered = detail.lower()
+        may_have_been_sent = False  # a handshake that failed sent nothing
+        if "certificate" in lowered:
+            cause, hint = "its certificate is not trusted", _CA_HINT
+        elif any(word in lowered for word in ("wrong version number", "record layer", "unknown protocol")):
+            cause, hint = "the server does not speak TLS there", _PLAIN_HTTP_HINT
+        else:
+            cause, hint = "the TLS connection failed", f"{_CA_HINT}; or {_PLAIN_HTTP_HINT}"
+            may_have_been_sent = "handshake" not in lowered
+        return DatadogError(
+            self._redact(
+                f"no TLS connection to Datadog at {self._target.api_url} for {route}: {cause} ({detail})"
+            ),
+            hint=hint,
+            maybe_applied=method in _WRITES and may_have_been_sent,
+        )
 
     def _back_off(self, attempt: int, error: DatadogError) -> None:
         delay = min(self._settings.backoff_max_s, self._settings.backoff_factor * 2 ** (attempt - 1))
@@ -472,14 +560,28 @@ class _Retry(Exception):
         self.unreadable = unreadable
 
 
+_CHUNK_BYTES = 256 * 1024
+
 # A 2xx whose body is garbage is not the server asking us to slow down (as a 5xx or a 429 is), but
 # a proxy in the way: two more tries, then that resource fails and the others go on.
 _UNREADABLE_RETRIES = 2
 _RATE_LIMITED_RETRIES = 50  # a request refused 50 windows in a row: something else is using the bucket up
 
+# Errors a retry cannot mend: the connection was refused, the host name does not resolve, or the URL
+# itself is unusable (``URLSchemeUnknown`` is a ``LocationValueError``).
+_NEVER_RETRIED = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.LocationValueError)
+
 _WRONG_URL_HINT = (
     "check the URL: it comes from --api-url, PROVISIONER_API_URL, DD_SITE, or the environment's api_url "
     "or site in provisioner.yaml (the first one set)"
+)
+_CA_HINT = (
+    "a proxy or firewall that inspects TLS presents its own certificate: add its CA certificate to the "
+    "system's trust store, or set SSL_CERT_FILE to a CA bundle that contains it (provisioner does not read "
+    "HTTPS_PROXY; to go through a proxy, point --api-url at it)"
+)
+_PLAIN_HTTP_HINT = (
+    "the URL says https:// where the server speaks plain HTTP (an emulator? a local proxy?): use http://"
 )
 _TIMEOUT_HINT = "run again with a longer --timeout (in seconds), or later"
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from provisioner.definitions.composite import CompositeQueryError, composite_monitors
 from provisioner.definitions.findings import Finding
 from provisioner.definitions.query import QueryCondition, format_number, group_by_tags, query_condition
 
@@ -172,7 +173,18 @@ def notification_handle(body: Facts) -> Iterator[Finding]:
         yield Finding("/message", "no-notification-handle", message, hint, severity="warning")
 
 
+def composite_query(body: Facts) -> Iterator[Finding]:
+    if body.get("type") != "composite":
+        return
+    try:
+        composite_monitors(str(body.get("query") or ""))
+    except CompositeQueryError as exc:
+        hint = "combine monitors (@{definition id} or a Datadog id) with &&, || and !, e.g. @{a} && !(@{b} || 123)"
+        yield Finding("/query", "composite-syntax", f"not a composite query: {exc}", hint)
+
+
 MONITOR_RULES: tuple[Callable[[Facts], Iterator[Finding]], ...] = (
+    composite_query,
     warning_above_critical,
     recovery_order,
     threshold_matches_query,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -56,7 +57,10 @@ def _advertised(config: EmulatorConfig, base_url: str) -> Iterator[None]:
         yield
         return
     url_file = url_file_for(config.state_path)
-    url_file.write_text(base_url + "\n", encoding="utf-8")
+    # Written whole or not at all: a reader never sees half a URL.
+    partial = url_file.with_name(f"{url_file.name}.{os.getpid()}.tmp")
+    partial.write_text(base_url + "\n", encoding="utf-8")
+    os.replace(partial, url_file)
     try:
         yield
     finally:

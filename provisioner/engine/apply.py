@@ -88,6 +88,10 @@ def apply_plan(
         outcomes += [
             applier.report(c, "skipped", "removed from code; run with --prune to delete") for c in deletes
         ]
+        notes.append(
+            f"{len(deletes)} resource{'s' if len(deletes) != 1 else ''} removed from code "
+            f"{'were' if len(deletes) != 1 else 'was'} not deleted: apply deletes only with --prune"
+        )
     elif deletes:
         refused = _prune_guard(len(deletes), plan.managed, options)
         if refused:

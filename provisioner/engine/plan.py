@@ -91,7 +91,7 @@ class _KindPlanner:
                 continue
             for resource in owners[1:]:
                 note = f"second copy of this definition: {owners[0].datadog_id} is older and stays"
-                self._add(Action.REPAIR, definition_id, resource, note=note)
+                self._add(Action.REPAIR, definition_id, resource, note=note, kept=owners[0].datadog_id)
         fields = unknown_fields(canonicals)
         if fields:
             self.warnings.append(
@@ -176,6 +176,7 @@ class _KindPlanner:
         spec: Spec | None = None,
         fields: Sequence[FieldChange] = (),
         note: str = "",
+        kept: int | str | None = None,
     ) -> None:
         title = (
             str(spec.body.get(self.rules.title_field, "")) if spec else (resource.title if resource else "")
@@ -194,6 +195,7 @@ class _KindPlanner:
                 source=spec.source if spec else None,
                 keep_drift=self.keep_drift or bool(spec and spec.keep_drift),
                 note=note,
+                kept_datadog_id=kept,
             )
         )
 

@@ -114,16 +114,22 @@ def write_in_waves(
     return outcomes
 
 
-def validatable(changes: Sequence[PlannedChange], known_ids: Mapping[str, int | str]) -> list[PlannedChange]:
-    """The changes as Datadog's validate endpoint can judge them: a composite with the Datadog ids of the
-    monitors it combines; left out while one of them does not exist yet (apply creates it first; its own
-    body is validated)."""
-    ready = []
+def validatable(
+    changes: Sequence[PlannedChange], known_ids: Mapping[str, int | str]
+) -> tuple[list[PlannedChange], list[tuple[PlannedChange, tuple[str, ...]]]]:
+    """The changes as Datadog's validate endpoint can judge them (a composite with the Datadog ids of the
+    monitors it combines), and the composites it cannot judge yet, with the definition ids of the
+    monitors they combine that do not exist yet (apply creates them first)."""
+    ready: list[PlannedChange] = []
+    waiting: list[tuple[PlannedChange, tuple[str, ...]]] = []
     for change in changes:
         referenced = identity.referenced_ids(_query(change.body))
-        if all(i in known_ids for i in referenced):
+        missing = tuple(i for i in referenced if i not in known_ids)
+        if missing:
+            waiting.append((change, missing))
+        else:
             ready.append(_resolved(change, known_ids) if referenced else change)
-    return ready
+    return ready, waiting
 
 
 def _resolved(change: PlannedChange, ids: Mapping[str, int | str]) -> PlannedChange:

@@ -1,10 +1,12 @@
 """A saved plan, checked against the org as it is now: only what the reviewer saw is applied.
 
 Every change in a saved plan records what its resource looked like when the plan was made (its
-Datadog id and ``modified`` time). Before anything is sent, the org is read again; a change whose
-resource changed since (edited, deleted, or, for a create, made meanwhile) is refused, the others
-are carried out exactly as planned. Datadog has no conditional write, so a hand edit in the second
-between this check and the write itself is not caught; the next plan shows it as drift.
+Datadog id and ``modified`` time; for a repair, also the copy that stays). Before anything is sent,
+the org is read again; a change whose resource changed since (edited, deleted, or, for a create,
+made meanwhile; for a repair, the copy that was to stay is gone) is refused, the others are carried
+out exactly as planned, composites with the current Datadog ids of the monitors they combine.
+Datadog has no conditional write, so a hand edit in the second between this check and the write
+itself is not caught; the next plan shows it as drift.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from provisioner.engine import references
 from provisioner.engine.resources import RULES
 from provisioner.model import Action, LiveOrg, LiveResource, Outcome, Plan, PlannedChange
 
@@ -43,13 +46,20 @@ def guard_saved_plan(plan: Plan, live: LiveOrg) -> GuardedPlan:
         else:
             current = by_id.get((change.kind, str(change.datadog_id)))
             reason = _changed_since(change, current)
+            if not reason and change.action is Action.REPAIR:
+                reason = _kept_copy_gone(
+                    change, by_id.get((change.kind, str(change.kept_datadog_id))), plan.namespace
+                )
         if reason:
             refused.append(Outcome(change, "failed", change.datadog_id, f"refused: {reason}; plan again"))
         elif current is None:
             kept.append(change)
         else:
             kept.append(replace(change, live_body=RULES[change.kind].strip_marks(current.body)))
-    return GuardedPlan(replace(plan, changes=tuple(kept)), tuple(refused))
+    # Composites get the Datadog ids of the monitors they combine from the org as it is now: a saved plan
+    # that changes a composite alone does not carry its parts.
+    monitor_ids = references.live_ids(live.monitors, plan.namespace)
+    return GuardedPlan(replace(plan, changes=tuple(kept), monitor_ids=monitor_ids), tuple(refused))
 
 
 def _changed_since(change: PlannedChange, current: LiveResource | None) -> str:
@@ -60,6 +70,17 @@ def _changed_since(change: PlannedChange, current: LiveResource | None) -> str:
             f"it changed in Datadog since the plan was made (modified {current.modified}; the plan saw "
             f"{change.live_modified})"
         )
+    return ""
+
+
+def _kept_copy_gone(change: PlannedChange, kept: LiveResource | None, namespace: str) -> str:
+    """Why deleting this copy could delete the last one: the copy the plan keeps is gone, or no longer
+    carries this definition's mark."""
+    if change.kept_datadog_id is None:
+        return "the plan does not say which copy stays"
+    mark = RULES[change.kind].read_mark(kept.body) if kept is not None else None
+    if mark is None or (mark.namespace, mark.definition_id) != (namespace, change.definition_id):
+        return f"the copy that was to stay, {change.kept_datadog_id}, is no longer in Datadog as this definition's"
     return ""
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from provisioner.engine.metric_gaps import MetricCheck, MetricGap
@@ -51,6 +52,7 @@ def _change(change: PlannedChange, context: PlanContext) -> dict[str, Json]:
         "note": change.note,
         "keep_drift": change.keep_drift,
         "live_modified": change.live_modified,
+        "kept_datadog_id": change.kept_datadog_id,
         "rejected_by_datadog": rejection.message if rejection else None,
         "fields": [field_json(f) for f in change.changes],
         "body": change.body if change.action in _BODY_ACTIONS else None,
@@ -73,6 +75,17 @@ def remote_validation_json(validation: RemoteValidation) -> dict[str, Json]:
                 "status": r.status,
             }
             for r in validation.rejections
+        ],
+        "unasked": [
+            {
+                "kind": u.change.kind,
+                "definition_id": u.change.definition_id,
+                "datadog_id": u.change.datadog_id,
+                "source": source_json(u.change.source),
+                "reason": u.reason,
+                "status": u.status,
+            }
+            for u in validation.unasked
         ],
         "requests": validation.requests,
     }
@@ -126,18 +139,31 @@ def gap_json(gap: MetricGap) -> dict[str, Json]:
 # --- reading a saved plan back --------------------------------------------------------------
 
 
-def read_saved_plan(text: str, source: str) -> Plan:
-    """The plan a JSON document describes, with its origin; ``UserError`` when it cannot be one."""
+@dataclass(frozen=True)
+class SavedPlan:
+    plan: Plan
+    validation_status: str  # remote_validation.status when it was made: passed, skipped or rejected
+    unjudged: frozenset[tuple[str, str]] = frozenset()  # (kind, definition id) Datadog did not judge then
+
+
+_VALIDATION_STATUSES = ("passed", "skipped", "rejected")
+_ORIGINS = ("code", "datadog", "both", "unknown")
+
+
+def read_saved_plan(text: str, source: str) -> SavedPlan:
+    """The plan a JSON document describes, with its origin; ``UserError`` when it cannot be one. Every
+    field taken is type-checked: a hand-edited or corrupted file is refused here, never half-read."""
     try:
         document = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise UserError(f"{source}: not a saved plan: not JSON ({exc})", hint=_SAVE_HINT) from None
     reader = _Reader(source)
     top = reader.mapping(document, "the document")
     version = top.get("format_version")
-    if version != FORMAT_VERSION:
+    if version != FORMAT_VERSION or isinstance(version, bool):
+        shown = repr(version) if isinstance(version, int | str | None) else f"a JSON {type(version).__name__}"
         raise UserError(
-            f"{source}: plan format_version {version!r}, but this provisioner reads format_version "
+            f"{source}: plan format_version {shown[:40]}, but this provisioner reads format_version "
             f"{FORMAT_VERSION}: it was made by an incompatible provisioner",
             hint="plan again with this provisioner",
         )
@@ -147,14 +173,18 @@ def read_saved_plan(text: str, source: str) -> Plan:
             "an older provisioner",
             hint="plan again with this provisioner",
         )
-    return Plan(
+    summary = reader.optional(top, "summary", dict, "an object") or {}
+    plan = Plan(
         namespace=reader.text(top, "namespace"),
         changes=tuple(reader.change(item, i) for i, item in enumerate(reader.array(top, "changes"))),
-        unchanged=reader.count(top.get("summary"), "unchanged"),
-        managed=reader.count(top.get("summary"), "managed"),
-        warnings=tuple(str(w) for w in top.get("warnings") or ()),
+        unchanged=reader.count(summary, "unchanged"),
+        managed=reader.count(summary, "managed"),
+        warnings=tuple(
+            reader.text_item(w, f"warnings[{i}]") for i, w in enumerate(reader.items(top, "warnings"))
+        ),
         origin=PlanOrigin(reader.text(top, "environment"), reader.text(top, "target")),
     )
+    return SavedPlan(plan, reader.validation_status(top), reader.unjudged(top))
 
 
 class _Reader:
@@ -169,65 +199,118 @@ class _Reader:
             raise self.fail(where, "expected an object")
         return value
 
-    def array(self, value: Mapping[str, Any], key: str) -> list[Any]:
+    def array(self, value: Mapping[str, Any], key: str, where: str = "") -> list[Any]:
         items = value.get(key)
         if not isinstance(items, list):
-            raise self.fail(key, "expected an array")
+            raise self.fail(f"{where}{key}", "expected an array")
         return items
 
-    def text(self, value: Mapping[str, Any], key: str, where: str = "") -> str:
+    def items(self, value: Mapping[str, Any], key: str, where: str = "") -> list[Any]:
+        """An array that may be absent or null (none)."""
+        return self.array(value, key, where) if value.get(key) is not None else []
+
+    def optional(
+        self, value: Mapping[str, Any], key: str, kind: type | tuple[type, ...], what: str, where: str = ""
+    ) -> Any:
+        """The value at ``key``, None when absent or null; a value of another type fails."""
         item = value.get(key)
-        if not isinstance(item, str):
-            raise self.fail(f"{where}{key}", "expected a string")
+        if item is not None and (not isinstance(item, kind) or (isinstance(item, bool) and kind is not bool)):
+            raise self.fail(f"{where}{key}", f"expected {what}")
         return item
 
-    def count(self, summary: Any, key: str) -> int:
-        value = summary.get(key) if isinstance(summary, dict) else 0
-        return value if isinstance(value, int) else 0
+    def text(self, value: Mapping[str, Any], key: str, where: str = "") -> str:
+        return self.text_item(value.get(key), f"{where}{key}")
+
+    def text_item(self, item: Any, where: str) -> str:
+        if not isinstance(item, str):
+            raise self.fail(where, "expected a string")
+        return item
+
+    def count(self, summary: Mapping[str, Any], key: str) -> int:
+        value = self.optional(summary, key, int, "an integer", "summary.")
+        return value if value is not None and value >= 0 else 0
+
+    def validation_status(self, top: Mapping[str, Any]) -> str:
+        """``skipped`` for a plan that does not say (it was not asked, as far as anyone can tell)."""
+        validation = self.optional(top, "remote_validation", dict, "an object")
+        status = (validation or {}).get("status", "skipped")
+        if status not in _VALIDATION_STATUSES:
+            raise self.fail("remote_validation.status", f"expected one of {', '.join(_VALIDATION_STATUSES)}")
+        return str(status)
+
+    def unjudged(self, top: Mapping[str, Any]) -> frozenset[tuple[str, str]]:
+        validation = top.get("remote_validation") or {}  # its type is checked by validation_status
+        where = "remote_validation."
+        items = [
+            self.mapping(u, f"{where}unasked[{i}]")
+            for i, u in enumerate(self.items(validation, "unasked", where))
+        ]
+        return frozenset((self.text(u, "kind", where), self.text(u, "definition_id", where)) for u in items)
 
     def change(self, value: Any, index: int) -> PlannedChange:
         where = f"changes[{index}]."
         item = self.mapping(value, where.rstrip("."))
         kind = self.text(item, "kind", where)
         if kind not in ("monitor", "dashboard"):
-            raise self.fail(f"{where}kind", f"unknown kind {kind!r}")
+            raise self.fail(f"{where}kind", f"unknown kind {kind[:40]!r}")
         try:
             action = Action(self.text(item, "action", where))
         except ValueError:
-            raise self.fail(f"{where}action", f"unknown action {item.get('action')!r}") from None
-        body = item.get("body")
-        if action in _BODY_ACTIONS and not isinstance(body, dict):
+            raise self.fail(f"{where}action", f"unknown action {str(item.get('action'))[:40]!r}") from None
+        body = self.optional(item, "body", dict, "an object", where)
+        if action in _BODY_ACTIONS and body is None:
             raise self.fail(f"{where}body", f"a {action.value} needs the body to send")
-        datadog_id = item.get("datadog_id")
-        if action is not Action.CREATE and not isinstance(datadog_id, int | str):
-            raise self.fail(f"{where}datadog_id", f"a {action.value} needs the Datadog id it was planned for")
-        source = item.get("source")
         return PlannedChange(
             kind=kind,
             action=action,
             definition_id=self.text(item, "definition_id", where),
-            title=str(item.get("title") or ""),
-            datadog_id=datadog_id,
+            title=self.optional(item, "title", str, "a string", where) or "",
+            datadog_id=self.datadog_id(item, "datadog_id", kind, action is not Action.CREATE, where),
             changes=tuple(
-                self.field(f, f"{where}fields[{i}]") for i, f in enumerate(item.get("fields") or ())
+                self.field(f, f"{where}fields[{i}]") for i, f in enumerate(self.items(item, "fields", where))
             ),
             body=body if action in _BODY_ACTIONS else None,
-            live_modified=item.get("live_modified") if isinstance(item.get("live_modified"), str) else None,
-            source=SourceLocation(str(source["path"]), int(source["line"]), 1)
-            if isinstance(source, dict) and "path" in source and isinstance(source.get("line"), int)
-            else None,
-            keep_drift=item.get("keep_drift") is True,
-            note=str(item.get("note") or ""),
+            live_modified=self.optional(item, "live_modified", str, "a string", where),
+            source=self.source_location(item, where),
+            keep_drift=self.optional(item, "keep_drift", bool, "true or false", where) is True,
+            note=self.optional(item, "note", str, "a string", where) or "",
+            kept_datadog_id=self.datadog_id(item, "kept_datadog_id", kind, False, where),
         )
+
+    def datadog_id(
+        self, item: Mapping[str, Any], key: str, kind: str, required: bool, where: str
+    ) -> int | str | None:
+        """A monitor's id is a positive integer, a dashboard's a string: what the adapter sends them as."""
+        value = item.get(key)
+        if value is None and not required:
+            return None
+        if kind == "monitor" and isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        if kind == "dashboard" and isinstance(value, str) and value:
+            return value
+        need = "a positive integer" if kind == "monitor" else "a non-empty string"
+        raise self.fail(f"{where}{key}", f"expected the {kind}'s Datadog id ({need})")
+
+    def source_location(self, item: Mapping[str, Any], where: str) -> SourceLocation | None:
+        source = self.optional(item, "source", dict, "an object", where)
+        if source is None:
+            return None
+        line = self.optional(source, "line", int, "an integer", f"{where}source.")
+        if line is None or line < 1:
+            raise self.fail(f"{where}source.line", "expected a line number (1 or more)")
+        return SourceLocation(self.text(source, "path", f"{where}source."), line, 1)
 
     def field(self, value: Any, where: str) -> FieldChange:
         item = self.mapping(value, where)
-        origin = item.get("changed_by")
+        origin = self.optional(item, "changed_by", str, "a string", f"{where}.") or "unknown"
+        if origin not in _ORIGINS:
+            raise self.fail(f"{where}.changed_by", f"expected one of {', '.join(_ORIGINS)}")
         return FieldChange(
             pointer=self.text(item, "pointer", f"{where}."),
             old=item.get("live"),
             new=item.get("desired"),
-            old_present=item.get("live_present") is not False,
-            new_present=item.get("desired_present") is not False,
-            origin=origin if origin in ("code", "datadog", "both", "unknown") else "unknown",
+            old_present=self.optional(item, "live_present", bool, "true or false", f"{where}.") is not False,
+            new_present=self.optional(item, "desired_present", bool, "true or false", f"{where}.")
+            is not False,
+            origin=origin,  # type: ignore[arg-type]
         )

@@ -12,7 +12,7 @@ import re
 from provisioner.model import Action, FieldChange, Plan, PlannedChange
 from provisioner.report import metric_check
 from provisioner.report.plan_context import PlanContext
-from provisioner.report.plan_text import HEADING, ORIGIN, summary_line, validation_line
+from provisioner.report.plan_text import HEADING, ORIGIN, summary_line, unasked_lines, validation_line
 from provisioner.report.value_diff import Piece, Shape, compact_json, line_diff, shape_of, token_pieces
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -40,6 +40,9 @@ def render_markdown(
     verdict = validation_line(context.validation)
     if verdict:
         head += [f"> {'❌' if context.validation.rejections else '✅'} {verdict.removeprefix('error: ')}", ""]
+    unasked = unasked_lines(context.validation)
+    if unasked:
+        head += [f"> ⚠️ {line.removeprefix('warning: ')}" for line in unasked] + [""]
     head += [f"> ⚠️ {w}" for w in plan.warnings]
     checked = metric_check.summary_line(context.metric_check)
     if checked:

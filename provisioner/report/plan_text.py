@@ -57,6 +57,7 @@ def render_text(plan: Plan, style: Style = plain, context: PlanContext = PlanCon
     verdict = validation_line(context.validation)
     if verdict:
         lines.append(style(verdict, "red") if context.validation.rejections else verdict)
+    lines.extend(unasked_lines(context.validation))
     checked = metric_check.summary_line(context.metric_check)
     if checked:
         lines.append(checked)
@@ -134,10 +135,34 @@ def validation_line(validation: RemoteValidation) -> str:
     if validation.rejections:
         count = len(validation.rejections)
         return f"error: Datadog rejects {_monitors(count)} of this plan (✗ above); apply would fail on them."
+    if validation.checked and validation.unasked:
+        return f"Datadog accepts the {_monitors(validation.checked)} of this plan it could judge."
     if validation.checked:
         which = "the monitor" if validation.checked == 1 else f"all {validation.checked} monitors"
         return f"Datadog accepts {which} this plan creates or changes in query, type or options."
     return ""
+
+
+def unasked_lines(validation: RemoteValidation) -> list[str]:
+    """Warnings for the monitors Datadog did not judge: one per composite whose monitors apply creates
+    first, one for all those whose validation Datadog refused (a permission of the key)."""
+    lines = [
+        f"warning: not validated by Datadog: monitor {u.change.definition_id}: {u.reason}; Datadog judges a "
+        "composite only against monitors that exist (validate checked its query)"
+        for u in validation.unasked
+        if not u.forbidden
+    ]
+    forbidden = [u for u in validation.unasked if u.forbidden]
+    if forbidden:
+        names = ", ".join(u.change.definition_id for u in forbidden[:5]) + (
+            ", ..." if len(forbidden) > 5 else ""
+        )
+        lines.append(
+            f"warning: Datadog refused to validate {_monitors(len(forbidden))} ({names}; {forbidden[0].reason}): "
+            "the application key lacks a permission validation needs (Datadog asks for an unscoped "
+            "application key to validate log monitors); they were not checked"
+        )
+    return lines
 
 
 def _monitors(count: int) -> str:

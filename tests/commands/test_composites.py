@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import Cli
+    from conftest import Cli, OutputSchemas
 
 from provisioner.credentials import Target
 from provisioner.datadog.client import DatadogClient
@@ -83,6 +83,9 @@ def live(emulator: RunningEmulator) -> dict[str, dict]:
         ("@{cpu} && @{mme}", "unknown-reference", "@{mme} names no monitor definition"),
         ("@{cpu} && @{both}", "reference-cycle", "@{both} leads back to both: a reference cycle"),
         ("@{cpu} || @{checkout-errors}", "composite-in-composite", "@{checkout-errors} is a composite"),
+        ("@{cpu} && (@{mem} ||", "composite-syntax", "not a composite query: the query ends where a monitor"),
+        ("@{cpu} @{mem}", "composite-syntax", "not a composite query: '@{mem}' where an operator"),
+        ("@{cpu} and 123", "composite-syntax", "not a composite query: unexpected 'and 123'"),
     ],
 )
 def test_validate_rejects_references_datadog_could_not_resolve(
@@ -123,6 +126,44 @@ def test_apply_writes_parts_before_composites_and_plan_then_has_nothing_to_do(
     traffic = monitors["[mesh] checkout 5xx ratio [at least 100 requests]"]["id"]
     assert guard == f"{ratio} && {traffic}"
     assert cli("plan", "--detailed-exitcode") == (0, cli("plan")[1])
+
+
+def test_plan_says_which_composites_datadog_could_not_judge_before_their_monitors_exist(
+    cli: Cli, project: Path, dd_env: RunningEmulator, output_schemas: OutputSchemas
+) -> None:
+    write(
+        project,
+        RAW.format(id="cpu"),
+        RAW.format(id="mem"),
+        COMPOSITE.format(id="both", query="@{cpu} && @{mem}"),
+    )
+    code, output = cli("plan", "--no-metric-check")
+    assert code == 0, output
+    assert "Datadog accepts the 2 monitors of this plan it could judge." in output
+    assert (
+        "warning: not validated by Datadog: monitor both: it combines @{cpu}, @{mem}, which apply creates first"
+        in output
+    )
+    code, plan = cli.json("plan", "--format", "json", "--no-metric-check")
+    output_schemas.check("plan", plan)
+    (unasked,) = plan["remote_validation"]["unasked"]
+    assert (unasked["definition_id"], unasked["status"], plan["remote_validation"]["checked"]) == (
+        "both",
+        None,
+        2,
+    )
+
+    assert cli("apply", "--no-remote-validate")[0] == 0
+    write(
+        project,
+        RAW.format(id="cpu"),
+        RAW.format(id="mem"),
+        COMPOSITE.format(id="both", query="@{cpu} || @{mem}"),
+    )
+    code, plan = cli.json("plan", "--format", "json", "--no-metric-check")
+    assert (
+        plan["remote_validation"]["unasked"] == [] and plan["remote_validation"]["checked"] == 1
+    )  # asked now
 
 
 def test_a_part_recreated_after_a_hand_delete_is_put_back_in_its_composite(

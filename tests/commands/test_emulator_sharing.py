@@ -117,3 +117,15 @@ def test_plan_audit_and_import_leave_the_state_and_journal_byte_identical(cli: C
         code, output = cli("import", "--emulator", "--id", str(unmanaged_id), "--out", "imported")
         assert code == 0, output
         assert state_files(project) == before
+
+
+@pytest.mark.parametrize("garbage", [b"not a url\n", b"http://[::1\n", b"\xff\xfe\x00garbage", b""])
+def test_a_garbage_emulator_url_file_is_stale_and_the_command_starts_its_own_emulator(
+    cli: Cli, project: Path, garbage: bytes
+) -> None:
+    write_definitions(project / "monitors", "m", 1)
+    (project / STATE.parent).mkdir()
+    (project / STATE.parent / f"{STATE.name}.url").write_bytes(garbage)
+    code, output = cli("plan", "--emulator", "--no-metric-check", "--detailed-exitcode")
+    assert code == 2, output
+    assert "Using the embedded Datadog emulator" in output

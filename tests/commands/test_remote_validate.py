@@ -144,7 +144,9 @@ def test_no_remote_validate_skips_the_check(cli: Cli, project: Path, dd_env: Run
     write(project, "logs", LOG_ALERT.format(id="checkout-log-errors", query=REJECTED_QUERY))
     code, plan = cli.json("plan", "--format", "json", "--no-remote-validate", "--detailed-exitcode")
     assert code == 2
-    assert plan["remote_validation"] == {"status": "skipped", "checked": 0, "rejected": [], "requests": 0}
+    assert plan["remote_validation"] == {
+        "status": "skipped", "checked": 0, "rejected": [], "unasked": [], "requests": 0
+    }  # fmt: skip
     assert validate_calls(dd_env) == {}
 
 
@@ -193,3 +195,35 @@ def test_a_validate_endpoint_that_fails_is_not_a_verdict(
     assert "error: Datadog could not validate monitor 'checkout-latency': Datadog answered 503" in output
     assert "hint: nothing was written; run again, or skip the check with --no-remote-validate" in output
     assert not [k for k in dd_env.admin.request_counts() if k == "POST /api/v1/monitor"]
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_validate_request_datadog_refuses_is_not_judged_and_the_plan_goes_on(
+    cli: Cli, project: Path, dd_env: RunningEmulator, output_schemas: OutputSchemas, status: int
+) -> None:
+    """A scoped application key may not validate log monitors: that says nothing about the query."""
+    write(project, "latency", LATENCY.format(critical=2, message="Slow"))
+    write(project, "logs", LOG_ALERT.format(id="checkout-log-errors", query=ACCEPTED_QUERY))
+    dd_env.admin.set_faults(
+        rules=[FaultRule("error", method="POST", path="/api/v1/monitor/validate", status=status, count=1)]
+    )
+    code, output = cli("plan", "--detailed-exitcode", "--no-metric-check")
+    assert code == 2, output  # changes, no error
+    assert "Datadog rejects" not in output and "datadog-rejected" not in output
+    assert "warning: Datadog refused to validate 1 monitor (" in output
+    assert "Datadog asks for an unscoped application key to validate log monitors" in output
+    assert "Datadog accepts the 1 monitor of this plan it could judge." in output
+
+    dd_env.admin.set_faults(
+        rules=[FaultRule("error", method="POST", path="/api/v1/monitor/validate", status=status)]
+    )
+    code, plan = cli.json("plan", "--format", "json", "--no-metric-check")
+    assert code == 0
+    output_schemas.check("plan", plan)
+    validation = plan["remote_validation"]
+    assert (validation["status"], validation["checked"], validation["rejected"]) == ("passed", 0, [])
+    assert sorted((u["definition_id"], u["status"]) for u in validation["unasked"]) == [
+        ("checkout-latency", status), ("checkout-log-errors", status)
+    ]  # fmt: skip
+    code, output = cli("apply")
+    assert code == 0 and "Apply: 2 done, 0 failed" in output, output

@@ -4,12 +4,15 @@ processes where the condition is about processes."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -244,6 +247,22 @@ def test_plan_against_a_server_that_never_answers_ends_at_its_timeout(
     assert elapsed < 10
 
 
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_remote_validation_gets_its_own_time_beyond_the_default_read_deadline(
+    cli: Cli, project: Path, org: RunningEmulator, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """The default deadline is for reading (100 s; 1.5 s here): asking Datadog about every monitor a plan
+    writes extends it as writes do. 16 validations of 1 s each, 8 at a time, take 2 s."""
+    monkeypatch.setattr("provisioner.commands._session.READ_DEADLINE_S", 1.5)
+    write_monitors(project / "monitors", 16)
+    org.admin.set_faults(
+        rules=[FaultRule("delay", method="POST", path="/api/v1/monitor/validate", delay_ms=1000)]
+    )
+    code, output = cli(command, "monitors", *(("--no-metric-check",) if command == "plan" else ()))
+    assert code == 0, output
+    assert "Datadog accepts all 16 monitors" in output
+
+
 def test_a_refused_connection_fails_at_once_naming_the_url_and_where_it_came_from(
     cli: Cli, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -259,6 +278,104 @@ def test_a_refused_connection_fails_at_once_naming_the_url_and_where_it_came_fro
     assert f"could not connect to Datadog at {url}: the connection was refused" in output
     assert "--api-url" in output and "DD_SITE" in output
     assert elapsed < 5
+
+
+class _Trickle(http.server.BaseHTTPRequestHandler):
+    """Answers 200 at once, then its body one byte every 2 s."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        try:
+            for _ in range(30):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(2)
+        except OSError:
+            pass  # the client gave up
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_plan_against_a_server_trickling_its_answer_ends_at_its_timeout(project: Path) -> None:
+    write_monitors(project / "monitors", 1)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        started = time.monotonic()
+        done = subprocess.run(
+            provisioner("plan", "monitors", "--no-metric-check", "--timeout", "5"),
+            cwd=project, env=process_env(url), capture_output=True, text=True, timeout=40,
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"Datadog at {url} was still sending its answer to GET /api/v1/monitor" in done.stderr
+    assert "the --timeout of 5 s ran out" in done.stderr
+    assert elapsed < 12
+
+
+TLS_FILES = Path(__file__).parent / "tls"  # a self-signed certificate for 127.0.0.1, and its key (tests only)
+
+
+class _Forbidden(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b'{"errors": ["reached over TLS"]}'
+        self.send_response(403)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def tls_server() -> Iterator[str]:
+    """An HTTPS server on loopback whose certificate no trust store knows; it answers 403 to everything."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Forbidden)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(TLS_FILES / "loopback-cert.pem", TLS_FILES / "loopback-key.pem")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_untrusted_certificate_names_tls_and_the_ca_and_ssl_cert_file_mends_it(
+    cli: Cli, project: Path, monkeypatch: pytest.MonkeyPatch, tls_server: str
+) -> None:
+    write_monitors(project / "monitors", 1)
+    monkeypatch.setenv("PROVISIONER_API_URL", tls_server)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    code, output = cli("plan", "monitors", "--no-metric-check")
+    assert code == 1, output
+    assert (
+        f"no TLS connection to Datadog at {tls_server}" in output and "certificate is not trusted" in output
+    )
+    assert "CA certificate" in output and "SSL_CERT_FILE" in output and "HTTPS_PROXY" in output
+    assert "answered None" not in output
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(TLS_FILES / "loopback-cert.pem"))
+    code, output = cli("plan", "monitors", "--no-metric-check")
+    assert code == 1 and "Datadog answered 403" in output and "reached over TLS" in output, output
+
+
+def test_https_to_a_plain_http_server_says_so(cli: Cli, project: Path, org: RunningEmulator) -> None:
+    write_monitors(project / "monitors", 1)
+    url = org.base_url.replace("http://", "https://")
+    code, output = cli("plan", "monitors", "--no-metric-check", "--api-url", url)
+    assert code == 1, output
+    assert f"no TLS connection to Datadog at {url}" in output and "does not speak TLS" in output
+    assert "use http://" in output
 
 
 # --- interrupts ---------------------------------------------------------------------------------
@@ -382,3 +499,156 @@ def test_a_saved_plan_made_elsewhere_is_refused_before_any_request(
     code, output = cli("apply", "--plan", "plan.json")
     assert code == 1 and message in output, output
     assert org.admin.request_counts() == {}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--out", "missing/plan.md"), "--out missing/plan.md: cannot write it (No such file or directory)"),
+        (("--save-plan", "missing/plan.json"), "--save-plan missing/plan.json: cannot write it"),
+        (("--save-plan", "."), "--save-plan .: cannot replace it"),
+    ],
+)
+def test_a_plan_file_that_cannot_be_written_is_a_usage_error(
+    cli: Cli, project: Path, org: RunningEmulator, args: tuple[str, ...], message: str
+) -> None:
+    write_monitors(project / "monitors", 1)
+    code, output = cli("plan", "monitors", "--no-metric-check", *args)
+    assert code == 1, output
+    assert message in output and "hint: name a file in a folder" in output
+
+
+@pytest.mark.parametrize("failure", ["invalid definitions", "Datadog rejects a monitor"])
+def test_a_failed_plan_leaves_no_older_saved_plan_behind(
+    cli: Cli, project: Path, org: RunningEmulator, failure: str
+) -> None:
+    write_monitors(project / "monitors", 1)
+    assert cli("plan", "monitors", "--save-plan", "plan.json")[0] == 0
+    if failure == "invalid definitions":
+        (project / "monitors" / "broken.yaml").write_text("kind: monitor\nid: broken\n")
+    else:
+        org.admin.set_faults(
+            rules=[FaultRule("error", method="POST", path="/api/v1/monitor/validate", status=400)]
+        )
+    code, output = cli("plan", "monitors", "--save-plan", "plan.json")
+    assert code == 1, output
+    assert not (project / "plan.json").exists()
+
+
+ERROR_RATE = """\
+kind: error-rate
+id: mesh-error-rate
+name: "[mesh] checkout 5xx ratio"
+source: istio
+scope: ["destination_service_name:checkout"]
+thresholds: {{critical: 2%, warning: 1%}}
+message: "{message} @slack-mesh"
+"""
+
+
+def test_a_saved_plan_changing_a_composite_alone_finds_the_ids_of_its_parts_in_the_org(
+    cli: Cli, project: Path, org: RunningEmulator
+) -> None:
+    (project / "monitors").mkdir()
+    definition = project / "monitors" / "errors.yaml"
+    definition.write_text(ERROR_RATE.format(message="checkout fails."))
+    assert cli("apply", "monitors")[0] == 0
+    definition.write_text(ERROR_RATE.format(message="checkout fails: see the runbook."))
+    code, plan = cli.json(
+        "plan", "monitors", "--format", "json", "--save-plan", "plan.json", "--detailed-exitcode"
+    )
+    assert code == 2
+    assert [(c["action"], c["definition_id"]) for c in plan["changes"]] == [("update", "mesh-error-rate")]
+
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 0, output
+    assert "Apply: 1 done, 0 failed" in output
+    assert cli("plan", "monitors", "--detailed-exitcode")[0] == 0
+
+
+def test_a_saved_repair_is_refused_when_the_copy_it_keeps_is_gone(
+    cli: Cli, project: Path, org: RunningEmulator
+) -> None:
+    write_monitors(project / "monitors", 1)
+    (spec,) = load_definitions([project / "monitors"], Environment(name="default")).monitors
+    body = marked_monitor_body(spec, "default")
+    (older,) = org.admin.seed_monitors([body])
+    (newer,) = org.admin.seed_monitors([body])
+    code, plan = cli.json("plan", "monitors", "--format", "json", "--save-plan", "plan.json")
+    assert [(c["action"], c["datadog_id"], c["kept_datadog_id"]) for c in plan["changes"]] == [
+        ("repair", newer, older)
+    ]
+    MonitorsApi(ApiClient(_configuration(org))).delete_monitor(older)  # by hand, after the review
+
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 1, output
+    assert f"refused: the copy that was to stay, {older}, is no longer in Datadog" in output
+    assert copies_by_definition(org) == Counter({"svc0000": 1})  # the last copy is still there
+
+
+LOG_ALERT = """\
+kind: monitor
+id: checkout-logs
+name: checkout errors in logs
+type: log alert
+query: logs("service:checkout status:error").index("*").rollup("count").last("5m")
+message: Checkout logs errors. @slack-mesh-oncall
+options:
+  thresholds: {critical: 10}
+"""  # local validation accepts it; Datadog answers 400 (no comparator, no threshold)
+
+
+def test_a_saved_plan_made_without_remote_validation_is_validated_before_it_is_applied(
+    cli: Cli, project: Path, org: RunningEmulator
+) -> None:
+    write_monitors(project / "monitors", 2)
+    (project / "monitors" / "logs.yaml").write_text(LOG_ALERT)
+    code, output = cli("plan", "monitors", "--no-remote-validate", "--save-plan", "plan.json")
+    assert code == 0, output
+    assert json.loads((project / "plan.json").read_text())["remote_validation"]["status"] == "skipped"
+
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 1, output
+    assert "asking now" in output and "Datadog rejects monitor 'checkout-logs'" in output
+    assert "Nothing was written to Datadog." in output
+    assert copies_by_definition(org) == Counter()
+
+    (project / "monitors" / "logs.yaml").unlink()
+    assert cli("plan", "monitors", "--no-remote-validate", "--save-plan", "plan.json")[0] == 0
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 0 and "Datadog accepts all 2 monitors" in output, output
+
+
+def test_a_plan_datadog_rejected_is_never_applied(cli: Cli, project: Path, org: RunningEmulator) -> None:
+    write_monitors(project / "monitors", 1)
+    (project / "monitors" / "logs.yaml").write_text(LOG_ALERT)
+    code, _ = cli("plan", "monitors", "--format", "json", "--out", "plan.json")
+    assert (
+        code == 1
+        and json.loads((project / "plan.json").read_text())["remote_validation"]["status"] == "rejected"
+    )
+    org.admin.reset_log()
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 1 and "Datadog rejected monitors of this plan when it was made" in output, output
+    assert org.admin.request_counts() == {}
+
+
+def test_a_saved_plan_has_datadog_judge_at_apply_what_it_could_not_judge_at_plan(
+    cli: Cli, project: Path, org: RunningEmulator
+) -> None:
+    """The sync workflow plans with a read key that may not validate log monitors (403), and applies with
+    the write key: the monitors Datadog did not judge are asked about before the first write."""
+    write_monitors(project / "monitors", 2)
+    (project / "monitors" / "logs.yaml").write_text(LOG_ALERT)
+    org.admin.set_faults(
+        rules=[FaultRule("error", method="POST", path="/api/v1/monitor/validate", status=403)]
+    )
+    code, output = cli("plan", "monitors", "--save-plan", "plan.json")
+    assert code == 0 and "warning: Datadog refused to validate 3 monitors" in output, output
+    org.admin.clear_faults()
+
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 1, output
+    assert "Datadog could not judge 3 of the plan's monitors when it was made: asking now." in output
+    assert "Datadog rejects monitor 'checkout-logs'" in output and "Nothing was written to Datadog." in output
+    assert copies_by_definition(org) == Counter()

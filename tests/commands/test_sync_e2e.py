@@ -183,6 +183,14 @@ def test_removed_definition_is_deleted_only_with_prune_and_the_guard_holds(
 
     code, output = cli("apply", "monitors")
     assert code == 0 and len(monitors_of(api, "b-latency")) == 1
+    assert "· delete   monitor b-latency" in output and "removed from code; run with --prune to delete" in output
+    assert "note: 1 resource removed from code was not deleted: apply deletes only with --prune" in output
+    assert "Apply: 0 done, 0 failed, 1 skipped." in output and "nothing to do" not in output
+    code, applied = cli.json("apply", "monitors", "--format", "json")
+    (skipped,) = applied["outcomes"]
+    assert code == 0 and applied["ok"] is True
+    assert (skipped["definition_id"], skipped["action"], skipped["status"]) == ("b-latency", "delete", "skipped")
+    assert "--prune" in skipped["message"]
 
     code, output = cli("apply", "monitors", "--prune")
     assert code == 1 and "refused to delete 1 of 2" in output

@@ -72,7 +72,10 @@ def test_null_options_do_not_conflict(tmp_path: Path) -> None:
 
 def test_type_specific_options(tmp_path: Path) -> None:
     log = problems(tmp_path, raw("log alert", "thresholds: {critical: 2}", "no_data_timeframe: 10"))
-    composite = problems(tmp_path, raw("composite", "on_missing_data: resolve"))
+    composite_text = raw("composite", "on_missing_data: resolve").replace(
+        "avg(last_5m):avg:m{*} > 2", "1 && 2"
+    )
+    composite = problems(tmp_path, composite_text)
     service_check = problems(tmp_path, raw("service check", "thresholds: {critical: 2, ok: 1, unknown: 1}"))
     query = problems(tmp_path, raw("query alert", "thresholds: {critical: 2, ok: 1}"))
     assert located(log) == [("option-not-for-type", 9, 3, "/options/no_data_timeframe")]
