@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from provisioner.cli import app
 from provisioner.definitions.schema import schema_documents
-from provisioner.mesh import setup
+from provisioner.mesh import catalogue, setup
+from provisioner.model import CollectionModes
 
 CONFIG = """\
 environments:
@@ -381,3 +384,24 @@ def test_the_config_schema_accepts_exactly_the_set_up_that_validate_can_warn_abo
     assert items["enum"] == list(setup.DECLARABLE)
     # The Agent's cluster name is never opt-in (detected on GKE, AKS and EKS): validate never warns about it.
     assert setup.DECLARABLE == ("istio-data-plane", "envoy-check", "proxy-stats", "apm-tracer")
+
+
+MODES = st.builds(CollectionModes, *[st.sampled_from(["openmetrics", "legacy"])] * 3)
+
+
+@given(
+    metrics=st.lists(st.sampled_from(catalogue.keys()).map(catalogue.metric), max_size=6),
+    modes=MODES,
+    declared=st.lists(st.sampled_from(setup.DECLARABLE), unique=True),
+)
+def test_a_declaration_takes_away_exactly_the_declared_set_up(
+    metrics: list[catalogue.Metric], modes: CollectionModes, declared: list[str]
+) -> None:
+    undeclared = setup.opt_ins(metrics, modes)
+    with_declaration = CollectionModes(
+        modes.data_plane, modes.control_plane, modes.envoy, tuple(sorted(declared))
+    )
+    assert setup.opt_ins(metrics, with_declaration) == tuple(r for r in undeclared if r.key not in declared)
+    listed = setup.requirements({"id": metrics}, with_declaration)
+    assert [r.key for r in listed] == [r.key for r in setup.requirements({"id": metrics}, modes)]
+    assert {r.key for r in listed if r.declared} == {r.key for r in undeclared} & set(declared)
