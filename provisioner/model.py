@@ -100,7 +100,8 @@ MODE_COLLECTORS: tuple[str, ...] = ("data_plane", "control_plane", "envoy")
 @dataclass(frozen=True)
 class CollectionModes:
     """The mode each Datadog collector of mesh metrics runs in, for one environment (``istio:`` in
-    provisioner.yaml). What the modes change, and the defaults, are in ``mesh/catalogue.py``."""
+    provisioner.yaml), and the opt-in set-up declared applied. What the modes change, and the defaults, are
+    in ``mesh/catalogue.py``; the set-up in ``mesh/setup.py``."""
 
     data_plane: IstioMode  # Istio check on the proxies (:15020)
     control_plane: IstioMode  # Istio check on istiod (:15014)
