@@ -206,11 +206,13 @@ def _environment(
 
 def with_modes(modes: CollectionModes, setting: Json) -> CollectionModes:
     """``modes`` changed by an ``istio:`` setting: a plain mode sets the Istio check's two collectors (data
-    plane and control plane), a mapping sets the collectors it names."""
+    plane and control plane), a mapping sets the collectors it names. Its ``set_up`` adds to the set-up
+    already declared (an environment's declaration joins the project's: it cannot take one back)."""
     if isinstance(setting, str):
         return replace(modes, data_plane=setting, control_plane=setting)  # type: ignore[arg-type]
     if isinstance(setting, Mapping):
-        return replace(modes, **setting)
+        set_up = tuple(sorted({*modes.set_up, *(setting.get("set_up") or ())}))
+        return replace(modes, **{**setting, "set_up": set_up})
     return modes
 
 

@@ -100,18 +100,23 @@ MODE_COLLECTORS: tuple[str, ...] = ("data_plane", "control_plane", "envoy")
 @dataclass(frozen=True)
 class CollectionModes:
     """The mode each Datadog collector of mesh metrics runs in, for one environment (``istio:`` in
-    provisioner.yaml). What the modes change, and the defaults, are in ``mesh/catalogue.py``."""
+    provisioner.yaml), and the opt-in set-up declared applied. What the modes change, and the defaults, are
+    in ``mesh/catalogue.py``; the set-up in ``mesh/setup.py``."""
 
     data_plane: IstioMode  # Istio check on the proxies (:15020)
     control_plane: IstioMode  # Istio check on istiod (:15014)
     envoy: IstioMode  # Envoy check on the sidecars (:15090)
+    # The opt-in set-up (``mesh/setup.py`` keys) the team declares applied, sorted: validate stops warning
+    # about it. A tuple, not a set: its repr keys the definitions cache, and a set's order varies by run.
+    set_up: tuple[str, ...] = ()
 
     def of(self, collector: str) -> IstioMode | None:
         """The mode of a collector named in MODE_COLLECTORS; None for one without modes (APM)."""
         return getattr(self, collector) if collector in MODE_COLLECTORS else None  # type: ignore[no-any-return]
 
-    def as_dict(self) -> dict[str, str]:
-        return {collector: getattr(self, collector) for collector in MODE_COLLECTORS}
+    def as_dict(self) -> dict[str, Json]:
+        modes: dict[str, Json] = {collector: getattr(self, collector) for collector in MODE_COLLECTORS}
+        return {**modes, "set_up": list(self.set_up)}
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import get_args
 
 from provisioner.mesh.catalogue import CLUSTER_TAG, Collector, Metric, Mode
 from provisioner.model import CollectionModes
@@ -79,6 +80,7 @@ class Requirement:
     why: str
     snippets: tuple[Snippet, ...]
     monitors: tuple[str, ...] = ()  # definition ids
+    declared: bool = False  # listed in provisioner.yaml's ``istio: {set_up: [...]}``: validate is quiet
 
 
 def requirement_keys(metric: Metric) -> tuple[str, ...]:
@@ -114,14 +116,26 @@ def requirements(
     for key in ORDER:
         if monitors[key]:
             requirement = _REQUIREMENTS[key](modes, tuple(sorted(stats)))
-            built.append(replace(requirement, monitors=tuple(monitors[key])))
+            declared = requirement.opt_in and key in modes.set_up
+            built.append(replace(requirement, monitors=tuple(monitors[key]), declared=declared))
     return tuple(built)
 
 
 def opt_ins(metrics: Iterable[Metric], modes: CollectionModes) -> tuple[Requirement, ...]:
-    """The set-up beyond Datadog's documented Istio install that these metrics need."""
+    """The set-up beyond Datadog's documented Istio install that these metrics need and that provisioner.yaml
+    does not declare applied."""
     found = requirements({"": list(metrics)}, modes)
-    return tuple(r for r in found if r.opt_in)
+    return tuple(r for r in found if r.opt_in and not r.declared)
+
+
+def declaration_hint(needed: Sequence[Requirement], modes: CollectionModes) -> str:
+    """What to do about set-up ``opt_ins`` found: apply it, then declare it (the keys it names only)."""
+    keys = ", ".join(r.key for r in needed)
+    beside = " (added to the keys already declared)" if modes.set_up else ""
+    return (
+        "`provisioner mesh requirements` prints the snippets to apply; once applied, declare it in "
+        f"provisioner.yaml: `istio: {{set_up: [{keys}]}}`{beside}"
+    )
 
 
 # --- the set-up, per requirement ---------------------------------------------------------------
@@ -283,3 +297,12 @@ _REQUIREMENTS = {
     APM_TRACER: _apm_tracer,
     CLUSTER_NAME: _cluster_name,
 }
+
+# What ``istio: {set_up: [...]}`` may declare: the set-up that is opt-in in some collection mode (a
+# requirement depends only on its own collector's mode, so the two uniform modes cover every mix).
+# The config schema's enum is held to this list by a test.
+DECLARABLE = tuple(
+    key
+    for key in ORDER
+    if any(_REQUIREMENTS[key](CollectionModes(mode, mode, mode), ()).opt_in for mode in get_args(Mode))
+)

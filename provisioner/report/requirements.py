@@ -9,9 +9,10 @@ from collections.abc import Sequence
 import yaml
 
 from provisioner.mesh.setup import Requirement
-from provisioner.model import CollectionModes, Json
+from provisioner.model import MODE_COLLECTORS, CollectionModes, Json
 
 REQUIREMENT_FORMATS = ("text", "yaml", "json")
+DECLARED = "declared done in provisioner.yaml"  # istio: {set_up: [...]}
 
 
 def format_requirements(
@@ -38,6 +39,7 @@ def requirements_document(
                 "collector": r.collector,
                 "mode": r.mode,
                 "opt_in": r.opt_in,
+                "declared": r.declared,
                 "why": r.why,
                 "monitors": list(r.monitors),
                 "snippets": [{"title": s.title, "yaml": s.text} for s in r.snippets],
@@ -48,13 +50,14 @@ def requirements_document(
 
 
 def _text(environment: str, modes: CollectionModes, requirements: Sequence[Requirement]) -> str:
-    collectors = ", ".join(f"{collector} {mode}" for collector, mode in modes.as_dict().items())
+    collectors = ", ".join(f"{collector} {modes.of(collector)}" for collector in MODE_COLLECTORS)
     lines = [f"Istio and Datadog set-up for environment {environment} (collection modes: {collectors})"]
     if not requirements:
         lines.append("No definition queries a mesh metric: nothing to set up.")
     for number, requirement in enumerate(requirements, start=1):
         mode = f" · {requirement.mode}" if requirement.mode else ""
-        lines += ["", f"== {number}. {requirement.title}{mode}", requirement.why]
+        declared = f" · {DECLARED}" if requirement.declared else ""
+        lines += ["", f"== {number}. {requirement.title}{mode}{declared}", requirement.why]
         lines.append(f"Needed by: {', '.join(requirement.monitors)}")
         for snippet in requirement.snippets:
             lines += ["", f"# {snippet.title}", snippet.text.rstrip("\n")]

@@ -25,8 +25,8 @@ from provisioner.credentials import Target
 from provisioner.datadog.client import DatadogClient
 from provisioner.emulator import FaultRule, RunningEmulator
 from provisioner.mesh import catalogue
-from provisioner.mesh.catalogue import DEFAULT_MODES
-from provisioner.model import CollectionModes, Environment
+from provisioner.mesh.catalogue import DEFAULT_MODES, Collector
+from provisioner.model import MODE_COLLECTORS, CollectionModes, Environment
 from tests.conftest import TEST_API_KEY, TEST_APP_KEY, OutputSchemas
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,18 +79,21 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dd_env: RunningEmul
 
 def set_modes(project: Path, modes: CollectionModes) -> None:
     config = (project / "provisioner.yaml").read_text()
-    for collector, mode in modes.as_dict().items():
-        config = re.sub(rf"(?m)^  {collector}: \w+", f"  {collector}: {mode}", config)
+    for collector in MODE_COLLECTORS:
+        config = re.sub(rf"(?m)^  {collector}: \w+", f"  {collector}: {modes.of(collector)}", config)
     (project / "provisioner.yaml").write_text(config)
     code, _, stderr = cli("apply", "--no-remote-validate")
     assert code == 0, stderr
 
 
+# The services the shipped per-service monitors filter on: a value no series has is a gap.
+DEMO_MESH = DemoMesh.of(
+    Environment("staging", variables={"cluster": "mesh-staging-eu1"}), ("checkout", "payments", "cart")
+)
+
+
 def seed(emulator: RunningEmulator, modes: CollectionModes) -> int:
-    mesh = DemoMesh.of(
-        Environment("staging", variables={"cluster": "mesh-staging-eu1"}), ("checkout", "payments", "cart")
-    )  # the services the shipped per-service monitors filter on: a value no series has is a gap
-    return submit_demo(emulator.base_url, modes, mesh, int(time.time()), TEST_API_KEY)
+    return submit_demo(emulator.base_url, modes, DEMO_MESH, int(time.time()), TEST_API_KEY)
 
 
 def audit_gaps(*args: str) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
@@ -160,6 +163,36 @@ def test_a_collector_that_reports_nothing_names_its_set_up(project: Path, dd_env
     assert sidecar["cause"] == "collector-silent"
     assert "nor has any control plane metric: not set up (Istio check on istiod" in sidecar["message"]
     assert sidecar["fix"] == "`provisioner mesh requirements` prints the set-up to apply"
+
+
+def test_declared_set_up_still_gets_its_silent_collector_reported(
+    project: Path, dd_env: RunningEmulator
+) -> None:
+    """``istio: {set_up: [...]}`` quiets validate's needs-mesh-setup; the declaration can be wrong, so the
+    metrics-reporting check still tells when the declared Envoy check sends nothing."""
+    config = (project / "provisioner.yaml").read_text()
+    declared = config.replace("\nistio:\n", "\nistio:\n  set_up: [envoy-check, proxy-stats]\n", 1)
+    assert declared != config
+    (project / "provisioner.yaml").write_text(declared)
+    code, stdout, _ = cli("validate", "--format", "json")
+    assert code == 0 and '"envoy-check"' not in stdout  # no hint asks for it any more
+    everything_but_envoy = [
+        series
+        for series in demo_series(LEGACY, DEMO_MESH, int(time.time()))
+        if all(use.metric.collector is not Collector.ENVOY for use in catalogue.lookup(str(series["metric"])))
+    ]
+    with DatadogClient(Target(dd_env.base_url, TEST_API_KEY, TEST_APP_KEY)) as client:
+        for batch in batches(everything_but_envoy):
+            client.submit_series(batch)
+    set_modes(project, LEGACY)
+
+    _, gaps = audit_gaps()
+
+    causes = {key: {f["cause"] for f in found} for key, found in gaps.items()}
+    silent = {key for key, found in causes.items() if found == {"collector-silent"}}
+    assert {"outlier-ejections", "checkout-path-circuit-breakers/checkout"} <= silent
+    assert set(causes) == silent | {"checkout-errors-by-version"}  # every other collector reports
+    assert "nor has any Envoy" in gaps["outlier-ejections"][0]["message"]
 
 
 def test_plan_warns_per_monitor_and_keeps_its_exit_code(

@@ -43,6 +43,7 @@ def test_render_compiles_the_four_mesh_kinds_to_real_queries(in_repo: Path) -> N
         "data_plane": "legacy",
         "control_plane": "openmetrics",
         "envoy": "openmetrics",
+        "set_up": [],
     }
     queries: dict[str, list[str]] = {m["kind"]: [] for m in rendered["monitors"]}
     for monitor in rendered["monitors"]:

@@ -132,12 +132,12 @@ def test_a_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
 
 
 MODES_CONFIG = """\
-istio: {data_plane: openmetrics}
+istio: {data_plane: openmetrics, set_up: [apm-tracer]}
 environments:
   legacy-everywhere:
     istio: legacy
   envoy-legacy:
-    istio: {envoy: legacy}
+    istio: {envoy: legacy, set_up: [proxy-stats, envoy-check, apm-tracer]}
   as-project: {}
 """
 
@@ -147,11 +147,20 @@ def test_collection_modes_default_to_the_documented_setup_and_merge_key_by_key(t
     path.write_text(MODES_CONFIG)
     config = load_config(path)
     modes = {name: env.istio.as_dict() for name, env in config.environments.items() if env.istio}
+    project_set_up = ["apm-tracer"]  # an environment's set_up joins the project's, sorted, once each
     assert modes == {
-        "legacy-everywhere": {"data_plane": "legacy", "control_plane": "legacy", "envoy": "openmetrics"},
-        "envoy-legacy": {"data_plane": "openmetrics", "control_plane": "openmetrics", "envoy": "legacy"},
-        "as-project": {"data_plane": "openmetrics", "control_plane": "openmetrics", "envoy": "openmetrics"},
-    }
+        "legacy-everywhere": {
+            "data_plane": "legacy", "control_plane": "legacy", "envoy": "openmetrics", "set_up": project_set_up
+        },
+        "envoy-legacy": {
+            "data_plane": "openmetrics", "control_plane": "openmetrics", "envoy": "legacy",
+            "set_up": ["apm-tracer", "envoy-check", "proxy-stats"],
+        },
+        "as-project": {
+            "data_plane": "openmetrics", "control_plane": "openmetrics", "envoy": "openmetrics",
+            "set_up": project_set_up,
+        },
+    }  # fmt: skip
     path.write_text("environments: {prod: {}}\n")
     assert load_config(path).environments["prod"].istio == DEFAULT_MODES
 

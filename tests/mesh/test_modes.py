@@ -108,7 +108,7 @@ def rendered_queries(env: str) -> tuple[dict[str, str], list[str]]:
 @pytest.mark.parametrize("mode", ["openmetrics", "legacy"])
 def test_render_uses_only_the_names_the_environments_mode_submits(project: Path, mode: str) -> None:
     modes, queries = rendered_queries(ENVIRONMENTS[mode])
-    assert modes == {"data_plane": mode, "control_plane": mode, "envoy": mode}
+    assert modes == {"data_plane": mode, "control_plane": mode, "envoy": mode, "set_up": []}
     allowed = {
         name: kind
         for (_collector, m), names in REFERENCE.items()

@@ -8,9 +8,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from provisioner.cli import app
+from provisioner.definitions.schema import schema_documents
+from provisioner.mesh import catalogue, setup
+from provisioner.model import CollectionModes
 
 CONFIG = """\
 environments:
@@ -81,7 +86,9 @@ def test_each_requirement_names_the_monitors_that_need_it(project: Path) -> None
         "data_plane": "legacy",
         "control_plane": "openmetrics",
         "envoy": "openmetrics",
+        "set_up": [],
     }
+    assert not any(r["declared"] for r in document["requirements"])
     needs = {r["key"]: (r["mode"], r["opt_in"], r["monitors"]) for r in document["requirements"]}
     assert needs == {
         "istio-control-plane": ("openmetrics", False, ["injection"]),
@@ -270,3 +277,131 @@ widgets:
         ("raw.yaml", 5, "use istio.mesh.request.count.total, the count per interval"),
     ]
     assert warnings("all-openmetrics") == []  # there the plain names are the counts
+
+
+# --- declaring the set-up done: istio: {set_up: [...]} -------------------------------------------------
+
+
+def setup_warnings(env: str) -> dict[str, str]:
+    """needs-mesh-setup warnings by definition line: the message's list of set-up, then the hint."""
+    result = CliRunner().invoke(app, ["validate", "--env", env, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    problems = json.loads(result.stdout)["problems"]
+    return {
+        f"{p['filename'].split('/')[-1]}:{p['line']}": p["message"].split(": ", 1)[1] + " | " + p["hint"]
+        for p in problems
+        if p["code"] == "needs-mesh-setup"
+    }
+
+
+def declare(project: Path, config: str) -> None:
+    (project / "provisioner.yaml").write_text(config)
+
+
+def test_declared_set_up_ends_the_warning_and_a_partial_declaration_leaves_the_rest(project: Path) -> None:
+    apply_ = "`provisioner mesh requirements` prints the snippets to apply; once applied, declare it in "
+    assert setup_warnings("prod") == {
+        "mesh.yaml:6": "Envoy check on the sidecars; proxyStatsMatcher inclusions | "
+        + apply_ + "provisioner.yaml: `istio: {set_up: [envoy-check, proxy-stats]}`",
+        "mesh.yaml:10": "Envoy's Datadog tracer (APM) | " + apply_ + "provisioner.yaml: `istio: {set_up: [apm-tracer]}`",
+        "mesh.yaml:25": "Envoy check on the sidecars; proxyStatsMatcher inclusions | "
+        + apply_ + "provisioner.yaml: `istio: {set_up: [envoy-check, proxy-stats]}`",
+    }  # fmt: skip
+
+    declare(project, "istio: {set_up: [envoy-check, apm-tracer]}\nenvironments: {prod: {}}\n")
+    assert setup_warnings("prod") == {
+        "mesh.yaml:6": "proxyStatsMatcher inclusions | "
+        + apply_ + "provisioner.yaml: `istio: {set_up: [proxy-stats]}` (added to the keys already declared)",
+        "mesh.yaml:25": "proxyStatsMatcher inclusions | "
+        + apply_ + "provisioner.yaml: `istio: {set_up: [proxy-stats]}` (added to the keys already declared)",
+    }  # fmt: skip
+
+    declare(project, "istio: {set_up: [envoy-check, proxy-stats, apm-tracer]}\nenvironments: {prod: {}}\n")
+    assert setup_warnings("prod") == {}
+
+
+def test_an_environments_declaration_adds_to_the_projects(project: Path) -> None:
+    declare(
+        project,
+        """\
+istio: {set_up: [apm-tracer]}
+environments:
+  prod: {}
+  traced-and-checked:
+    istio: {data_plane: openmetrics, set_up: [envoy-check, proxy-stats]}
+  openmetrics-applied:
+    istio: {data_plane: openmetrics, set_up: [istio-data-plane]}
+""",
+    )
+    assert set(setup_warnings("prod")) == {"mesh.yaml:6", "mesh.yaml:25"}  # the project's apm-tracer holds
+    # The environment's list joins the project's: nothing is left but its openmetrics data plane.
+    assert setup_warnings("traced-and-checked") == {
+        "mesh.yaml:15": "Istio check on the proxies (data plane) | `provisioner mesh requirements` prints the "
+        "snippets to apply; once applied, declare it in provisioner.yaml: `istio: {set_up: [istio-data-plane]}` "
+        "(added to the keys already declared)"
+    }
+    assert set(setup_warnings("openmetrics-applied")) == {"mesh.yaml:6", "mesh.yaml:25"}
+
+
+def test_an_unknown_set_up_key_is_an_error_at_its_position_naming_the_keys(project: Path) -> None:
+    declare(
+        project, "istio: {set_up: [apm-tracer]}\nenvironments:\n  prod:\n    istio:\n      set_up: [envoy]\n"
+    )
+    result = CliRunner().invoke(app, ["validate", "--env", "prod"])
+    assert result.exit_code == 1
+    assert (
+        "provisioner.yaml:5:16: error [invalid-value] /environments/prod/istio/set_up/0: 'envoy' is not one of: "
+        "istio-data-plane, envoy-check, proxy-stats, apm-tracer"
+    ) in result.output
+    assert "did you mean 'envoy-check'?" in result.output
+
+
+def test_mesh_requirements_still_lists_declared_set_up_and_marks_it(project: Path) -> None:
+    declare(project, "environments:\n  prod:\n    istio: {set_up: [proxy-stats, envoy-check]}\n")
+    document = requirements("prod")
+    assert document["istio"]["set_up"] == ["envoy-check", "proxy-stats"]
+    declared = {r["key"]: r["declared"] for r in document["requirements"]}
+    assert declared == {
+        "istio-control-plane": False,
+        "istio-data-plane": False,
+        "envoy-check": True,
+        "proxy-stats": True,
+        "apm-tracer": False,
+    }
+    text = CliRunner().invoke(app, ["mesh", "requirements", "--env", "prod"]).stdout.splitlines()
+    titles = [line for line in text if line.startswith("== ")]
+    assert titles[2:] == [
+        "== 3. Envoy check on the sidecars · openmetrics · declared done in provisioner.yaml",
+        "== 4. proxyStatsMatcher inclusions · declared done in provisioner.yaml",
+        "== 5. Envoy's Datadog tracer (APM)",
+    ]
+    assert "Needed by: ejections, raw-disconnected" in text  # the snippets stay: the declaration may be wrong
+    assert "meshConfig:" in text
+
+
+def test_the_config_schema_accepts_exactly_the_set_up_that_validate_can_warn_about() -> None:
+    items = schema_documents()["config.json"]["$defs"]["istio"]["else"]["properties"]["set_up"]["items"]
+    assert items["enum"] == list(setup.DECLARABLE)
+    # The Agent's cluster name is never opt-in (detected on GKE, AKS and EKS): validate never warns about it.
+    assert setup.DECLARABLE == ("istio-data-plane", "envoy-check", "proxy-stats", "apm-tracer")
+
+
+MODES = st.builds(CollectionModes, *[st.sampled_from(["openmetrics", "legacy"])] * 3)
+
+
+@given(
+    metrics=st.lists(st.sampled_from(catalogue.keys()).map(catalogue.metric), max_size=6),
+    modes=MODES,
+    declared=st.lists(st.sampled_from(setup.DECLARABLE), unique=True),
+)
+def test_a_declaration_takes_away_exactly_the_declared_set_up(
+    metrics: list[catalogue.Metric], modes: CollectionModes, declared: list[str]
+) -> None:
+    undeclared = setup.opt_ins(metrics, modes)
+    with_declaration = CollectionModes(
+        modes.data_plane, modes.control_plane, modes.envoy, tuple(sorted(declared))
+    )
+    assert setup.opt_ins(metrics, with_declaration) == tuple(r for r in undeclared if r.key not in declared)
+    listed = setup.requirements({"id": metrics}, with_declaration)
+    assert [r.key for r in listed] == [r.key for r in setup.requirements({"id": metrics}, modes)]
+    assert {r.key for r in listed if r.declared} == {r.key for r in undeclared} & set(declared)

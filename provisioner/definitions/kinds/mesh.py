@@ -272,7 +272,7 @@ def _name_findings(names: tuple[str, ...], modes: CollectionModes) -> tuple[Find
     if needed:
         listed = "; ".join(r.title for r in needed)
         message = f"its metrics need set-up beyond Datadog's default Istio install: {listed}"
-        hint = "`provisioner mesh requirements` prints the snippets to apply"
+        hint = setup.declaration_hint(needed, modes)
         findings.append(Finding("/query", "needs-mesh-setup", message, hint, "warning"))
     for name in names:
         findings.extend(_mode_findings(name, modes))
