@@ -19,7 +19,7 @@ from provisioner.definitions.kinds.mesh import setup_findings
 from provisioner.definitions.pointers import split_pointer
 from provisioner.definitions.references import Referrer, refers_to_others
 from provisioner.definitions.resolve import ResolvedDefinition, resolve
-from provisioner.definitions.rules import Facts, check_monitor, template_variables
+from provisioner.definitions.rules import Facts, check_monitor, composite_part_variables, template_variables
 from provisioner.definitions.schema import KIND_SCHEMAS, check_schema
 from provisioner.definitions.source import parse_documents
 from provisioner.model import DashboardSpec, Environment, Json, MonitorSpec, Problem, SourceLocation
@@ -146,7 +146,10 @@ def _monitor_findings(
         findings.extend(f for f in first if f.code != "no-notification-handle")
         # The composite's {{tag.name}} variables come from the groups of its parts.
         stand_in = {**compiled.body, "type": "query alert", "query": _queries(bodies[1:])}
-        findings.extend(_in_fields(f, field_pointer) for f in template_variables(Facts(stand_in)))
+        part_variables = composite_part_variables(len(compiled.parts))
+        findings.extend(
+            _in_fields(f, field_pointer) for f in template_variables(Facts(stand_in), part_variables)
+        )
     setup = setup_findings({"query": _queries(bodies)}, context.modes)
     findings.extend(_in_fields(f, field_pointer) for f in setup)
     return list(dict.fromkeys(findings))

@@ -114,7 +114,15 @@ def notify_by_groups(body: Facts) -> Iterator[Finding]:
             yield Finding("/options/notify_by", "notify-by-not-grouped", message, hint, at_key=True)
 
 
-def template_variables(body: Facts) -> Iterator[Finding]:
+def composite_part_variables(part_count: int) -> frozenset[str]:
+    """What a composite's notification may read of the monitors it combines, labelled a, b, c… in the
+    order its query names them (Datadog docs, monitors/notify/variables, "Composite monitor variables")."""
+    return frozenset(f"{chr(ord('a') + n)}.{field}" for n in range(part_count) for field in ("value", "status"))
+
+
+def template_variables(body: Facts, also_provided: frozenset[str] = frozenset()) -> Iterator[Finding]:
+    """``also_provided``: variables filled by something other than the query's groups (a composite's
+    part variables, when ``body`` stands in for the composite)."""
     if body.get("type") == "composite":
         return
     groups = body.groups
@@ -122,7 +130,7 @@ def template_variables(body: Facts) -> Iterator[Finding]:
               ("/options/escalation_message", body.options.get("escalation_message")))  # fmt: skip
     for pointer, text in fields:
         for variable in _template_variables(text or ""):
-            if not _provided(variable, groups):
+            if variable not in also_provided and not _provided(variable, groups):
                 yield Finding(pointer, "unknown-template-variable", _template_message(variable, groups),
                               _template_hint(variable, groups))  # fmt: skip
 

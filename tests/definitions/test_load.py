@@ -582,3 +582,25 @@ def test_a_composites_message_gets_the_thresholds_it_cannot_fill_itself(tmp_path
     """)  # fmt: skip
     assert single.monitors[0].body["message"].startswith("{{value}} above {{threshold}}")  # Datadog fills them
     assert not [p for p in single.problems if p.code == "composite-template-variable"]
+
+
+def test_a_composites_message_may_read_its_parts_as_the_warning_suggests(tmp_path: Path) -> None:
+    """The composite-template-variable hint names {{a.value}}: following it must not make an error."""
+    definitions = load(tmp_path, """
+        - id: e
+          kind: error-rate
+          name: n
+          source: istio
+          group_by: [destination_service_name]
+          thresholds: {critical: 2%}
+          message: "{{destination_service_name.name}}: {{a.value}} of {{b.value}} requests ({{a.status}}) @x"
+        - id: c
+          kind: config-propagation
+          name: n
+          thresholds: {critical: 5}
+          message: "{{c.value}} rejects, {{d.value}} @x"
+    """)  # fmt: skip
+    assert [p.code for p in definitions.problems if p.message.startswith("{{a.") or p.message.startswith("{{b.")] == []
+    assert {m.definition_id for m in definitions.monitors} >= {"e", "e:ratio", "e:traffic"}
+    (beyond,) = [p for p in definitions.problems if "{{" in p.message and p.pointer.startswith("/1")]
+    assert beyond.code == "unknown-template-variable" and beyond.message.startswith("{{d.value}}")  # 3 parts
