@@ -117,7 +117,9 @@ def notify_by_groups(body: Facts) -> Iterator[Finding]:
 def composite_part_variables(part_count: int) -> frozenset[str]:
     """What a composite's notification may read of the monitors it combines, labelled a, b, c… in the
     order its query names them (Datadog docs, monitors/notify/variables, "Composite monitor variables")."""
-    return frozenset(f"{chr(ord('a') + n)}.{field}" for n in range(part_count) for field in ("value", "status"))
+    return frozenset(
+        f"{chr(ord('a') + n)}.{field}" for n in range(part_count) for field in ("value", "status")
+    )
 
 
 def template_variables(body: Facts, also_provided: frozenset[str] = frozenset()) -> Iterator[Finding]:
