@@ -652,3 +652,83 @@ def test_a_saved_plan_has_datadog_judge_at_apply_what_it_could_not_judge_at_plan
     assert "Datadog could not judge 3 of the plan's monitors when it was made: asking now." in output
     assert "Datadog rejects monitor 'checkout-logs'" in output and "Nothing was written to Datadog." in output
     assert copies_by_definition(org) == Counter()
+
+
+DASHBOARD = """\
+kind: dashboard
+id: mesh-board
+title: Mesh
+widgets:
+  - {type: query_value, title: Errors, query: "sum:trace.envoy.proxy.errors{*}.as_count()", aggregator: sum}
+"""
+
+
+def _written(org: RunningEmulator) -> dict[str, int]:
+    return {
+        e: n
+        for e, n in org.admin.request_counts().items()
+        if not e.startswith(("GET", "POST /api/v1/monitor/validate"))
+    }
+
+
+def test_a_saved_plan_applied_again_finds_it_applied_and_sends_nothing(
+    cli: Cli, project: Path, org: RunningEmulator
+) -> None:
+    """The sync job re-run after it succeeded: every change (composites included) is in Datadog as planned."""
+    write_monitors(project / "monitors", 2)
+    (project / "monitors" / "errors.yaml").write_text(ERROR_RATE.format(message="checkout fails."))
+    (project / "monitors" / "board.yaml").write_text(DASHBOARD)
+    assert cli("plan", "monitors", "--save-plan", "plan.json")[0] == 0
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 0 and "Apply: 6 done, 0 failed" in output, output
+    org.admin.reset_log()
+
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 0, output
+    assert "note: the saved plan was already applied: Datadog has all 6 of its changes" in output
+    assert "Apply: 0 done, 0 failed, 6 skipped." in output and "refused" not in output
+    assert _written(org) == {}
+
+
+def test_a_saved_plan_applied_again_after_a_failure_carries_out_what_is_left(
+    cli: Cli, project: Path, org: RunningEmulator
+) -> None:
+    """The sync job re-run after one write failed: what was applied is not sent again, the rest is."""
+    ids = write_monitors(project / "monitors", 3)
+    assert cli("plan", "monitors", "--save-plan", "plan.json")[0] == 0
+    org.admin.set_faults(
+        rules=[FaultRule("error", method="POST", path="/api/v1/monitor", count=1, status=400)]
+    )
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 1 and "Apply: 2 done, 1 failed" in output, output
+    org.admin.clear_faults()
+    org.admin.reset_log()
+
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 0, output
+    assert (
+        "note: 2 planned changes were already applied (an earlier run of this plan); not sent again" in output
+    )
+    assert "Apply: 1 done, 0 failed, 2 skipped." in output
+    assert _written(org) == {"POST /api/v1/monitor": 1}
+    assert copies_by_definition(org) == Counter(ids)
+
+
+def test_a_saved_plan_applied_again_refuses_what_was_edited_since_and_says_plan_again(
+    cli: Cli, project: Path, org: RunningEmulator
+) -> None:
+    write_monitors(project / "monitors", 2)
+    assert cli("plan", "monitors", "--save-plan", "plan.json")[0] == 0
+    assert cli("apply", "--plan", "plan.json")[0] == 0
+    api = MonitorsApi(ApiClient(_configuration(org)))
+    edited = next(m for m in api.list_monitors() if m.name == "svc0001 latency")
+    api.update_monitor(edited.id, MonitorUpdateRequest(name="svc0001 latency (tuned)"))
+
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 1, output
+    assert (
+        f"✗ create   monitor svc0001: refused: {edited.id} was created in Datadog since the plan was made"
+        in output
+    )
+    assert "Apply: 0 done, 1 failed, 1 skipped. Plan again" in output
+    assert "Run apply again" not in output
