@@ -42,7 +42,7 @@ def render_markdown(
         head += [f"> {'❌' if context.validation.rejections else '✅'} {verdict.removeprefix('error: ')}", ""]
     unasked = unasked_lines(context.validation)
     if unasked:
-        head += [f"> ⚠️ {line.removeprefix('warning: ')}" for line in unasked] + [""]
+        head += [_quoted(line) for line in unasked] + [""]
     head += [f"> ⚠️ {w}" for w in plan.warnings]
     checked = metric_check.summary_line(context.metric_check)
     if checked:
@@ -66,6 +66,13 @@ def render_markdown(
             "artifact (`provisioner plan --format text` or `--format json`).\n"
         )
     return text
+
+
+def _quoted(line: str) -> str:
+    """A line of the text report as a quote: a warning with ⚠️, a note without."""
+    if line.startswith("warning: "):
+        return f"> ⚠️ {line.removeprefix('warning: ')}"
+    return f"> {line}"
 
 
 def _section(change: PlannedChange, context: PlanContext) -> str:
