@@ -52,8 +52,7 @@ def render_text(plan: Plan, style: Style = plain, context: PlanContext = PlanCon
             lines.extend(_change_lines(change, style, context))
         lines.append("")
     lines.extend(f"warning: {w}" for w in plan.warnings)
-    for monitor in context.metric_check.monitors:
-        lines.extend(metric_check.monitor_warning(monitor))
+    lines.extend(metric_check.finding_warning(f) for f in metric_check.findings(context.metric_check))
     verdict = validation_line(context.validation)
     if verdict:
         lines.append(style(verdict, "red") if context.validation.rejections else verdict)
