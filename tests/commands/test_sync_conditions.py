@@ -274,10 +274,13 @@ def test_a_refused_connection_fails_at_once_naming_the_url_and_where_it_came_fro
         started = time.monotonic()
         code, output = cli("plan", "monitors")
         elapsed = time.monotonic() - started
+        code_by_flag, by_flag = cli("plan", "monitors", "--api-url", url)
     assert code == 1
     assert f"could not connect to Datadog at {url}: the connection was refused" in output
-    assert "--api-url" in output and "DD_SITE" in output
+    assert "hint: check the URL: it comes from PROVISIONER_API_URL\n" in output
+    assert "DD_SITE" not in output and "--api-url" not in output  # the one it came from, not all five
     assert elapsed < 5
+    assert code_by_flag == 1 and "hint: check the URL: it comes from --api-url\n" in by_flag, by_flag
 
 
 class _Trickle(http.server.BaseHTTPRequestHandler):
