@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from datadog_api_client import ApiClient, Configuration
@@ -66,6 +66,14 @@ def copies_by_definition(org: RunningEmulator) -> Counter[str]:
     api = MonitorsApi(ApiClient(_configuration(org)))
     marks = (read_monitor_mark(m.to_dict()) for m in api.list_monitors())
     return Counter(mark.definition_id for mark in marks if mark is not None)
+
+
+def rename_by_hand(org: RunningEmulator, name: str, new_name: str) -> Any:
+    """The monitor named ``name``, as it was before it was renamed in Datadog, as by hand in the UI."""
+    api = MonitorsApi(ApiClient(_configuration(org)))
+    monitor = next(m for m in api.list_monitors() if m.name == name)
+    api.update_monitor(monitor.id, MonitorUpdateRequest(name=new_name))
+    return monitor
 
 
 def _configuration(org: RunningEmulator) -> Configuration:
@@ -460,8 +468,7 @@ def test_a_saved_plan_is_applied_exactly_and_a_monitor_edited_since_is_refused(
     assert (saved["environment"], saved["target"]) == ("default", org.base_url)
     api = MonitorsApi(ApiClient(_configuration(org)))
     by_name = {m.name: m for m in api.list_monitors()}
-    edited = by_name["svc0001 latency"]
-    api.update_monitor(edited.id, MonitorUpdateRequest(name="svc0001 latency (tuned during an incident)"))
+    edited = rename_by_hand(org, "svc0001 latency", "svc0001 latency (tuned during an incident)")
     write_monitors(project / "monitors", 3, critical=9)  # the plan is carried out, not the code
 
     code, output = cli("apply", "--plan", "plan.json")
@@ -723,15 +730,12 @@ def test_a_saved_plan_applied_again_refuses_what_was_edited_since_and_says_plan_
     write_monitors(project / "monitors", 2)
     assert cli("plan", "monitors", "--save-plan", "plan.json")[0] == 0
     assert cli("apply", "--plan", "plan.json")[0] == 0
-    api = MonitorsApi(ApiClient(_configuration(org)))
-    edited = next(m for m in api.list_monitors() if m.name == "svc0001 latency")
-    api.update_monitor(edited.id, MonitorUpdateRequest(name="svc0001 latency (tuned)"))
+    edited = rename_by_hand(org, "svc0001 latency", "svc0001 latency (tuned)")
+    refused = (
+        f"✗ create   monitor svc0001: refused: {edited.id} was created in Datadog since the plan was made"
+    )
 
     code, output = cli("apply", "--plan", "plan.json")
-    assert code == 1, output
-    assert (
-        f"✗ create   monitor svc0001: refused: {edited.id} was created in Datadog since the plan was made"
-        in output
-    )
+    assert code == 1 and refused in output, output
     assert "Apply: 0 done, 1 failed, 1 skipped. Plan again" in output
     assert "Run apply again" not in output
