@@ -389,7 +389,7 @@ def plan(
 ) -> int:
     """Show what apply would change (a dry run), any drift made by hand in Datadog, whether Datadog
     accepts the monitors apply would write, and whether the metrics they query report."""
-    from provisioner.commands._session import metric_check_settings
+    from provisioner.commands._session import emulator_or_api_url, metric_check_settings
     from provisioner.commands.plan import plan as run
 
     return run(
@@ -399,7 +399,7 @@ def plan(
         output_format=output_format.value,
         detailed_exitcode=detailed_exitcode,
         out=out,
-        use_emulator=use_emulator,
+        use_emulator=emulator_or_api_url(use_emulator, api_url),
         api_url=api_url,
         remote_validate=remote_validate,
         save_plan=save_plan,
@@ -441,6 +441,7 @@ def apply(
     timeout: TimeoutOpt = None,
 ) -> int:
     """Bring Datadog in line with the definitions: create, update, revert drift, repair duplicates (and prune)."""
+    from provisioner.commands._session import emulator_or_api_url
     from provisioner.commands.apply import apply as run
 
     return run(
@@ -451,7 +452,7 @@ def apply(
         force=force,
         keep_drift=keep_drift,
         concurrency=concurrency,
-        use_emulator=use_emulator,
+        use_emulator=emulator_or_api_url(use_emulator, api_url),
         api_url=api_url,
         output_format=output_format.value,
         remote_validate=remote_validate,
@@ -493,7 +494,7 @@ def audit(
 ) -> int:
     """Report on every monitor and dashboard in the org: managed, drifted, orphaned, unmanaged, unhealthy,
     watching metrics that do not report."""
-    from provisioner.commands._session import metric_check_settings
+    from provisioner.commands._session import emulator_or_api_url, metric_check_settings
     from provisioner.commands.audit import audit as run
 
     return run(
@@ -502,7 +503,7 @@ def audit(
         config_path=config,
         output_format=output_format.value,
         fail_on=fail_on.value,
-        use_emulator=use_emulator,
+        use_emulator=emulator_or_api_url(use_emulator, api_url),
         api_url=api_url,
         mute_limit=mute_limit,
         stuck_limit=stuck_limit,
@@ -536,6 +537,7 @@ def import_(
     api_url: ApiUrlOpt = None,
 ) -> int:
     """Write YAML definitions for existing Datadog monitors and dashboards, to adopt them in place."""
+    from provisioner.commands._session import emulator_or_api_url
     from provisioner.commands.import_ import import_ as run
 
     return run(
@@ -549,7 +551,7 @@ def import_(
         overwrite=overwrite,
         env=env,
         config_path=config,
-        use_emulator=use_emulator,
+        use_emulator=emulator_or_api_url(use_emulator, api_url),
         api_url=api_url,
     )
 

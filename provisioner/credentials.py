@@ -62,6 +62,7 @@ class Target:
     api_url: str
     api_key: str = field(repr=False)
     app_key: str = field(repr=False)
+    url_source: str = ""  # where api_url came from (``Endpoint.source``), for a hint when it is wrong
 
     def __repr__(self) -> str:
         return f"Target(api_url={self.api_url!r}, api_key=<redacted>, app_key=<redacted>)"
@@ -88,6 +89,7 @@ class Endpoint:
     api_url: str
     site: str | None  # None: a custom URL (a proxy, the emulator) and no site named anywhere
     warnings: tuple[str, ...] = ()
+    source: str = ""  # the one setting api_url came from, e.g. "PROVISIONER_API_URL"
 
 
 def app_url(site: str) -> str:
@@ -115,9 +117,17 @@ def resolve_endpoint(
     ):
         if url and url.strip():
             url = checked_api_url(url, source)
-            return Endpoint(url, _site_of_url(url) or dd_site or configured, warnings)
+            return Endpoint(url, _site_of_url(url) or dd_site or configured, warnings, source)
+    if dd_site:
+        source = f"DD_SITE={dd_site}"
+    elif configured:
+        source = f"site of environment '{environment.name}' in provisioner.yaml"
+    else:
+        source = (
+            f"the default site, {DEFAULT_SITE} (none of --api-url, PROVISIONER_API_URL, DD_SITE, site is set)"
+        )
     site = dd_site or configured or DEFAULT_SITE
-    return Endpoint(f"https://api.{site}", site, warnings)
+    return Endpoint(f"https://api.{site}", site, warnings, source)
 
 
 _HOST_RE = re.compile(
@@ -210,7 +220,7 @@ def resolve_target(
     environment: Environment, api_url: str | None = None, env: Mapping[str, str] | None = None
 ) -> Target:
     env = os.environ if env is None else env
-    url = resolve_endpoint(environment, api_url, env).api_url
+    endpoint = resolve_endpoint(environment, api_url, env)
     api_key = _first(env, _API_KEY_VARS)
     app_key = _first(env, _APP_KEY_VARS)
     missing = [names[0] for names, value in ((_API_KEY_VARS, api_key), (_APP_KEY_VARS, app_key)) if not value]
@@ -221,7 +231,7 @@ def resolve_target(
         )
     check_key(_API_KEY_VARS, api_key)
     check_key(_APP_KEY_VARS, app_key)
-    return Target(api_url=url, api_key=api_key, app_key=app_key)
+    return Target(api_url=endpoint.api_url, api_key=api_key, app_key=app_key, url_source=endpoint.source)
 
 
 def check_key(names: tuple[str, ...], key: str) -> None:

@@ -258,6 +258,7 @@ class ApplyResult:
     refused: str = ""  # set when a guard refused to run the plan at all
     stopped: str = ""  # why apply stopped starting writes (an interrupt, the deadline), if it did
     notes: tuple[str, ...] = ()  # things the summary must say that belong to no one resource
+    replan: bool = False  # changes of a saved plan were refused: only a new plan carries them out
 
     @property
     def failed(self) -> tuple[Outcome, ...]:

@@ -237,6 +237,18 @@ def parse_duration(text: str, option: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def emulator_or_api_url(use_emulator: bool, api_url: str | None) -> bool:
+    """``--emulator``, checked against ``--api-url``: the two name different Datadogs, so both is a usage
+    error rather than one silently ignored."""
+    if use_emulator and api_url is not None:
+        raise UserError(
+            f"--emulator and --api-url {api_url} name two different Datadogs: give one",
+            hint="--emulator for the embedded org, --api-url (or PROVISIONER_API_URL) for another server, "
+            "such as a running `provisioner emulator`",
+        )
+    return use_emulator
+
+
 def metric_check_settings(enabled: bool, window: str | None) -> MetricCheckSettings | None:
     """From ``--metric-check/--no-metric-check`` and ``--metric-window``; None: the check is off."""
     if not enabled:

@@ -38,7 +38,7 @@ from provisioner.datadog.pacing import Deadline
 from provisioner.engine.apply import ApplyOptions, apply_plan
 from provisioner.engine.read import read_live_org
 from provisioner.engine.remote_validate import SKIPPED, RemoteValidation
-from provisioner.engine.saved_plan import dashboards_in, guard_saved_plan
+from provisioner.engine.saved_plan import GuardedPlan, dashboards_in, guard_saved_plan
 from provisioner.errors import UserError
 from provisioner.model import Action, ApplyResult, Outcome, Plan
 from provisioner.report.apply_json import render_json
@@ -161,7 +161,7 @@ def _apply_saved(
         context = PlanContext(session.app_url, validation)
         if validation.rejections:
             return _rejected(plan, context, output)
-        return _carry_out(plan, port, options, deadline, context, output, guarded.refused)
+        return _carry_out(plan, port, options, deadline, context, output, guarded)
 
 
 def _validate_unjudged(
@@ -172,16 +172,16 @@ def _validate_unjudged(
     not exist yet, a key that may not validate log monitors)."""
     if saved.validation_status == "skipped":
         typer.echo("The plan was made without asking Datadog to validate it: asking now.", err=True)
-    elif saved.unjudged:
+    else:
+        # Those still to carry out: a rerun of the plan does not send again what is applied already.
+        unjudged = tuple(c for c in plan.changes if (c.kind, c.definition_id) in saved.unjudged)
+        if not unjudged:
+            return SKIPPED
         typer.echo(
-            f"Datadog could not judge {len(saved.unjudged)} of the plan's monitors when it was made: asking now.",
+            f"Datadog could not judge {len(unjudged)} of the plan's monitors when it was made: asking now.",
             err=True,
         )
-        plan = replace(
-            plan, changes=tuple(c for c in plan.changes if (c.kind, c.definition_id) in saved.unjudged)
-        )
-    else:
-        return SKIPPED
+        plan = replace(plan, changes=unjudged)
     validation = validated(plan, port, concurrency)
     typer.echo(
         "\n".join(
@@ -207,10 +207,10 @@ def _carry_out(
     deadline: Deadline,
     context: PlanContext,
     output: _Output,
-    refused: tuple[Outcome, ...] = (),
+    saved: GuardedPlan | None = None,
 ) -> int:
-    """Apply the plan (after ``refused``, changes of a saved plan that no longer hold), report, and
-    give the exit code."""
+    """Apply the plan (for a saved plan, what is left of it once the guard has set aside the changes
+    that no longer hold and those already applied), report, and give the exit code."""
     work = _work_count(plan, options.prune)
     result = ApplyResult()
     interrupt = Interrupt()
@@ -219,10 +219,8 @@ def _carry_out(
             deadline.extend(write_allowance_s(work))
         with _stop_on_signal(port) as interrupt, _progress(len(plan.changes), output.json) as progress:
             result = apply_plan(plan, port, options, progress, _stop_reason(interrupt, deadline))
-    result = replace(result, outcomes=refused + result.outcomes)
-    if refused:
-        note = f"{len(refused)} planned changes were refused: Datadog changed since the plan was made; plan again"
-        result = replace(result, notes=(*result.notes, note))
+    if saved is not None:
+        result = _with_guard_outcomes(result, saved)
     typer.echo(failures_block(result.outcomes), nl=False, err=output.json)
     typer.echo(apply_summary(result), err=output.json)
     if output.json:
@@ -230,6 +228,29 @@ def _carry_out(
     if interrupt.signal is not None:
         return interrupt.exit_code
     return 0 if result.ok else 1
+
+
+def _with_guard_outcomes(result: ApplyResult, saved: GuardedPlan) -> ApplyResult:
+    """The outcomes of a saved plan's changes the guard settled, before those apply carried out."""
+    notes: list[str] = []
+    if saved.applied:
+        count = len(saved.applied)
+        if not saved.refused and not result.outcomes:
+            notes.append(f"the saved plan was already applied: Datadog has all {count} of its changes")
+        else:
+            notes.append(
+                f"{count} planned changes were already applied (an earlier run of this plan); not sent again"
+            )
+    if saved.refused:
+        notes.append(
+            f"{len(saved.refused)} planned changes were refused: Datadog changed since the plan was made; plan again"
+        )
+    return replace(
+        result,
+        outcomes=saved.refused + saved.applied + result.outcomes,
+        notes=(*result.notes, *notes),
+        replan=bool(saved.refused),
+    )
 
 
 @contextmanager

@@ -486,14 +486,14 @@ class DatadogClient:
         maybe_applied = method in _WRITES
         if isinstance(exc, urllib3.exceptions.LocationValueError):  # nothing was sent: the URL itself
             message, maybe_applied = f"the Datadog API URL {url} cannot be used: {exc}", False
-            hint = _WRONG_URL_HINT
+            hint = self._wrong_url_hint()
         elif isinstance(exc, urllib3.exceptions.NewConnectionError):
             cause = "the host name does not resolve" if _is_name_error(exc) else "the connection was refused"
             message, maybe_applied = f"could not connect to Datadog at {url}: {cause}", False
-            hint = _WRONG_URL_HINT
+            hint = self._wrong_url_hint()
         elif isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
             message = f"no connection to Datadog at {url} within {self._settings.connect_timeout_s:.0f} s"
-            maybe_applied, hint = False, _WRONG_URL_HINT
+            maybe_applied, hint = False, self._wrong_url_hint()
         elif isinstance(exc, _SlowAnswer):
             message = (
                 f"Datadog at {url} was still sending its answer to {route} when {self.deadline.describe()} "
@@ -545,6 +545,12 @@ class DatadogClient:
     def _request_timeout(self) -> tuple[float, float]:
         left = max(0.5, self.deadline.remaining())
         return (min(self._settings.connect_timeout_s, left), min(self._settings.read_timeout_s, left))
+
+    def _wrong_url_hint(self) -> str:
+        source = self._target.url_source
+        if not source:
+            return _WRONG_URL_HINT
+        return f"check the URL: it comes from {source}"
 
     def _redact(self, text: str) -> str:
         return redact(text, self._target.api_key, self._target.app_key)

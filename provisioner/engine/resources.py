@@ -37,6 +37,18 @@ class KindRules:
             return False
         return mark.has_tags or not self.needs_tags
 
+    def is_written(self, live_body: JsonObject, planned_body: JsonObject) -> bool:
+        """Whether a live resource is what a plan's marked body writes: no field differs in canonical form
+        (as a plan compares) and it carries the plan's marks whole. A composite is compared in the
+        definitions' form (``references.desired_form``)."""
+        planned_mark = self.read_mark(planned_body)
+        if planned_mark is None or not self.marks_complete(
+            self.read_mark(live_body), planned_mark.fingerprint
+        ):
+            return False
+        desired = self.canonical(self.strip_marks(planned_body)).body
+        return self.live_canonical(live_body, desired).body == desired
+
 
 MONITOR_RULES = KindRules(
     kind="monitor",

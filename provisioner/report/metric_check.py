@@ -1,11 +1,44 @@
 """The metrics-reporting check (engine/metric_check.py) in plan and audit reports: a summary line, the
-plan's warning per monitor, and a table for pull-request comments (its JSON is in ``plan_json``)."""
+plan's warnings, and a table for pull-request comments (its JSON, one entry per monitor, is in
+``plan_json``).
+
+The plan's text and table give one line per finding (a metric and why it does not report), naming the
+monitors it affects: the same metric missing from every per-service copy of a monitor is one line, not
+one per copy.
+"""
 
 from __future__ import annotations
 
-from provisioner.engine.metric_gaps import MetricCheck, MonitorGaps, span
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-MARKDOWN_ROWS = 50  # a pull-request comment lists this many gaps at most
+from provisioner.engine.metric_gaps import MetricCheck, MetricGap, MonitorGaps, span
+
+MARKDOWN_ROWS = 50  # a pull-request comment lists this many findings at most
+NAMED_MONITORS = 3  # a finding names this many monitors, then "and N more"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One gap, and the monitors that have it, in the order the check lists them."""
+
+    gap: MetricGap
+    monitors: tuple[MonitorGaps, ...]
+
+
+def findings(check: MetricCheck) -> tuple[Finding, ...]:
+    grouped: dict[MetricGap, list[MonitorGaps]] = {}
+    for monitor in check.monitors:
+        for gap in dict.fromkeys(monitor.gaps):
+            grouped.setdefault(gap, []).append(monitor)
+    return tuple(Finding(gap, tuple(monitors)) for gap, monitors in grouped.items())
+
+
+def named(names: Sequence[str], shown: int = NAMED_MONITORS) -> str:
+    """``a, b, c and 4 more``."""
+    if len(names) <= shown:
+        return ", ".join(names)
+    return f"{', '.join(names[:shown])} and {len(names) - shown} more"
 
 
 def summary_line(check: MetricCheck) -> str:
@@ -33,18 +66,18 @@ def summary_line(check: MetricCheck) -> str:
     )
 
 
-def monitor_warning(monitor: MonitorGaps) -> list[str]:
-    """The plan's warning for one monitor definition: a head line, then each gap and its fix."""
-    where = f" ({monitor.source.path}:{monitor.source.line})" if monitor.source else ""
-    lines = [f"warning: monitor {monitor.key}{where} watches metrics that do not report:"]
-    for gap in monitor.gaps:
-        lines += [f"    {gap.message}", f"      fix: {gap.fix}"]
-    return lines
+def finding_warning(finding: Finding) -> str:
+    """The plan's warning for one finding: what is missing and why, in which monitors, and the fix."""
+    monitors = [m.key for m in finding.monitors]
+    where = "monitor" if len(monitors) == 1 else f"{len(monitors)} monitors:"
+    first = finding.monitors[0].source
+    source = f" ({first.path}:{first.line})" if first and len(monitors) == 1 else ""
+    return f"warning: {finding.gap.message}; in {where} {named(monitors)}{source}; fix: {finding.gap.fix}"
 
 
 def markdown_section(check: MetricCheck) -> list[str]:
-    """A collapsible table of the gaps (at most ``MARKDOWN_ROWS``), for a pull-request comment."""
-    rows = [(monitor, gap) for monitor in check.monitors for gap in monitor.gaps]
+    """A collapsible table of the findings (at most ``MARKDOWN_ROWS``), for a pull-request comment."""
+    rows = findings(check)
     if not rows:
         return []
     count = len(check.monitors)
@@ -52,15 +85,23 @@ def markdown_section(check: MetricCheck) -> list[str]:
         f"<details open><summary>⚠️ <b>{count} {'monitor watches' if count == 1 else 'monitors watch'} "
         f"metrics that do not report</b> (the last {span(check.window)})</summary>",
         "",
-        "| monitor | metric not reporting | fix |",
+        "| metric not reporting | monitors | fix |",
         "|---|---|---|",
     ]
-    for monitor, gap in rows[:MARKDOWN_ROWS]:
-        where = f"<br>`{monitor.source.path}:{monitor.source.line}`" if monitor.source else ""
-        lines.append(f"| `{monitor.key}`{where} | {_cell(gap.message)} | {_cell(gap.fix)} |")
+    for finding in rows[:MARKDOWN_ROWS]:
+        lines.append(
+            f"| {_cell(finding.gap.message)} | {_monitors_cell(finding)} | {_cell(finding.gap.fix)} |"
+        )
     if len(rows) > MARKDOWN_ROWS:
         lines.append(f"\n{len(rows) - MARKDOWN_ROWS} more: `provisioner plan --format json` lists them all.")
     return [*lines, "", "</details>", ""]
+
+
+def _monitors_cell(finding: Finding) -> str:
+    shown = [
+        f"`{m.key}`" + (f" (`{m.source.path}:{m.source.line}`)" if m.source else "") for m in finding.monitors
+    ]
+    return _cell(named(shown))
 
 
 def _cell(text: str) -> str:

@@ -35,7 +35,12 @@ def apply_summary(result: ApplyResult) -> str:
     else:
         text = f"Apply: {counts['ok']} done, {counts['failed']} failed, {counts['skipped']} skipped"
         text += f", {counts['not_started']} not started." if counts["not_started"] else "."
-    if result.failed:
+    if result.replan:
+        text += (
+            " Plan again (after fixing the other failures, if any): a saved plan does not carry out what"
+            " changed in Datadog since it was made; a new plan picks up where this one stopped."
+        )
+    elif result.failed:
         text += " Run apply again after fixing the failures; it picks up where this one stopped."
     elif result.not_started:
         text += " Run apply again to finish; it picks up where this one stopped."

@@ -1,7 +1,8 @@
 """A plan as a pull-request comment: a summary table, then one collapsible section per resource.
 
-GitHub rejects comments over 65,536 characters; the plan stops adding sections before that and
-says how many it left out, so a huge plan still posts.
+GitHub rejects comments over 65,536 characters (counted as ``github.body.github_length`` does); the
+plan stops adding sections before that and says how many it left out and where the whole plan is, so
+a huge plan still posts.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 import json
 import re
 
+from provisioner.github.body import GITHUB_BODY_LIMIT, github_length
 from provisioner.model import Action, FieldChange, Plan, PlannedChange
 from provisioner.report import metric_check
 from provisioner.report.plan_context import PlanContext
 from provisioner.report.plan_text import HEADING, ORIGIN, summary_line, unasked_lines, validation_line
 from provisioner.report.value_diff import Piece, Shape, compact_json, line_diff, shape_of, token_pieces
 
-GITHUB_COMMENT_LIMIT = 65_536
+GITHUB_COMMENT_LIMIT = GITHUB_BODY_LIMIT
 _RESERVED = 2_000  # room for the closing note and for a sticky-comment marker added later
 
 _EMOJI = {
@@ -42,7 +44,7 @@ def render_markdown(
         head += [f"> {'❌' if context.validation.rejections else '✅'} {verdict.removeprefix('error: ')}", ""]
     unasked = unasked_lines(context.validation)
     if unasked:
-        head += [f"> ⚠️ {line.removeprefix('warning: ')}" for line in unasked] + [""]
+        head += [_quoted(line) for line in unasked] + [""]
     head += [f"> ⚠️ {w}" for w in plan.warnings]
     checked = metric_check.summary_line(context.metric_check)
     if checked:
@@ -51,10 +53,12 @@ def render_markdown(
     head += metric_check.markdown_section(context.metric_check)
     text = "\n".join(head) + "\n"
     budget = limit - _RESERVED
+    used = github_length(text)
     shown = 0
     for change in plan.changes:
         section = _section(change, context)
-        if len(text) + len(section) > budget:
+        used += github_length(section)
+        if used > budget:
             break
         text += section
         shown += 1
@@ -62,10 +66,18 @@ def render_markdown(
     if left_out:
         text += (
             f"\n> ✂️ **Plan cut**: {left_out} of {len(plan.changes)} changes are not shown, to stay under "
-            f"GitHub's {GITHUB_COMMENT_LIMIT:,}-character comment limit. The full plan is in the build "
-            "artifact (`provisioner plan --format text` or `--format json`).\n"
+            f"GitHub's {GITHUB_COMMENT_LIMIT:,}-character comment limit. The whole plan: `plan.json` in this "
+            "run's artifact (the plan workflow saves it with `--save-plan`), or `provisioner plan` (text) "
+            "and `provisioner plan --format json`.\n"
         )
     return text
+
+
+def _quoted(line: str) -> str:
+    """A line of the text report as a quote: a warning with ⚠️, a note without."""
+    if line.startswith("warning: "):
+        return f"> ⚠️ {line.removeprefix('warning: ')}"
+    return f"> {line}"
 
 
 def _section(change: PlannedChange, context: PlanContext) -> str:

@@ -52,8 +52,7 @@ def render_text(plan: Plan, style: Style = plain, context: PlanContext = PlanCon
             lines.extend(_change_lines(change, style, context))
         lines.append("")
     lines.extend(f"warning: {w}" for w in plan.warnings)
-    for monitor in context.metric_check.monitors:
-        lines.extend(metric_check.monitor_warning(monitor))
+    lines.extend(metric_check.finding_warning(f) for f in metric_check.findings(context.metric_check))
     verdict = validation_line(context.validation)
     if verdict:
         lines.append(style(verdict, "red") if context.validation.rejections else verdict)
@@ -144,14 +143,16 @@ def validation_line(validation: RemoteValidation) -> str:
 
 
 def unasked_lines(validation: RemoteValidation) -> list[str]:
-    """Warnings for the monitors Datadog did not judge: one per composite whose monitors apply creates
-    first, one for all those whose validation Datadog refused (a permission of the key)."""
-    lines = [
-        f"warning: not validated by Datadog: monitor {u.change.definition_id}: {u.reason}; Datadog judges a "
-        "composite only against monitors that exist (validate checked its query)"
-        for u in validation.unasked
-        if not u.forbidden
-    ]
+    """What Datadog did not judge: one informational line for the composites whose monitors apply creates
+    first (expected: apply writes them after those monitors, and Datadog judges them then), one warning for
+    the monitors whose validation Datadog refused (a permission of the key)."""
+    lines = []
+    waiting = sum(1 for u in validation.unasked if not u.forbidden)
+    if waiting:
+        lines.append(
+            f"{_composites(waiting)} checked locally (grammar, references); Datadog judges each when apply "
+            "creates it, after the monitors it combines."
+        )
     forbidden = [u for u in validation.unasked if u.forbidden]
     if forbidden:
         names = ", ".join(u.change.definition_id for u in forbidden[:5]) + (
@@ -163,6 +164,10 @@ def unasked_lines(validation: RemoteValidation) -> list[str]:
             "application key to validate log monitors); they were not checked"
         )
     return lines
+
+
+def _composites(count: int) -> str:
+    return "1 composite is" if count == 1 else f"{count} composites are"
 
 
 def _monitors(count: int) -> str:

@@ -136,22 +136,23 @@ def test_plan_says_which_composites_datadog_could_not_judge_before_their_monitor
         RAW.format(id="cpu"),
         RAW.format(id="mem"),
         COMPOSITE.format(id="both", query="@{cpu} && @{mem}"),
+        COMPOSITE.format(id="either", query="@{cpu} || @{mem}"),
+    )
+    note = (
+        "2 composites are checked locally (grammar, references); Datadog judges each when apply creates it, "
+        "after the monitors it combines."
     )
     code, output = cli("plan", "--no-metric-check")
     assert code == 0, output
     assert "Datadog accepts the 2 monitors of this plan it could judge." in output
-    assert (
-        "warning: not validated by Datadog: monitor both: it combines @{cpu}, @{mem}, which apply creates first"
-        in output
-    )
+    assert f"\n{note}\n" in output and "warning" not in output, output  # expected: a note, not a warning
+    code, markdown = cli("plan", "--no-metric-check", "--format", "markdown")
+    assert f"\n> {note}\n" in markdown and "⚠️" not in markdown, markdown
     code, plan = cli.json("plan", "--format", "json", "--no-metric-check")
     output_schemas.check("plan", plan)
-    (unasked,) = plan["remote_validation"]["unasked"]
-    assert (unasked["definition_id"], unasked["status"], plan["remote_validation"]["checked"]) == (
-        "both",
-        None,
-        2,
-    )
+    unasked = plan["remote_validation"]["unasked"]
+    assert [(u["definition_id"], u["status"]) for u in unasked] == [("both", None), ("either", None)]
+    assert plan["remote_validation"]["checked"] == 2
 
     assert cli("apply", "--no-remote-validate")[0] == 0
     write(
@@ -159,6 +160,7 @@ def test_plan_says_which_composites_datadog_could_not_judge_before_their_monitor
         RAW.format(id="cpu"),
         RAW.format(id="mem"),
         COMPOSITE.format(id="both", query="@{cpu} || @{mem}"),
+        COMPOSITE.format(id="either", query="@{cpu} || @{mem}"),
     )
     code, plan = cli.json("plan", "--format", "json", "--no-metric-check")
     assert (

@@ -195,7 +195,7 @@ def test_declared_set_up_still_gets_its_silent_collector_reported(
     assert "nor has any Envoy" in gaps["outlier-ejections"][0]["message"]
 
 
-def test_plan_warns_per_monitor_and_keeps_its_exit_code(
+def test_plan_warns_once_per_missing_metric_naming_its_monitors_and_keeps_its_exit_code(
     project: Path, dd_env: RunningEmulator, output_schemas: OutputSchemas
 ) -> None:
     seed(dd_env, LEGACY)
@@ -204,12 +204,21 @@ def test_plan_warns_per_monitor_and_keeps_its_exit_code(
     code, stdout, _ = cli("plan", "--detailed-exitcode")
     assert code == 0, stdout  # no changes; the warnings change nothing
     assert re.search(
-        r"warning: monitor sidecar-injection-failures \(monitors/sidecar-injection.yaml:\d+\) watches metrics "
-        r"that do not report:\n    istio.sidecar_injection.failure.count has not reported",
+        r"^warning: istio.sidecar_injection.failure.count has not reported in the last 24 h .*; in monitor "
+        r"sidecar-injection-failures \(monitors/sidecar-injection.yaml:\d+\); fix: set `istio: ",
         stdout,
+        re.MULTILINE,
     )
-    # One warning per definition: a composite's parts are the definition's.
-    assert stdout.count("warning: monitor checkout-path-error-rate/cart (") == 1
+    # One line per missing metric and cause, naming its monitors (a composite's parts are the definition's):
+    # the per-service copies of one monitor share it.
+    breakers = [line for line in stdout.splitlines() if "envoy.cluster.upstream_rq_pending_overflow" in line]
+    assert len(breakers) == 1, stdout
+    assert (
+        "; in 3 monitors: checkout-path-circuit-breakers/checkout, checkout-path-circuit-breakers/payments, "
+        "checkout-path-circuit-breakers/cart; fix: "
+    ) in breakers[0]
+    requests = [line for line in stdout.splitlines() if line.startswith("warning: istio.mesh.request.count ")]
+    assert len(requests) == 1 and "; in 4 monitors: " in requests[0] and " and 1 more; fix: " in requests[0]
     assert "Metrics-reporting check (the last 24 h, " in stdout
 
     code, stdout, _ = cli("plan", "--format", "json")
@@ -222,7 +231,9 @@ def test_plan_warns_per_monitor_and_keeps_its_exit_code(
 
     code, markdown, _ = cli("plan", "--format", "markdown")
     assert "monitors watch metrics that do not report</b> (the last 24 h)" in markdown
-    assert "| `sidecar-injection-failures`<br>`monitors/sidecar-injection.yaml:" in markdown
+    assert "| `sidecar-injection-failures` (`monitors/sidecar-injection.yaml:" in markdown
+    rows = [line for line in markdown.splitlines() if "envoy.cluster.upstream_rq_pending_overflow" in line]
+    assert len(rows) == 1 and "`checkout-path-circuit-breakers/cart` (`monitors/circuit-open.yaml:" in rows[0]
 
 
 def test_the_check_costs_a_few_requests_and_none_when_off(project: Path, dd_env: RunningEmulator) -> None:

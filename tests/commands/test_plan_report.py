@@ -3,6 +3,7 @@ its page in the Datadog UI of the environment's site. The real CLI against the e
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
     from conftest import Cli, OutputSchemas
 
 from provisioner.emulator import RunningEmulator
+from provisioner.github.body import GITHUB_BODY_LIMIT, compose, github_length
 
 # 40 lines of ~50 characters: a 2,000-character runbook message.
 RUNBOOK = [f"{n}. check the envoy cluster stats of checkout, step {n:02d} of 40" for n in range(1, 41)]
@@ -196,3 +198,35 @@ def test_force_color_colours_the_text_plan_but_never_a_file_and_no_color_wins(
     assert "\x1b[" not in cli("plan", "--format", "markdown")[1]
     monkeypatch.setenv("NO_COLOR", "1")
     assert "\x1b[" not in cli("plan")[1]
+
+
+def test_a_plan_too_long_for_a_comment_is_cut_by_section_within_githubs_count_saying_where_the_whole_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dd_env: RunningEmulator, cli: Cli
+) -> None:
+    """GitHub counts a body in UTF-16 code units: an emoji is two. 150 monitors whose messages are full of
+    them make a markdown plan of twice the limit."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "monitors").mkdir()
+    alarm = "🚨" * 60
+    (tmp_path / "monitors" / "many.yaml").write_text(
+        "---\n".join(
+            MONITOR.format(name=f"checkout errors {n}", message=f"  {alarm}", critical=0.05).replace(
+                "id: checkout-errors", f"id: checkout-errors-{n:03d}"
+            )
+            for n in range(150)
+        )
+    )
+    code, output = cli(
+        "plan", "--format", "markdown", "--out", "plan.md", "--save-plan", "plan.json",
+        "--no-remote-validate", "--no-metric-check",
+    )  # fmt: skip
+    assert code == 0, output
+    markdown = (tmp_path / "plan.md").read_text()
+    assert GITHUB_BODY_LIMIT // 2 < github_length(markdown) <= GITHUB_BODY_LIMIT - 1_000
+    shown = markdown.count("<details>")
+    assert 0 < shown < 150
+    assert f"**Plan cut**: {150 - shown} of 150 changes are not shown" in markdown
+    assert "The whole plan: `plan.json` in this run's artifact" in markdown
+    assert len(json.loads((tmp_path / "plan.json").read_text())["changes"]) == 150
+    # The comment posts it as it is: the cut fits with room for the marker and a heading.
+    assert compose("provisioner-plan-prod", markdown, "https://example.test/artifact").endswith(markdown)

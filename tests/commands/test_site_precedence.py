@@ -18,20 +18,23 @@ from provisioner.model import Environment
 
 EU = Environment(name="production", site="datadoghq.eu")
 PROXY = Environment(name="production", api_url="https://proxy.example.com/")
+# Where the URL came from (``Endpoint.source``): a wrong URL's hint names this one setting.
+DEFAULT = "the default site, datadoghq.com (none of --api-url, PROVISIONER_API_URL, DD_SITE, site is set)"
+EU_SITE = "site of environment 'production' in provisioner.yaml"
 
 
 @pytest.mark.parametrize(
     ("environment", "flag", "environ", "expected"),
     [
-        (Environment(name="default"), None, {}, Endpoint("https://api.datadoghq.com", "datadoghq.com")),
-        (EU, None, {}, Endpoint("https://api.datadoghq.eu", "datadoghq.eu")),
-        (Environment(name="default"), None, {"DD_SITE": "us5"}, Endpoint("https://api.us5.datadoghq.com", "us5.datadoghq.com")),
-        (EU, None, {"DD_SITE": "eu"}, Endpoint("https://api.datadoghq.eu", "datadoghq.eu")),
-        (EU, None, {"DD_SITE": ""}, Endpoint("https://api.datadoghq.eu", "datadoghq.eu")),
-        (PROXY, None, {}, Endpoint("https://proxy.example.com", None)),
-        (EU, "http://127.0.0.1:8126", {}, Endpoint("http://127.0.0.1:8126", "datadoghq.eu")),
-        (EU, None, {"PROVISIONER_API_URL": "https://api.us3.datadoghq.com"}, Endpoint("https://api.us3.datadoghq.com", "us3.datadoghq.com")),
-        (EU, "https://api.ap1.datadoghq.com", {"PROVISIONER_API_URL": "http://x"}, Endpoint("https://api.ap1.datadoghq.com", "ap1.datadoghq.com")),
+        (Environment(name="default"), None, {}, Endpoint("https://api.datadoghq.com", "datadoghq.com", (), DEFAULT)),
+        (EU, None, {}, Endpoint("https://api.datadoghq.eu", "datadoghq.eu", (), EU_SITE)),
+        (Environment(name="default"), None, {"DD_SITE": "us5"}, Endpoint("https://api.us5.datadoghq.com", "us5.datadoghq.com", (), "DD_SITE=us5.datadoghq.com")),
+        (EU, None, {"DD_SITE": "eu"}, Endpoint("https://api.datadoghq.eu", "datadoghq.eu", (), "DD_SITE=datadoghq.eu")),
+        (EU, None, {"DD_SITE": ""}, Endpoint("https://api.datadoghq.eu", "datadoghq.eu", (), EU_SITE)),
+        (PROXY, None, {}, Endpoint("https://proxy.example.com", None, (), "api_url of environment 'production' in provisioner.yaml")),
+        (EU, "http://127.0.0.1:8126", {}, Endpoint("http://127.0.0.1:8126", "datadoghq.eu", (), "--api-url")),
+        (EU, None, {"PROVISIONER_API_URL": "https://api.us3.datadoghq.com"}, Endpoint("https://api.us3.datadoghq.com", "us3.datadoghq.com", (), "PROVISIONER_API_URL")),
+        (EU, "https://api.ap1.datadoghq.com", {"PROVISIONER_API_URL": "http://x"}, Endpoint("https://api.ap1.datadoghq.com", "ap1.datadoghq.com", (), "--api-url")),
     ],
 )  # fmt: skip
 def test_precedence(
@@ -69,3 +72,14 @@ def test_the_cli_warns_once_and_links_to_the_site_that_wins(
     assert code == 0, output
     assert output.count("warning: DD_SITE=us3 disagrees with `site: datadoghq.eu`") == 1
     assert '"app_url": "https://us3.datadoghq.com"' in output
+
+
+@pytest.mark.parametrize("command", ["plan", "apply", "audit", "import --all-unmanaged"])
+def test_emulator_and_api_url_together_is_a_usage_error(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, output = cli(*command.split(), "--emulator", "--api-url", "http://127.0.0.1:1")
+    assert code == 1, output
+    assert "--emulator and --api-url http://127.0.0.1:1 name two different Datadogs: give one" in output
+    assert not (tmp_path / ".provisioner").exists()  # the embedded org was never started

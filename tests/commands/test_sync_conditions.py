@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from datadog_api_client import ApiClient, Configuration
@@ -66,6 +66,14 @@ def copies_by_definition(org: RunningEmulator) -> Counter[str]:
     api = MonitorsApi(ApiClient(_configuration(org)))
     marks = (read_monitor_mark(m.to_dict()) for m in api.list_monitors())
     return Counter(mark.definition_id for mark in marks if mark is not None)
+
+
+def rename_by_hand(org: RunningEmulator, name: str, new_name: str) -> Any:
+    """The monitor named ``name``, as it was before it was renamed in Datadog, as by hand in the UI."""
+    api = MonitorsApi(ApiClient(_configuration(org)))
+    monitor = next(m for m in api.list_monitors() if m.name == name)
+    api.update_monitor(monitor.id, MonitorUpdateRequest(name=new_name))
+    return monitor
 
 
 def _configuration(org: RunningEmulator) -> Configuration:
@@ -274,10 +282,13 @@ def test_a_refused_connection_fails_at_once_naming_the_url_and_where_it_came_fro
         started = time.monotonic()
         code, output = cli("plan", "monitors")
         elapsed = time.monotonic() - started
+        code_by_flag, by_flag = cli("plan", "monitors", "--api-url", url)
     assert code == 1
     assert f"could not connect to Datadog at {url}: the connection was refused" in output
-    assert "--api-url" in output and "DD_SITE" in output
+    assert "hint: check the URL: it comes from PROVISIONER_API_URL\n" in output
+    assert "DD_SITE" not in output and "--api-url" not in output  # the one it came from, not all five
     assert elapsed < 5
+    assert code_by_flag == 1 and "hint: check the URL: it comes from --api-url\n" in by_flag, by_flag
 
 
 class _Trickle(http.server.BaseHTTPRequestHandler):
@@ -457,8 +468,7 @@ def test_a_saved_plan_is_applied_exactly_and_a_monitor_edited_since_is_refused(
     assert (saved["environment"], saved["target"]) == ("default", org.base_url)
     api = MonitorsApi(ApiClient(_configuration(org)))
     by_name = {m.name: m for m in api.list_monitors()}
-    edited = by_name["svc0001 latency"]
-    api.update_monitor(edited.id, MonitorUpdateRequest(name="svc0001 latency (tuned during an incident)"))
+    edited = rename_by_hand(org, "svc0001 latency", "svc0001 latency (tuned during an incident)")
     write_monitors(project / "monitors", 3, critical=9)  # the plan is carried out, not the code
 
     code, output = cli("apply", "--plan", "plan.json")
@@ -652,3 +662,80 @@ def test_a_saved_plan_has_datadog_judge_at_apply_what_it_could_not_judge_at_plan
     assert "Datadog could not judge 3 of the plan's monitors when it was made: asking now." in output
     assert "Datadog rejects monitor 'checkout-logs'" in output and "Nothing was written to Datadog." in output
     assert copies_by_definition(org) == Counter()
+
+
+DASHBOARD = """\
+kind: dashboard
+id: mesh-board
+title: Mesh
+widgets:
+  - {type: query_value, title: Errors, query: "sum:trace.envoy.proxy.errors{*}.as_count()", aggregator: sum}
+"""
+
+
+def _written(org: RunningEmulator) -> dict[str, int]:
+    return {
+        e: n
+        for e, n in org.admin.request_counts().items()
+        if not e.startswith(("GET", "POST /api/v1/monitor/validate"))
+    }
+
+
+def test_a_saved_plan_applied_again_finds_it_applied_and_sends_nothing(
+    cli: Cli, project: Path, org: RunningEmulator
+) -> None:
+    """The sync job re-run after it succeeded: every change (composites included) is in Datadog as planned."""
+    write_monitors(project / "monitors", 2)
+    (project / "monitors" / "errors.yaml").write_text(ERROR_RATE.format(message="checkout fails."))
+    (project / "monitors" / "board.yaml").write_text(DASHBOARD)
+    assert cli("plan", "monitors", "--save-plan", "plan.json")[0] == 0
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 0 and "Apply: 6 done, 0 failed" in output, output
+    org.admin.reset_log()
+
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 0, output
+    assert "note: the saved plan was already applied: Datadog has all 6 of its changes" in output
+    assert "Apply: 0 done, 0 failed, 6 skipped." in output and "refused" not in output
+    assert _written(org) == {}
+
+
+def test_a_saved_plan_applied_again_after_a_failure_carries_out_what_is_left(
+    cli: Cli, project: Path, org: RunningEmulator
+) -> None:
+    """The sync job re-run after one write failed: what was applied is not sent again, the rest is."""
+    ids = write_monitors(project / "monitors", 3)
+    assert cli("plan", "monitors", "--save-plan", "plan.json")[0] == 0
+    org.admin.set_faults(
+        rules=[FaultRule("error", method="POST", path="/api/v1/monitor", count=1, status=400)]
+    )
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 1 and "Apply: 2 done, 1 failed" in output, output
+    org.admin.clear_faults()
+    org.admin.reset_log()
+
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 0, output
+    assert (
+        "note: 2 planned changes were already applied (an earlier run of this plan); not sent again" in output
+    )
+    assert "Apply: 1 done, 0 failed, 2 skipped." in output
+    assert _written(org) == {"POST /api/v1/monitor": 1}
+    assert copies_by_definition(org) == Counter(ids)
+
+
+def test_a_saved_plan_applied_again_refuses_what_was_edited_since_and_says_plan_again(
+    cli: Cli, project: Path, org: RunningEmulator
+) -> None:
+    write_monitors(project / "monitors", 2)
+    assert cli("plan", "monitors", "--save-plan", "plan.json")[0] == 0
+    assert cli("apply", "--plan", "plan.json")[0] == 0
+    edited = rename_by_hand(org, "svc0001 latency", "svc0001 latency (tuned)")
+    refused = (
+        f"✗ create   monitor svc0001: refused: {edited.id} was created in Datadog since the plan was made"
+    )
+
+    code, output = cli("apply", "--plan", "plan.json")
+    assert code == 1 and refused in output, output
+    assert "Apply: 0 done, 1 failed, 1 skipped. Plan again" in output
+    assert "Run apply again" not in output

@@ -279,9 +279,12 @@ def test_each_plan_is_posted_as_its_environments_sticky_comment_with_the_plan_as
     steps = [step.step for step in steps_of(WORKFLOWS / "plan.yml") if step.job_id == "plan"]
     runs = [provisioner_invocations(str(step.get("run", ""))) for step in steps]
     plan_at = next(i for i, found in enumerate(runs) if found and found[0][0] == "plan")
-    assert runs[plan_at][0] == ["plan", "--env", "$ENVIRONMENT", "--format", "markdown", "--out", "plan.md"]
+    assert runs[plan_at][0] == [
+        "plan", "--env", "$ENVIRONMENT", "--format", "markdown", "--out", "plan.md", "--save-plan", "plan.json"
+    ]  # fmt: skip
     upload_at = next(i for i, step in enumerate(steps) if "upload-artifact" in str(step.get("uses")))
-    assert steps[upload_at]["with"]["path"] == "plan.md"
+    # plan.md is cut to fit a comment; the artifact keeps the whole plan too
+    assert steps[upload_at]["with"]["path"].split() == ["plan.md", "plan.json"]
     assert "${{ matrix.environment }}" in steps[upload_at]["with"]["name"], "one artifact per environment"
     comments = [
         (i, found[0]) for i, found in enumerate(runs) if found and found[0][:2] == ["github", "comment"]
@@ -370,7 +373,12 @@ def test_pre_commit_hook_validates_the_whole_repository_when_a_definition_change
     assert hook["language"] == "python"
     assert hook["pass_filenames"] is False  # every file, so a duplicate id across files fails locally
     files = re.compile(hook["files"])
-    for path in ["monitors/mesh.yaml", "monitors/team/checkout.yml", "dashboards/overview.yaml", "provisioner.yaml"]:
+    for path in [
+        "monitors/mesh.yaml",
+        "monitors/team/checkout.yml",
+        "dashboards/overview.yaml",
+        "provisioner.yaml",
+    ]:
         assert files.search(path), path
     for path in ["README.md", "monitors/notes.md", "src/monitors/x.yaml", "team/provisioner.yaml"]:
         assert not files.search(path), path
