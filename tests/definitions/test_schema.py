@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from provisioner.definitions import load_definitions
-from provisioner.definitions.schema import KIND_SCHEMAS, check_schema, schema_documents
+from provisioner.definitions.schema import CONFIG_SCHEMA, KIND_SCHEMAS, check_schema, schema_documents
 from provisioner.model import Environment
 
 VALID = {
@@ -57,7 +57,12 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 @st.composite
 def mutated_definitions(draw: st.DrawFn) -> tuple[str, Any]:
     kind = draw(st.sampled_from(sorted(VALID)))
-    instance = copy.deepcopy(VALID[kind])
+    return kind, draw(mutated(VALID[kind]))
+
+
+@st.composite
+def mutated(draw: st.DrawFn, valid: Any) -> Any:
+    instance = copy.deepcopy(valid)
     for _ in range(draw(st.integers(0, 3))):
         path = draw(st.sampled_from(_paths(instance)))
         if not path:
@@ -73,7 +78,7 @@ def mutated_definitions(draw: st.DrawFn) -> tuple[str, Any]:
         instance[draw(st.sampled_from(["extra", "priority", "options", "thresholds", "layout"]))] = draw(
             json_values
         )
-    return kind, instance
+    return instance
 
 
 def reference_validator(name: str) -> Draft202012Validator:
@@ -92,6 +97,23 @@ def test_jsonschema_rs_agrees_with_the_reference_and_explains_every_rejection(ca
     kind, instance = case
     findings = check_schema(KIND_SCHEMAS[kind], instance)
     assert (not findings) == REFERENCE[kind].is_valid(instance)
+    assert all(finding.hint for finding in findings), [f for f in findings if not f.hint]
+
+
+VALID_CONFIG = {
+    "namespace": "mesh", "default_environment": "prod", "services": ["a"], "istio": {"data_plane": "legacy"},
+    "environments": {"prod": {"site": "datadoghq.eu", "tags": ["env:prod"], "notify": ["@x"],
+                              "variables": {"cluster": "c"}, "istio": "openmetrics"}},
+}  # fmt: skip
+CONFIG_REFERENCE = reference_validator(CONFIG_SCHEMA)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated(VALID_CONFIG))
+def test_every_rejection_of_a_project_config_comes_with_a_hint(config: Any) -> None:
+    findings = check_schema(CONFIG_SCHEMA, config)
+    assert (not findings) == CONFIG_REFERENCE.is_valid(config)
+    assert all(finding.hint for finding in findings), [f for f in findings if not f.hint]
 
 
 @pytest.mark.parametrize("kind", sorted(VALID))
