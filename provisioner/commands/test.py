@@ -14,10 +14,11 @@ from provisioner.config import load_config, select_environment, with_modes
 from provisioner.credentials import Target
 from provisioner.datadog.client import ClientSettings, DatadogClient
 from provisioner.definitions import load_definitions
+from provisioner.definitions.files import DEFAULT_FOLDERS
 from provisioner.errors import UserError
 from provisioner.mesh import catalogue
 from provisioner.model import CollectionModes, Environment, Json, Problem, ProjectConfig
-from provisioner.monitor_tests.cases import MonitorTest, load_tests, unknown_name_problem
+from provisioner.monitor_tests.cases import DEFAULT_TEST_FOLDER, MonitorTest, load_tests, unknown_name_problem
 from provisioner.monitor_tests.results import CaseResult
 from provisioner.monitor_tests.run import START_S, Variant, run_test, testable_ids
 from provisioner.report.colour import colour_enabled, styler
@@ -29,6 +30,7 @@ def test(
     paths: Sequence[Path], env: str | None, config_path: Path | None, output_format: str, junit: Path | None
 ) -> int:
     """0 when every test passes; 1 when one fails or cannot run, or a test file or definition is wrong."""
+    paths = _test_paths(paths)
     config = load_config(config_path)
     try:
         runs = _runs(paths, config, select_environment(config, env))
@@ -47,6 +49,27 @@ def test(
         colour = colour_enabled(sys.stdout)
         typer.echo(render_text(results, styler(colour)), nl=False, color=colour)
     return 0 if all(result.status == "passed" for result in results) else 1
+
+
+def _test_paths(paths: Sequence[Path]) -> Sequence[Path]:
+    """The tests to run (default: monitors/tests/). Refused outside a repository: the definitions the
+    tests name are always read from the current directory's monitors/ and dashboards/."""
+    here = Path.cwd()
+    if not any(Path(folder).is_dir() for folder in DEFAULT_FOLDERS):
+        raise UserError(
+            f"no monitors/ or dashboards/ folder in {here}: `provisioner test` reads the definitions "
+            "it tests from there",
+            "run it from the repository root (test files may be anywhere: provisioner test path/to/tests)",
+        )
+    if paths:
+        return paths
+    if not DEFAULT_TEST_FOLDER.is_dir():
+        raise UserError(
+            f"no {DEFAULT_TEST_FOLDER.as_posix()}/ folder in {here}: no tests to run",
+            f"write monitor tests in {DEFAULT_TEST_FOLDER.as_posix()}/ (docs/testing-monitors.md), "
+            "or pass test files or folders",
+        )
+    return [DEFAULT_TEST_FOLDER]
 
 
 class _Refused(Exception):

@@ -28,7 +28,7 @@ from provisioner.monitor_tests.series import (
 )
 
 TEST_SCHEMA = "monitor-test.json"
-DEFAULT_TEST_FOLDER = Path("monitors") / "tests"
+DEFAULT_TEST_FOLDER = Path("monitors") / "tests"  # when `provisioner test` is given no paths
 DEFAULT_STEP_S = 60
 MINUTE = 60
 STATES = ("OK", "Warn", "Alert", "No Data")
@@ -126,13 +126,7 @@ class LoadedTests:
 
 
 def load_tests(paths: Sequence[Path]) -> LoadedTests:
-    """Every test of the test files under ``paths`` (default: monitors/tests/)."""
-    if not paths:
-        if not DEFAULT_TEST_FOLDER.is_dir():
-            message = f"no {DEFAULT_TEST_FOLDER.as_posix()}/ folder in the current directory"
-            hint = f"write monitor tests in {DEFAULT_TEST_FOLDER.as_posix()}/, or pass test files or folders"
-            return LoadedTests((), (Problem(".", 1, 1, "", "no-tests", "error", message, hint),), ())
-        paths = [DEFAULT_TEST_FOLDER]
+    """Every test of the test files under ``paths`` (files, or folders searched for *.yaml / *.yml)."""
     files, problems = find_definition_files(paths)
     tests: list[MonitorTest] = []
     displays = []

@@ -142,11 +142,30 @@ def test_a_bad_test_file_is_located_and_nothing_runs(
 def test_without_a_tests_folder_the_command_says_where_tests_go(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    (tmp_path / "monitors").mkdir()
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, ["test"])
     assert result.exit_code == 1
-    assert result.output.startswith(
-        ".:1:1: error [no-tests] no monitors/tests/ folder in the current directory"
+    assert result.output == (
+        f"error: no monitors/tests/ folder in {tmp_path}: no tests to run\n"
+        "  hint: write monitor tests in monitors/tests/ (docs/testing-monitors.md), or pass test files or folders\n"
+    )
+
+
+@pytest.mark.parametrize("given", [[], ["monitors/tests"]], ids=["no paths", "test paths"])
+def test_outside_a_repository_the_command_says_to_run_from_its_root(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: list[str]
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (project / "monitors" / "tests" / "t.yaml").write_text(GOOD_TEST, encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+    result = CliRunner().invoke(app, ["test", *(str(project / path) for path in given)])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"error: no monitors/ or dashboards/ folder in {elsewhere}: `provisioner test` reads the definitions "
+        "it tests from there\n"
+        "  hint: run it from the repository root (test files may be anywhere: provisioner test path/to/tests)\n"
     )
 
 
