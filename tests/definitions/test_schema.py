@@ -3,7 +3,6 @@ on what is valid, and every invalid definition gets at least one located finding
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from referencing import Registry, Resource
 from provisioner.definitions import load_definitions
 from provisioner.definitions.schema import CONFIG_SCHEMA, KIND_SCHEMAS, check_schema, schema_documents
 from provisioner.model import Environment
+from tests.mutations import mutated
 
 VALID = {
     "error-rate": {
@@ -34,51 +34,10 @@ VALID = {
         {"type": "timeseries", "queries": {"a": "x"}, "formula": ["a"]}]},
 }  # fmt: skip
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(-2, 2, allow_nan=False) | st.sampled_from(
-        ["", "5%", "5m", "env:prod", "x", "rq_open", "query alert", "timeseries", "a", "prod", "Bad Id", "show_no_data"]
-    ),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(["a", "critical", "type", "service", "query"]), children, max_size=3),
-    max_leaves=6,
-)  # fmt: skip
-
-
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    paths = [prefix]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            paths.extend(_paths(item, (*prefix, key)))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            paths.extend(_paths(item, (*prefix, index)))
-    return paths
-
-
 @st.composite
 def mutated_definitions(draw: st.DrawFn) -> tuple[str, Any]:
     kind = draw(st.sampled_from(sorted(VALID)))
     return kind, draw(mutated(VALID[kind]))
-
-
-@st.composite
-def mutated(draw: st.DrawFn, valid: Any) -> Any:
-    instance = copy.deepcopy(valid)
-    for _ in range(draw(st.integers(0, 3))):
-        path = draw(st.sampled_from(_paths(instance)))
-        if not path:
-            continue
-        parent = instance
-        for token in path[:-1]:
-            parent = parent[token]
-        if draw(st.booleans()) and isinstance(parent, dict):
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = draw(json_values)
-    if draw(st.booleans()) and isinstance(instance, dict):
-        instance[draw(st.sampled_from(["extra", "priority", "options", "thresholds", "layout"]))] = draw(
-            json_values
-        )
-    return instance
 
 
 def reference_validator(name: str) -> Draft202012Validator:
