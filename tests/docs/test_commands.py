@@ -284,3 +284,22 @@ def test_the_pages_on_audit_state_its_exit_code_default_and_the_ci_setting() -> 
         text = (REPO / "docs" / page).read_text(encoding="utf-8")
         assert f"`--fail-on` defaults to `{default}`" in text, page
         assert "`--fail-on error`" in text, page
+
+
+_RELATIVE_PATH = re.compile(r"(?<![\w/.])(?:\.\./)+([\w.-]+)")
+GENERATED = {".schemas"}  # written by `provisioner schema --out .schemas`: editors' $schema paths name it
+
+
+def test_no_page_points_at_a_path_outside_the_repository() -> None:
+    """A clone has only the repository: a ``../`` path to a folder it does not hold (as ``../shared/...``
+    did) points at nothing for a reader. Paths relative to a definition file (``../../.schemas``) name the
+    repository's own folders."""
+    held = {entry.name for entry in REPO.iterdir()} | GENERATED
+    outside = [
+        f"{document.relative_to(REPO)}:{number}: {found.group(0)}"
+        for document in DOCUMENTS
+        for number, line in enumerate(document.read_text(encoding="utf-8").splitlines(), start=1)
+        for found in _RELATIVE_PATH.finditer(line)
+        if found.group(1) not in held
+    ]
+    assert not outside, "\n".join(outside)
