@@ -34,6 +34,7 @@ VALID = {
         {"type": "timeseries", "queries": {"a": "x"}, "formula": ["a"]}]},
 }  # fmt: skip
 
+
 @st.composite
 def mutated_definitions(draw: st.DrawFn) -> tuple[str, Any]:
     kind = draw(st.sampled_from(sorted(VALID)))

@@ -14,7 +14,8 @@ from tests.docs.shown import REPO
 
 PACKAGE = REPO / "provisioner"
 _CODE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-_MAKERS = re.compile(r"(?i)problem|finding|notation")  # Finding(...), Problem(...), document.problem(...), ...
+# the calls that make one: Finding(...), Problem(...), document.problem(...), reader._notation(...), ...
+_MAKERS = re.compile(r"(?i)problem|finding|notation")
 NOT_CODES = {"error", "warning", "info", "text", "json", "github", "markdown"}  # severities and formats
 AUDIT_MODULES = re.compile(r"^engine/audit")
 
