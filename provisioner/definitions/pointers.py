@@ -29,10 +29,9 @@ def without_values(data: Any, pointers: Collection[str]) -> Any:
     entered, and a value that is an element itself takes its whole list (the mapping entry holding it)."""
     pruned = copy.deepcopy(data)
     for pointer in pointers:
-        tokens = split_pointer(pointer)
-        if not _holds(pruned, tokens):
+        if not holds(pruned, pointer):
             continue  # removed already, with an enclosing value
-        entry = _enclosing_entry(pruned, tokens)
+        entry = _enclosing_entry(pruned, split_pointer(pointer))
         if entry is None:
             return None
         holder, key = entry
@@ -57,9 +56,10 @@ def _enclosing_entry(data: Any, tokens: list[str]) -> tuple[dict[str, Any], str]
     return entry
 
 
-def _holds(data: Any, tokens: list[str]) -> bool:
+def holds(data: Any, pointer: str) -> bool:
+    """Whether ``data`` has a value at ``pointer``."""
     node = data
-    for token in tokens:
+    for token in split_pointer(pointer):
         if isinstance(node, dict) and token in node:
             node = node[token]
         elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
