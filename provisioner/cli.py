@@ -477,7 +477,11 @@ def audit(
         OutputFormat, typer.Option("--format", help="Report format.")
     ] = OutputFormat.text,
     fail_on: Annotated[
-        FailOn, typer.Option("--fail-on", help="Exit 1 when findings of this severity or above exist.")
+        FailOn,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when findings of this severity or above exist (never: report only, exit 0; CI: error).",
+        ),
     ] = FailOn.never,
     mute_limit: Annotated[
         str | None,

@@ -61,7 +61,8 @@ def import_(
     specs = (*project.definitions.monitors, *project.definitions.dashboards)
     taken = {s.definition_id.split("/")[0] for s in specs}
     adopted = {str(s.adopt_id): s for s in specs if s.adopt_id is not None}  # re-imports keep their id
-    problems: list[str] = []
+    problems: list[str] = []  # what was asked for and could not be written: exit 1
+    kept: list[str] = []  # already managed, or imported already: left as is, not a failure
     imported: list[ImportedDefinition] = []
     with datadog_connection(project.environment, use_emulator, api_url) as port:
         if monitor_ids or tags or name_glob or all_unmanaged:
@@ -70,11 +71,9 @@ def import_(
             problems += _missing_ids(monitor_ids, monitors)
             managed = [m for m in chosen if read_monitor_mark(m.body) is not None]
             named = [m for m in managed if m.datadog_id in monitor_ids]
-            problems += [f"monitor {m.datadog_id} is already managed by provisioner; skipped" for m in named]
+            kept += [f"monitor {m.datadog_id} is already managed by provisioner: left as is" for m in named]
             if len(managed) > len(named):
-                typer.echo(
-                    f"{len(managed) - len(named)} selected monitor(s) already managed: skipped.", err=True
-                )
+                kept.append(f"{len(managed) - len(named)} selected monitor(s) already managed: left as is")
             unmanaged = [m for m in chosen if m not in managed]
             imported += _import_monitors(unmanaged, monitors, project.environment, adopted, taken)
         for dashboard_id in dashboard_ids:
@@ -82,14 +81,16 @@ def import_(
             if dashboard is None:
                 continue
             if read_dashboard_mark(dashboard.body) is not None:
-                problems.append(f"dashboard {dashboard_id} is already managed by provisioner; skipped")
+                kept.append(f"dashboard {dashboard_id} is already managed by provisioner: left as is")
                 continue
             imported.append(import_dashboard(dashboard, _definition_id(dashboard, adopted, taken)))
-    written = _write_all(imported, out, dashboards_out, overwrite, adopted, problems)
+    written = _write_all(imported, out, dashboards_out, overwrite, adopted, problems, kept)
     for item in written:
         typer.echo(
             f"✓ {item.imported.kind:<18} {item.path}  ← {item.imported.datadog_id} {item.imported.title!r}"
         )
+    for note in kept:
+        typer.echo(f"= {note}", err=True)
     colour = colour_enabled(sys.stderr)
     for problem in problems:
         typer.echo(styler(colour)(f"✗ {problem}", "red"), err=True, color=colour)
@@ -161,6 +162,7 @@ def _write_all(
     overwrite: bool,
     adopted: dict[str, Spec],
     problems: list[str],
+    kept: list[str],
 ) -> list[_Written]:
     written = []
     for item in imported:
@@ -169,8 +171,8 @@ def _write_all(
         existing = adopted.get(str(item.datadog_id))
         if existing and Path(existing.source.path).resolve() != path.resolve():
             where = f"{existing.source.path}:{existing.source.line}"
-            problems.append(
-                f"{item.datadog_id} is already imported as {item.definition_id} in {where}; skipped"
+            kept.append(
+                f"{item.datadog_id} is already imported as {item.definition_id} in {where}: left as is"
             )
             continue
         if path.exists() and not overwrite:
@@ -188,7 +190,12 @@ def _yaml_of(item: ImportedDefinition) -> str:
         "`provisioner import`.\n"
         "# `adopt` makes the next apply take that resource over in place (same id, URL and history).\n"
     )
-    return header + yaml.dump(item.document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
+    return header + yaml.dump(
+        item.document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=_NO_WRAP
+    )
+
+
+_NO_WRAP = sys.maxsize  # a long query or name stays on one line: the file reads like the monitor in Datadog
 
 
 class _Dumper(DefinitionDumper):

@@ -14,10 +14,11 @@ from provisioner.config import load_config, select_environment, with_modes
 from provisioner.credentials import Target
 from provisioner.datadog.client import ClientSettings, DatadogClient
 from provisioner.definitions import load_definitions
+from provisioner.definitions.files import DEFAULT_FOLDERS
 from provisioner.errors import UserError
 from provisioner.mesh import catalogue
 from provisioner.model import CollectionModes, Environment, Json, Problem, ProjectConfig
-from provisioner.monitor_tests.cases import MonitorTest, load_tests, unknown_name_problem
+from provisioner.monitor_tests.cases import DEFAULT_TEST_FOLDER, MonitorTest, load_tests, unknown_name_problem
 from provisioner.monitor_tests.results import CaseResult
 from provisioner.monitor_tests.run import START_S, Variant, run_test, testable_ids
 from provisioner.report.colour import colour_enabled, styler
@@ -29,6 +30,7 @@ def test(
     paths: Sequence[Path], env: str | None, config_path: Path | None, output_format: str, junit: Path | None
 ) -> int:
     """0 when every test passes; 1 when one fails or cannot run, or a test file or definition is wrong."""
+    paths = _test_paths(paths)
     config = load_config(config_path)
     try:
         runs = _runs(paths, config, select_environment(config, env))
@@ -49,35 +51,59 @@ def test(
     return 0 if all(result.status == "passed" for result in results) else 1
 
 
+def _test_paths(paths: Sequence[Path]) -> Sequence[Path]:
+    """The tests to run (default: monitors/tests/). Refused outside a repository: the definitions the
+    tests name are always read from the current directory's monitors/ and dashboards/."""
+    here = Path.cwd()
+    if not any(Path(folder).is_dir() for folder in DEFAULT_FOLDERS):
+        raise UserError(
+            f"no monitors/ or dashboards/ folder in {here}: `provisioner test` reads the definitions "
+            "it tests from there",
+            "run it from the repository root (test files may be anywhere: provisioner test path/to/tests)",
+        )
+    if paths:
+        return paths
+    if not DEFAULT_TEST_FOLDER.is_dir():
+        raise UserError(
+            f"no {DEFAULT_TEST_FOLDER.as_posix()}/ folder in {here}: no tests to run",
+            f"write monitor tests in {DEFAULT_TEST_FOLDER.as_posix()}/ (docs/testing-monitors.md), "
+            "or pass test files or folders",
+        )
+    return [DEFAULT_TEST_FOLDER]
+
+
 class _Refused(Exception):
     """Nothing runs: the test files, or the definitions they test, have problems."""
 
-    def __init__(self, problems: Sequence[Problem], files: int, note: str = "No test was run.") -> None:
+    def __init__(self, problems: Sequence[Problem], files: int, note: str) -> None:
         super().__init__(note)
         self.problems, self.files, self.note = problems, files, note
 
 
 def _runs(paths: Sequence[Path], config: ProjectConfig, default: Environment) -> list[Run]:
-    """Each test with the compiled definitions of its environment, once per Istio mode it asks for."""
+    """Each test with the compiled definitions of its environment, once per Istio mode it asks for.
+    Nothing runs while a test file, a name it uses or a definition is wrong: every such problem is
+    reported at once (the names of a test in a file with a schema error are checked too)."""
     loaded = load_tests(paths)
     files = len(loaded.files)
-    if any(problem.severity == "error" for problem in loaded.problems):
-        raise _Refused(loaded.problems, files, "Fix the test files first: no test was run.")
-    if loaded.problems:  # warnings only (a link that loops, a FIFO): say so, and run the others
-        typer.echo(format_problems(loaded.problems, "text"), err=True)
-    unknown = [
+    problems = list(loaded.problems)
+    named = [t for t in loaded.tests if not t.env or t.env in config.environments]
+    problems.extend(
         _unknown_environment(t, config) for t in loaded.tests if t.env and t.env not in config.environments
-    ]
-    if unknown:
-        raise _Refused(unknown, files)
+    )
     compiler = _Compiler(config)
-    runs = [(test, variant) for test in loaded.tests for variant in compiler.variants(test, default)]
+    runs = [(test, variant) for test in named for variant in compiler.variants(test, default)]
     broken = list(dict.fromkeys(p for variant in compiler.compiled() for p in variant.definitions.errors))
+    wrong_tests = any(problem.severity == "error" for problem in problems)
     if broken:
-        raise _Refused(broken, files, "Fix the definitions first: no test was run.")
+        first = "the test files and the definitions" if wrong_tests else "the definitions"
+        raise _Refused([*problems, *broken], files, f"Fix {first} first: no test was run.")
     unknown = [_unknown_monitor(t, v) for t, v in runs if t.monitor not in testable_ids(v.definitions)]
-    if unknown:
-        raise _Refused(list(dict.fromkeys(unknown)), files)
+    problems.extend(dict.fromkeys(unknown))
+    if any(problem.severity == "error" for problem in problems):
+        raise _Refused(problems, files, "Fix the test files first: no test was run.")
+    if problems:  # warnings only (a link that loops, a FIFO): say so, and run the others
+        typer.echo(format_problems(problems, "text"), err=True)
     return runs
 
 

@@ -4,7 +4,6 @@ set in an override that conflicts with one in the base), compile by kind, check 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 
@@ -16,7 +15,7 @@ from provisioner.definitions.kinds import MONITOR_KINDS
 from provisioner.definitions.kinds.base import CompileContext, CompiledMonitor
 from provisioner.definitions.kinds.dashboard import compile_dashboard
 from provisioner.definitions.kinds.mesh import setup_findings
-from provisioner.definitions.pointers import split_pointer
+from provisioner.definitions.pointers import related, without_values
 from provisioner.definitions.references import Referrer, refers_to_others
 from provisioner.definitions.resolve import ResolvedDefinition, resolve
 from provisioner.definitions.rules import Facts, check_monitor, composite_part_variables, template_variables
@@ -90,37 +89,12 @@ def semantic_problems_despite_schema(
     """What the semantic checks find in a definition its schema rejects: they run on the definition
     without the rejected values, and report only what is not at, above or below one of them (a value the
     schema rejected is the one problem there). Nothing when a required field or the kind itself is wrong."""
-    pruned = _without(raw.data, raw.rejected)
+    pruned = without_values(raw.data, raw.rejected)
     if pruned is None or raw.kind not in KIND_SCHEMAS or check_schema(KIND_SCHEMAS[raw.kind], pruned):
         return []
     _, problems = compile_definition(replace(raw, data=pruned, rejected=()), environment, known_environments)
     rejected = [raw.pointer + pointer for pointer in raw.rejected]
-    return [p for p in problems if not any(_related(p.pointer, pointer) for pointer in rejected)]
-
-
-def _without(data: Json, pointers: Collection[str]) -> dict[str, Json] | None:
-    """A copy of the definition without the mapping keys that hold the rejected values (a list is removed
-    whole, so the positions of what remains do not move); None when the definition itself is rejected."""
-    pruned = copy.deepcopy(data)
-    for pointer in pointers:
-        tokens = split_pointer(pointer)
-        parent, key = None, None
-        node = pruned
-        for token in tokens:
-            if isinstance(node, dict) and token in node:
-                parent, key, node = node, token, node[token]
-            else:
-                break
-            if isinstance(node, list):
-                break
-        if parent is None:
-            return None
-        parent.pop(key, None)
-    return pruned
-
-
-def _related(pointer: str, rejected: str) -> bool:
-    return pointer == rejected or pointer.startswith(rejected + "/") or rejected.startswith(pointer + "/")
+    return [p for p in problems if not any(related(p.pointer, pointer) for pointer in rejected)]
 
 
 def _monitors(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from provisioner.definitions.documents import RawDefinition
 from provisioner.definitions.findings import Finding, did_you_mean
-from provisioner.definitions.pointers import join_pointer, split_pointer
+from provisioner.definitions.pointers import holds, join_pointer, split_pointer
 from provisioner.definitions.variables import (
     SERVICE_VARIABLE,
     UnknownVariable,
@@ -49,23 +49,11 @@ class ResolvedDefinition:
         while True:
             for layer in self.layers:
                 candidate = join_pointer(layer, *tokens)
-                if _exists(self.raw.data, candidate):
+                if holds(self.raw.data, candidate):
                     return candidate
             if not tokens:
                 return self.layers[0] if self.service is not None else ""
             tokens = tokens[:-1]
-
-
-def _exists(data: Json, pointer: str) -> bool:
-    node = data
-    for token in split_pointer(pointer):
-        if isinstance(node, dict) and token in node:
-            node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            return False
-    return True
 
 
 def resolve(

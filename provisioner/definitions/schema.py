@@ -17,6 +17,7 @@ import jsonschema_rs
 
 from provisioner.definitions.findings import Finding, did_you_mean, show
 from provisioner.definitions.pointers import join_pointer, split_pointer
+from provisioner.definitions.schema_hints import enum_hint, joined, range_hint, size_hint, type_hint
 from provisioner.definitions.yaml_reader import YAML_1_1_BOOLEANS
 from provisioner.model import Json
 
@@ -97,12 +98,20 @@ def _keyword_schema(location: str | None) -> tuple[Mapping[str, Any], Any]:
     if not location or not location.startswith(_BASE_URI):
         return {}, None
     file, _, fragment = location[len(_BASE_URI) :].partition("#")
+    *parent_tokens, keyword = split_pointer(fragment) or [""]
+    parent = _node(file, join_pointer("", *parent_tokens))
+    return (parent, parent.get(keyword)) if isinstance(parent, Mapping) else ({}, None)
+
+
+def _node(file: str, pointer: str) -> Any:
+    """The node at ``pointer`` in the shipped schema ``file``."""
     node: Any = schema_documents().get(file, {})
-    parent: Any = {}
-    for token in split_pointer(fragment):
-        parent = node
-        node = node[int(token)] if isinstance(node, list) else node.get(token)
-    return (parent if isinstance(parent, Mapping) else {}), node
+    for token in split_pointer(pointer):
+        if isinstance(node, list):
+            node = node[int(token)]
+        else:
+            node = node.get(token) if isinstance(node, Mapping) else None
+    return node
 
 
 def _findings(error: _Error) -> list[Finding]:
@@ -137,31 +146,49 @@ def _unknown_keys(error: _Error) -> list[Finding]:
 
 def _required(error: _Error) -> list[Finding]:
     missing = [key for key in error.value if key not in error.instance]
-    return [Finding(error.pointer, "missing-field", f"missing required field '{key}'") for key in missing]
+    return [
+        Finding(error.pointer, "missing-field", f"missing required field '{key}'", _required_hint(error, key))
+        for key in missing
+    ]
+
+
+def _required_hint(error: _Error, key: str) -> str:
+    field = _resolved(error.schema.get("properties", {}).get(key, {}))
+    return joined(f"add '{key}:'", str(field.get("description", "")))
+
+
+def _resolved(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A subschema with its $ref followed (to a shipped file), for its description."""
+    reference = schema.get("$ref")
+    if not isinstance(reference, str) or "#" not in reference:
+        return schema
+    file, _, fragment = reference.partition("#")
+    target = _node(file, fragment) if file else None
+    return target if isinstance(target, Mapping) else schema
 
 
 def _type(error: _Error) -> list[Finding]:
     expected = error.value if isinstance(error.value, list) else [error.value]
     wanted = " or ".join(_TYPE_NAMES[name] for name in expected)
     message = f"{show(error.instance)} is {json_type(error.instance)}, expected {wanted}"
-    hint = _description(error)
+    description = _description(error)
+    hint = joined(type_hint(expected, error.instance, described=bool(description)), description)
     if "boolean" in expected and isinstance(error.instance, str) and error.instance in YAML_1_1_BOOLEANS:
         hint = f"write true/false: in YAML 1.2 (as in editors) '{error.instance}' is a string"
     return [Finding(error.pointer, "wrong-type", message, hint)]
 
 
 def _enum(error: _Error) -> list[Finding]:
-    options = [str(option) for option in error.value]
-    message = f"{show(error.instance)} is not one of: {', '.join(options)}"
-    hint = did_you_mean(str(error.instance), options) if isinstance(error.instance, str) else ""
-    return [Finding(error.pointer, "invalid-value", message, hint if hint.startswith("did") else "")]
+    message = f"{show(error.instance)} is not one of: {', '.join(str(option) for option in error.value)}"
+    hint = joined(enum_hint(error.instance, error.value), _description(error))
+    return [Finding(error.pointer, "invalid-value", message, hint)]
 
 
 def _pattern(error: _Error) -> list[Finding]:
     if error.pointer == "/id":
         return [Finding(error.pointer, "invalid-id", f"invalid id {show(error.instance)}", _ID_HINT)]
     message = f"{show(error.instance)} does not match the expected form {error.value}"
-    return [Finding(error.pointer, "invalid-value", message, _description(error))]
+    return [Finding(error.pointer, "invalid-value", message, _description(error) or _PATTERN_HINT)]
 
 
 def _property_names(error: _Error) -> list[Finding]:
@@ -179,7 +206,8 @@ def _property_names(error: _Error) -> list[Finding]:
 def _limit(error: _Error) -> list[Finding]:
     words = {"minimum": "below the minimum", "maximum": "above the maximum"}[error.keyword]
     message = f"{show(error.instance)} is {words} {error.value}"
-    return [Finding(error.pointer, "invalid-value", message, _description(error))]
+    hint = joined(range_hint(error.schema), _description(error))
+    return [Finding(error.pointer, "invalid-value", message, hint)]
 
 
 def _size(error: _Error) -> list[Finding]:
@@ -192,11 +220,19 @@ def _size(error: _Error) -> list[Finding]:
         "minProperties": "must not be empty",
         "uniqueItems": "has duplicate items",
     }
-    return [Finding(error.pointer, "invalid-value", messages[error.keyword], _description(error))]
+    hint = joined(size_hint(error.keyword, limit), _description(error))
+    return [Finding(error.pointer, "invalid-value", messages[error.keyword], hint)]
+
+
+def _const(error: _Error) -> list[Finding]:
+    message = f"{show(error.instance)} is not allowed here: the only value is {show(error.value)}"
+    hint = joined(f"write {show(error.value)}", _description(error))
+    return [Finding(error.pointer, "invalid-value", message, hint)]
 
 
 def _generic(error: _Error) -> list[Finding]:
-    return [Finding(error.pointer, "schema", error.message, _description(error))]
+    hint = _description(error) or "see `provisioner schema` for what this field takes"
+    return [Finding(error.pointer, "schema", error.message, hint)]
 
 
 def _description(error: _Error) -> str:
@@ -206,7 +242,9 @@ def _description(error: _Error) -> str:
 _ID_HINT = (
     "ids are lowercase letters, digits, '.', '_' and '-', starting with a letter or digit (they become tags)"
 )
+_PATTERN_HINT = "write the value in the form the pattern shows (`provisioner schema` lists every field)"
 _HANDLERS = {
+    "const": _const,
     "additionalProperties": _unknown_keys,
     "required": _required,
     "type": _type,

@@ -2,7 +2,8 @@
 
 A test file is YAML read by the definitions' reader (the same bounds and the same ``file:line:col``
 errors), checked against the shipped schema ``monitor-test.json``, then read into ``MonitorTest`` values.
-Problems are collected, never raised: a file with one is not run.
+Problems are collected, never raised, all in one pass (a schema error leaves the rest of the file checked);
+the command runs no test while there is one.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TypeVar
 
 from provisioner.definitions.files import display_path, find_definition_files
 from provisioner.definitions.findings import did_you_mean
+from provisioner.definitions.pointers import related, without_values
 from provisioner.definitions.schema import check_schema
 from provisioner.definitions.source import SourceDocument, join_pointer, read_documents
 from provisioner.mesh import catalogue
@@ -28,7 +30,7 @@ from provisioner.monitor_tests.series import (
 )
 
 TEST_SCHEMA = "monitor-test.json"
-DEFAULT_TEST_FOLDER = Path("monitors") / "tests"
+DEFAULT_TEST_FOLDER = Path("monitors") / "tests"  # when `provisioner test` is given no paths
 DEFAULT_STEP_S = 60
 MINUTE = 60
 STATES = ("OK", "Warn", "Alert", "No Data")
@@ -120,19 +122,13 @@ class MonitorTest:
 
 @dataclass(frozen=True)
 class LoadedTests:
-    tests: tuple[MonitorTest, ...]
+    tests: tuple[MonitorTest, ...]  # every test read, also from a file with errors (then none may run)
     problems: tuple[Problem, ...]
     files: tuple[str, ...]
 
 
 def load_tests(paths: Sequence[Path]) -> LoadedTests:
-    """Every test of the test files under ``paths`` (default: monitors/tests/)."""
-    if not paths:
-        if not DEFAULT_TEST_FOLDER.is_dir():
-            message = f"no {DEFAULT_TEST_FOLDER.as_posix()}/ folder in the current directory"
-            hint = f"write monitor tests in {DEFAULT_TEST_FOLDER.as_posix()}/, or pass test files or folders"
-            return LoadedTests((), (Problem(".", 1, 1, "", "no-tests", "error", message, hint),), ())
-        paths = [DEFAULT_TEST_FOLDER]
+    """Every test of the test files under ``paths`` (files, or folders searched for *.yaml / *.yml)."""
     files, problems = find_definition_files(paths)
     tests: list[MonitorTest] = []
     displays = []
@@ -144,8 +140,7 @@ def load_tests(paths: Sequence[Path]) -> LoadedTests:
         for document in documents:
             found, document_problems = _read_document(document)
             problems.extend(document_problems)
-            if not document_problems and not file_problems:
-                tests.extend(found)
+            tests.extend(found)
     return LoadedTests(tuple(tests), tuple(problems), tuple(displays))
 
 
@@ -157,35 +152,49 @@ def unknown_name_problem(
 
 
 def _read_document(document: SourceDocument) -> tuple[list[MonitorTest], list[Problem]]:
+    """The document's tests and every problem in one pass: the schema's, and what the reader finds in the
+    values the schema accepted (as for definitions: the rejected values are left out, and nothing is
+    reported at, above or below one of them)."""
     findings = check_schema(TEST_SCHEMA, document.data)
-    if findings:
-        return [], [
-            document.problem(f.pointer, f.code, f.message, f.hint, f.severity, key=f.at_key) for f in findings
-        ]
+    problems = [
+        document.problem(f.pointer, f.code, f.message, f.hint, f.severity, key=f.at_key) for f in findings
+    ]
+    rejected = [f.pointer for f in findings if f.code != "missing-field"]  # the reader copes with a gap
+    pruned = without_values(document.data, rejected)
+    items = pruned.get("tests") if isinstance(pruned, dict) else None
+    if not isinstance(items, list):
+        return [], problems
     reader = _Reader(document)
-    tests = [reader.test(f"/tests/{index}", item) for index, item in enumerate(document.data["tests"])]
-    return tests, reader.problems
+    tests = [
+        reader.test(f"/tests/{index}", item) for index, item in enumerate(items) if isinstance(item, dict)
+    ]
+    problems.extend(p for p in reader.problems if not any(related(p.pointer, r) for r in rejected))
+    return [test for test in tests if test is not None], problems
 
 
 class _Reader:
-    """Reads a document the schema accepted; what the schema cannot say becomes a located problem."""
+    """Reads a document's values the schema accepted (a field it rejected, or a missing one, is absent);
+    what the schema cannot say becomes a located problem."""
 
     def __init__(self, document: SourceDocument) -> None:
         self.document = document
         self.problems: list[Problem] = []
 
-    def test(self, pointer: str, item: Mapping[str, Json]) -> MonitorTest:
+    def test(self, pointer: str, item: Mapping[str, Json]) -> MonitorTest | None:
+        """The test, or None without a monitor to test (its other fields are checked all the same)."""
         step_s = self._duration(join_pointer(pointer, "step"), item.get("step")) or DEFAULT_STEP_S
         series = tuple(
             self._series(join_pointer(pointer, "input", name), name, values, step_s)
-            for name, values in item["input"].items()
+            for name, values in item.get("input", {}).items()
         )
         expectations = tuple(
             self._expectation(join_pointer(pointer, "expect", index), check)
-            for index, check in enumerate(item["expect"])
+            for index, check in enumerate(item.get("expect", []))
         )
+        if "monitor" not in item:
+            return None
         return MonitorTest(
-            name=item["name"],
+            name=item.get("name", ""),
             monitor=item["monitor"],
             series=tuple(s for s in series if s is not None),
             expectations=tuple(e for e in expectations if e is not None),
@@ -200,7 +209,9 @@ class _Reader:
         spec = given if isinstance(given, dict) else {"values": given}
         values_pointer = join_pointer(pointer, "values") if isinstance(given, dict) else pointer
         series_name = self._notation(pointer, "bad-series", parse_series_name, name, key=True)
-        values = self._notation(values_pointer, "bad-values", expand_values, spec["values"])
+        values = None
+        if "values" in spec:  # not when the schema rejected it
+            values = self._notation(values_pointer, "bad-values", expand_values, spec["values"])
         own_step = self._duration(join_pointer(pointer, "step"), spec.get("step"))
         if series_name is not None and not self._known_metric(pointer, series_name):
             return None

@@ -39,6 +39,8 @@ class Failure:
     expected: str  # "Alert", or "never Alert"
     evaluations: tuple[Evaluated, ...] = ()
     variant: str = ""  # the Istio modes of the run, when the test asks for several
+    unsent: tuple[str, ...] = ()  # metrics the monitor's query reads that the test sent no series for
+    combines_metrics: bool = False  # the query adds, subtracts, multiplies or divides several metrics
 
     @property
     def explanation(self) -> str:
@@ -59,7 +61,12 @@ class Failure:
             f"{self.source.path}:{self.source.line}: {monitor} at {format_duration(self.at_s)}: "
             f"{subject} {actual}, expected {self.expected}"
         )
-        return f"{text} ({self.explanation})" if self.evaluations else text
+        text = f"{text} ({self.explanation})" if self.evaluations else text
+        if self.unsent:
+            text += f"; the test sent no series for {', '.join(self.unsent)}"
+            if self.combines_metrics:
+                text += " (arithmetic between metrics has a value only where every term has a series)"
+        return text
 
 
 @dataclass(frozen=True)

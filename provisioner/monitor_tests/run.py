@@ -38,6 +38,7 @@ from provisioner.model import (
 from provisioner.monitor_tests.cases import MINUTE, ExpectedState, InputSeries, MonitorTest, Never, StatesAt
 from provisioner.monitor_tests.results import CaseResult, Evaluated, Failure
 from provisioner.monitor_tests.series import format_duration
+from provisioner.signals import metric_names
 
 START_S = 1_767_225_600  # 2026-01-01T00:00:00Z: a minute, hour and day boundary, where the clock starts
 OVERALL = "*"
@@ -157,6 +158,7 @@ class _Case:
         self.failures: list[Failure] = []
         self.reported: set[tuple[int, str, str]] = set()  # (expectation line, monitor, group) for never
         self.names: dict[int, str] = {}  # Datadog id -> definition id
+        self.sent: set[str] = set()  # the Datadog names of the metrics the test submits
         self.start = 0  # the emulator's time of the first point (epoch s)
 
     def run(self) -> list[Failure]:
@@ -198,6 +200,7 @@ class _Case:
             if submitted is None:
                 continue  # a catalogue metric this environment's collection mode does not submit
             metric, metric_type = submitted
+            self.sent.add(metric)
             by_minute: dict[int, list[JsonObject]] = {}
             for offset, value in series.points():
                 by_minute.setdefault(offset // MINUTE + 1, []).append(
@@ -245,7 +248,8 @@ class _Case:
             found = [(m, expected.key, None) for m in tested]
         for monitor, group, actual in found:
             if actual != expected.state:
-                self._fail(expected.source, monitor, at_s, group, actual, expected.state, states)
+                unsent = self._unsent(monitor.datadog_id, states)
+                self._fail(expected.source, monitor, at_s, group, actual, expected.state, states, *unsent)
 
     def _check_never(self, check: Never, at_s: int, tested: Sequence[_Monitor], states: _States) -> None:
         for monitor in tested:
@@ -267,13 +271,37 @@ class _Case:
         actual: str | None,
         expected: str,
         states: _States,
+        unsent: tuple[str, ...] = (),
+        combines_metrics: bool = False,
     ) -> None:
         evaluations = tuple(self._explain(monitor.datadog_id, group, states))
         self.failures.append(
             Failure(
-                source, monitor.definition_id, at_s, group, actual, expected, evaluations, self.variant.label
-            )
+                source,
+                monitor.definition_id,
+                at_s,
+                group,
+                actual,
+                expected,
+                evaluations,
+                self.variant.label,
+                unsent=unsent,
+                combines_metrics=combines_metrics,
+            )  # fmt: skip
         )
+
+    def _unsent(self, datadog_id: int, states: _States) -> tuple[tuple[str, ...], bool]:
+        """The metrics the monitor's query (a composite's: its monitors' queries) reads and the test sent
+        no series for, and whether the query combines several metrics."""
+        monitor_type, query = states.queries.get(datadog_id, ("", ""))
+        ids = (
+            dict.fromkeys(int(found) for found in _COMPOSITE_IDS.findall(query))
+            if monitor_type == "composite"
+            else [datadog_id]
+        )
+        queries = [states.queries.get(monitor, ("", ""))[1] for monitor in ids]
+        names = dict.fromkeys(name for text in queries for name in metric_names({"query": text}))
+        return tuple(_as_written(name) for name in names if name not in self.sent), len(names) > 1
 
     def _states(self) -> _States:
         overall: dict[int, str] = {}
@@ -357,6 +385,12 @@ def _datadog_metric(series: InputSeries, environment: Environment) -> tuple[str,
     uses = catalogue.lookup(series.name.metric)
     matching = [use for use in uses if modes.of(use.metric.collector) in (None, use.mode)] or list(uses)
     return series.name.metric, _intake_type(matching[0].submission.type) if matching else "gauge"
+
+
+def _as_written(datadog_name: str) -> str:
+    """A metric as a test writes it: ``mesh:<key>`` when the name is one catalogue metric's."""
+    keys = dict.fromkeys(use.metric.key for use in catalogue.lookup(datadog_name))
+    return f"mesh:{next(iter(keys))}" if len(keys) == 1 else datadog_name
 
 
 def _intake_type(catalogue_type: str) -> str:

@@ -102,9 +102,27 @@ def test_import_needs_a_selector(cli: Cli, project: Path) -> None:
 
 
 def test_managed_monitors_are_not_imported_again(cli: Cli, project: Path, dd_env: RunningEmulator) -> None:
-    dd_env.admin.seed_monitors(unmanaged_bodies(3))
+    first, *_ = dd_env.admin.seed_monitors(unmanaged_bodies(3))
     assert cli("import", "--all-unmanaged")[0] == 0
     assert cli("apply")[0] == 0
     code, output = cli("import", "--all-unmanaged")
     assert code == 0
+    assert "= 3 selected monitor(s) already managed: left as is" in output
     assert "Imported 0 definition(s)" in output
+    code, output = cli("import", "--id", str(first))  # named, and managed: not a failure either
+    assert code == 0, output
+    assert f"= monitor {first} is already managed by provisioner: left as is" in output
+
+
+def test_long_queries_and_names_stay_on_one_line(cli: Cli, project: Path, dd_env: RunningEmulator) -> None:
+    scope = ",".join(f"kube_namespace:team-{index}" for index in range(12))
+    query = f"sum(last_5m):sum:istio.mesh.request.count.total{{{scope},response_code:5*}}.as_count() > 50"
+    name = "Errors on every namespace of the payments platform, across both clusters, page the on-call " * 2
+    body = {"name": name.strip(), "type": "query alert", "query": query, "message": "m @slack-x",
+            "options": {"thresholds": {"critical": 50}}}  # fmt: skip
+    (monitor,) = dd_env.admin.seed_monitors([body])
+    assert cli("import", "--id", str(monitor))[0] == 0
+    (written,) = (project / "monitors").glob("*.yaml")
+    lines = written.read_text().splitlines()
+    assert f"query: {query}" in lines or f"query: '{query}'" in lines, lines
+    assert any(line.startswith("name: ") and line.endswith("on-call") for line in lines), lines

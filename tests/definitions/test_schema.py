@@ -3,7 +3,6 @@ on what is valid, and every invalid definition gets at least one located finding
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,9 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from provisioner.definitions import load_definitions
-from provisioner.definitions.schema import KIND_SCHEMAS, check_schema, schema_documents
+from provisioner.definitions.schema import CONFIG_SCHEMA, KIND_SCHEMAS, check_schema, schema_documents
 from provisioner.model import Environment
+from tests.mutations import mutated
 
 VALID = {
     "error-rate": {
@@ -34,46 +34,11 @@ VALID = {
         {"type": "timeseries", "queries": {"a": "x"}, "formula": ["a"]}]},
 }  # fmt: skip
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(-2, 2, allow_nan=False) | st.sampled_from(
-        ["", "5%", "5m", "env:prod", "x", "rq_open", "query alert", "timeseries", "a", "prod", "Bad Id", "show_no_data"]
-    ),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(["a", "critical", "type", "service", "query"]), children, max_size=3),
-    max_leaves=6,
-)  # fmt: skip
-
-
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    paths = [prefix]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            paths.extend(_paths(item, (*prefix, key)))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            paths.extend(_paths(item, (*prefix, index)))
-    return paths
-
 
 @st.composite
 def mutated_definitions(draw: st.DrawFn) -> tuple[str, Any]:
     kind = draw(st.sampled_from(sorted(VALID)))
-    instance = copy.deepcopy(VALID[kind])
-    for _ in range(draw(st.integers(0, 3))):
-        path = draw(st.sampled_from(_paths(instance)))
-        if not path:
-            continue
-        parent = instance
-        for token in path[:-1]:
-            parent = parent[token]
-        if draw(st.booleans()) and isinstance(parent, dict):
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = draw(json_values)
-    if draw(st.booleans()) and isinstance(instance, dict):
-        instance[draw(st.sampled_from(["extra", "priority", "options", "thresholds", "layout"]))] = draw(
-            json_values
-        )
-    return kind, instance
+    return kind, draw(mutated(VALID[kind]))
 
 
 def reference_validator(name: str) -> Draft202012Validator:
@@ -92,6 +57,23 @@ def test_jsonschema_rs_agrees_with_the_reference_and_explains_every_rejection(ca
     kind, instance = case
     findings = check_schema(KIND_SCHEMAS[kind], instance)
     assert (not findings) == REFERENCE[kind].is_valid(instance)
+    assert all(finding.hint for finding in findings), [f for f in findings if not f.hint]
+
+
+VALID_CONFIG = {
+    "namespace": "mesh", "default_environment": "prod", "services": ["a"], "istio": {"data_plane": "legacy"},
+    "environments": {"prod": {"site": "datadoghq.eu", "tags": ["env:prod"], "notify": ["@x"],
+                              "variables": {"cluster": "c"}, "istio": "openmetrics"}},
+}  # fmt: skip
+CONFIG_REFERENCE = reference_validator(CONFIG_SCHEMA)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated(VALID_CONFIG))
+def test_every_rejection_of_a_project_config_comes_with_a_hint(config: Any) -> None:
+    findings = check_schema(CONFIG_SCHEMA, config)
+    assert (not findings) == CONFIG_REFERENCE.is_valid(config)
+    assert all(finding.hint for finding in findings), [f for f in findings if not f.hint]
 
 
 @pytest.mark.parametrize("kind", sorted(VALID))

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from provisioner.cli import app
@@ -272,3 +273,33 @@ def test_the_readme_is_a_front_door_with_one_command_set_up_and_the_ci_test_comm
     (test_command,) = [block.text.strip() for block in blocks(README) if block.text.strip() == "pytest"]
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert test_command in ci  # CI runs the README's test command
+
+
+def test_the_pages_on_audit_state_its_exit_code_default_and_the_ci_setting() -> None:
+    """audit exits 0 with errors unless --fail-on says otherwise: the table and the audit page both say so."""
+    audit = typer.main.get_command(app).commands["audit"]  # type: ignore[attr-defined]
+    (fail_on,) = [param for param in audit.params if param.name == "fail_on"]
+    default = getattr(fail_on.default, "value", fail_on.default)
+    for page in ("commands.md", "audit-and-import.md"):
+        text = (REPO / "docs" / page).read_text(encoding="utf-8")
+        assert f"`--fail-on` defaults to `{default}`" in text, page
+        assert "`--fail-on error`" in text, page
+
+
+_RELATIVE_PATH = re.compile(r"(?<![\w/.])(?:\.\./)+([\w.-]+)")
+GENERATED = {".schemas"}  # written by `provisioner schema --out .schemas`: editors' $schema paths name it
+
+
+def test_no_page_points_at_a_path_outside_the_repository() -> None:
+    """A clone has only the repository: a ``../`` path to a folder it does not hold (as ``../shared/...``
+    did) points at nothing for a reader. Paths relative to a definition file (``../../.schemas``) name the
+    repository's own folders."""
+    held = {entry.name for entry in REPO.iterdir()} | GENERATED
+    outside = [
+        f"{document.relative_to(REPO)}:{number}: {found.group(0)}"
+        for document in DOCUMENTS
+        for number, line in enumerate(document.read_text(encoding="utf-8").splitlines(), start=1)
+        for found in _RELATIVE_PATH.finditer(line)
+        if found.group(1) not in held
+    ]
+    assert not outside, "\n".join(outside)

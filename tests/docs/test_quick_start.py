@@ -60,7 +60,10 @@ def quick_start_blocks() -> tuple[str, list[str]]:
     set_up, *runnable = scripts
     assert "pip install" in set_up  # installs the package: not run here
     shown = [line for b in inside if b.language == "text" for line in b.text.splitlines() if line.strip()]
-    return "\n".join(runnable), shown
+    return "\n".join(runnable), [line for line in shown if line.strip() != OMITTED]
+
+
+OMITTED = "…"  # a line of its own in a text block: output left out there
 
 
 def missing_lines(shown: list[str], output: list[str]) -> list[str]:
@@ -184,3 +187,32 @@ def test_the_readmes_plan_comment_is_what_plan_writes(
     shown = readme_plan_comment()
     assert len(made) == len(shown), "\n".join(made)
     assert [line for line, want in zip(made, shown, strict=True) if not pattern(want).fullmatch(line)] == []
+
+
+def test_the_readmes_provisioner_test_output_is_the_real_one_with_what_it_leaves_out_marked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The block after `provisioner test` shows the command's first line, then ``…`` wherever it skips."""
+    text = section(README, QUICK_START)
+    inside = [b for b in blocks(README) if f"```{b.language}\n{b.text}\n```" in text]
+    (after,) = [inside[i + 1] for i, b in enumerate(inside[:-1]) if b.text.strip() == "provisioner test"]
+    monkeypatch.chdir(REPO)
+    result = CliRunner().invoke(app, ["test"], env={"NO_COLOR": "1"})
+    printed = [line for line in result.output.splitlines() if line.strip()]
+    runs: list[list[str]] = [[]]
+    for line in (line for line in after.text.splitlines() if line.strip()):
+        if line.strip() == OMITTED:
+            runs.append([])
+        else:
+            runs[-1].append(line)
+    from_the_start = bool(runs[0])  # else the block starts with …
+    position = 0
+    for number, run in enumerate(run for run in runs if run):
+        wanted = [pattern(line) for line in run]
+        starts = [
+            start
+            for start in range(position, len(printed) - len(run) + 1)
+            if all(w.fullmatch(printed[start + i]) for i, w in enumerate(wanted))
+        ]
+        assert starts and (number > 0 or not from_the_start or starts[0] == 0), (run, printed[:3])
+        position = starts[0] + len(run)

@@ -7,9 +7,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
 from provisioner.cli import app
+from provisioner.monitor_tests.cases import load_tests
+from tests.mutations import mutated
 
 MONITOR = """\
 id: app-errors
@@ -142,11 +146,30 @@ def test_a_bad_test_file_is_located_and_nothing_runs(
 def test_without_a_tests_folder_the_command_says_where_tests_go(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    (tmp_path / "monitors").mkdir()
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, ["test"])
     assert result.exit_code == 1
-    assert result.output.startswith(
-        ".:1:1: error [no-tests] no monitors/tests/ folder in the current directory"
+    assert result.output == (
+        f"error: no monitors/tests/ folder in {tmp_path}: no tests to run\n"
+        "  hint: write monitor tests in monitors/tests/ (docs/testing-monitors.md), or pass test files or folders\n"
+    )
+
+
+@pytest.mark.parametrize("given", [[], ["monitors/tests"]], ids=["no paths", "test paths"])
+def test_outside_a_repository_the_command_says_to_run_from_its_root(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: list[str]
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (project / "monitors" / "tests" / "t.yaml").write_text(GOOD_TEST, encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+    result = CliRunner().invoke(app, ["test", *(str(project / path) for path in given)])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"error: no monitors/ or dashboards/ folder in {elsewhere}: `provisioner test` reads the definitions "
+        "it tests from there\n"
+        "  hint: run it from the repository root (test files may be anywhere: provisioner test path/to/tests)\n"
     )
 
 
@@ -163,3 +186,62 @@ def test_explicit_paths_name_test_files(project: Path) -> None:
     result = CliRunner().invoke(app, ["test", "elsewhere.yaml"])
     assert result.exit_code == 0, result.output
     assert "PASS errors alert (elsewhere.yaml:2)" in result.output
+
+
+def test_a_schema_error_leaves_the_rest_of_the_file_checked(project: Path) -> None:
+    """Like definitions: one run names every problem, not the schema's first and the others after it."""
+    code, output = run_with(
+        project,
+        """\
+        tests:
+          - name: expect written as a state
+            monitor: app-error
+            input:
+              mesh:request_totl: "0+1x10"
+            expect: Alerting
+          - name: a half minute and a misspelt state
+            monitor: app-errors
+            input:
+              app.errors: "5x9"
+            expect:
+              - {at: 90s, states: {"*": Alert}}
+              - {at: 5m, states: {"*": Alerting}}
+        """,
+    )
+    assert code == 1
+    problems = [line.split(" /")[0] for line in output.splitlines() if " error [" in line]
+    assert problems == [
+        "monitors/tests/bad.yaml:3:14: error [unknown-monitor] no monitor 'app-error' in the definitions of "
+        "environment 'default'",
+        "monitors/tests/bad.yaml:5:7: error [unknown-mesh-metric]",
+        "monitors/tests/bad.yaml:6:13: error [wrong-type]",
+        "monitors/tests/bad.yaml:12:14: error [not-a-minute]",
+        "monitors/tests/bad.yaml:13:32: error [invalid-value]",
+    ], output
+    assert output.splitlines()[-1] == "Fix the test files first: no test was run."
+
+
+VALID_TEST_FILE = {
+    "tests": [{
+        "name": "n", "monitor": "m", "env": "prod", "istio": ["legacy"], "step": "1m",
+        "input": {"app.errors": "5x9", "app.hits{service:a}": {"values": "1 2", "type": "count", "interval": 60}},
+        "expect": [{"at": "6m", "states": {"*": "Alert"}}, {"never": ["Warn"], "groups": ["a"], "until": "5m"}],
+    }],
+}  # fmt: skip
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(mutated(VALID_TEST_FILE))
+def test_reading_a_broken_test_file_never_raises_and_locates_every_problem(
+    tmp_path: Path, document: object
+) -> None:
+    path = tmp_path / "fuzz.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    loaded = load_tests([path])
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    for problem in loaded.problems:
+        assert problem.path == str(path) and 1 <= problem.line <= lines + 1 and problem.code, problem

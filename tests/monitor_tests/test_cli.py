@@ -239,6 +239,42 @@ def test_a_group_no_evaluation_saw_is_reported_without_a_value(project: Path) ->
     assert "app-errors at 3m: service:payments has no state (no evaluation saw it), expected OK" in output
 
 
+def test_a_failure_names_the_terms_of_a_sum_the_test_sent_no_series_for(project: Path) -> None:
+    (project / "monitors" / "ejections.yaml").write_text(
+        textwrap.dedent("""\
+        id: ejections
+        kind: monitor
+        name: ejections
+        type: query alert
+        query: "sum(last_5m):sum:envoy.cluster.outlier_detection.ejections_active{*} by {envoy_cluster} + sum:envoy.cluster.outlier_detection.ejections_overflow.count{*} by {envoy_cluster}.as_count() + sum:app.ejected{*} by {envoy_cluster} > 0"
+        message: "@slack-app"
+        options: {thresholds: {critical: 0}, new_group_delay: 0}
+        """)
+    )
+    write_tests(
+        project,
+        """\
+        tests:
+          - name: the gauge alone
+            monitor: ejections
+            env: production
+            istio: [{envoy: openmetrics}]
+            input:
+              mesh:outlier_ejections_active{envoy_cluster:cart}: "0 1 1 1 1"
+            expect:
+              - {at: 4m, states: {"envoy_cluster:cart": Alert}}
+        """,
+    )
+    code, output = run()
+    assert code == 1
+    (failure,) = [line for line in output.splitlines() if "ejections [istio envoy=openmetrics] at 4m" in line]
+    assert "envoy_cluster:cart has no state (no evaluation saw it), expected Alert" in failure
+    assert failure.endswith(
+        "; the test sent no series for mesh:outlier_ejections_overflow, app.ejected (arithmetic between "
+        "metrics has a value only where every term has a series)"
+    ), failure
+
+
 def test_a_monitor_the_emulator_cannot_evaluate_is_an_error_not_a_pass(project: Path) -> None:
     (project / "monitors" / "change.yaml").write_text(
         "id: queue-change\nkind: monitor\nname: queue change\ntype: query alert\n"

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from provisioner.cli import app
 from provisioner.config import load_config, select_environment
 from provisioner.definitions import load_definitions
-from provisioner.monitor_tests.cases import load_tests
+from provisioner.monitor_tests.cases import DEFAULT_TEST_FOLDER, load_tests
 
 REPO = Path(__file__).resolve().parents[2]
 FAILURE = re.compile(
@@ -42,7 +42,7 @@ def test_every_shipped_monitor_has_a_test(monkeypatch: pytest.MonkeyPatch) -> No
     config = load_config(None)
     definitions = load_definitions([], select_environment(config, None), config)
     shipped = {spec.definition_id.split("/")[0] for spec in definitions.monitors if spec.part_of is None}
-    tested = {test.monitor.split("/")[0] for test in load_tests([]).tests}
+    tested = {test.monitor.split("/")[0] for test in load_tests([DEFAULT_TEST_FOLDER]).tests}
     assert shipped - tested == set()
 
 
