@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+import struct
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from datadog_api_client.exceptions import ApiException, ForbiddenException, NotFoundException
@@ -11,6 +14,7 @@ from datadog_api_client.v1.api.monitors_api import MonitorsApi
 from datadog_api_client.v1.model.monitor import Monitor
 
 from provisioner.emulator import RunningEmulator
+from tests.conftest import TEST_API_KEY, TEST_APP_KEY
 
 INVALID_QUERY = {"errors": ["The value provided for parameter 'query' is invalid"]}
 INVALID_LOG_QUERY = {
@@ -245,3 +249,22 @@ def test_request_log_never_holds_a_key(emulator: RunningEmulator, raw: Any) -> N
     for secret in (*raw.keys.values(), "secret-in-query", "other-secret", "a-wrong-key-value"):
         assert secret not in dumped
     assert "api_key=REDACTED" in dumped
+
+
+def test_a_client_that_hangs_up_before_its_answer_is_not_a_server_error(
+    emulator: RunningEmulator, raw: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A client's deadline or Ctrl-C resets the connection before the answer is written: the server
+    carries on quietly (no traceback on its stderr) and keeps serving."""
+    address = urlsplit(emulator.base_url)
+    request = (
+        f"POST /api/v1/monitor/validate HTTP/1.1\r\nHost: x\r\nDD-API-KEY: {TEST_API_KEY}\r\n"
+        f"DD-APPLICATION-KEY: {TEST_APP_KEY}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}"
+    ).encode()
+    for _ in range(20):
+        client = socket.create_connection((address.hostname, address.port))
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.sendall(request)
+        client.close()  # linger 0: a TCP reset, as a killed client sends
+    assert raw.call("POST", "/api/v1/monitor", GOOD).status == 200
+    assert "Traceback" not in capfd.readouterr().err
