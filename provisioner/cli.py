@@ -294,6 +294,7 @@ def environments(
 
 
 class SeedMode(StrEnum):
+    config = "config"  # each collector in the mode the environment's istio: setting names
     openmetrics = "openmetrics"
     legacy = "legacy"
 
@@ -330,12 +331,19 @@ def emulator(
         SeedMode | None,
         typer.Option(
             "--seed-mesh",
-            help="First submit the last hour of a healthy mesh's metrics, named as this mode names them.",
+            help=(
+                "First submit the last hour of a healthy mesh's metrics, named as this mode names them; "
+                "config: each collector in the mode the environment's istio: setting names."
+            ),
         ),
     ] = None,
     env: Annotated[
         str | None,
-        typer.Option("--env", "-e", help="With --seed-mesh: whose services and cluster the series name."),
+        typer.Option(
+            "--env",
+            "-e",
+            help="With --seed-mesh: whose services, cluster and (with config) collection modes.",
+        ),
     ] = None,
     config: ConfigOpt = None,
 ) -> int:

@@ -114,6 +114,11 @@ class CollectionModes:
         """The mode of a collector named in MODE_COLLECTORS; None for one without modes (APM)."""
         return getattr(self, collector) if collector in MODE_COLLECTORS else None  # type: ignore[no-any-return]
 
+    @property
+    def summary(self) -> str:
+        """``data_plane legacy, control_plane openmetrics, envoy openmetrics``"""
+        return ", ".join(f"{collector} {self.of(collector)}" for collector in MODE_COLLECTORS)
+
     def as_dict(self) -> dict[str, Json]:
         modes: dict[str, Json] = {collector: getattr(self, collector) for collector in MODE_COLLECTORS}
         return {**modes, "set_up": list(self.set_up)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import typer
 
@@ -13,8 +14,10 @@ from provisioner.emulator.config import EmulatorOptionError, build_config
 from provisioner.emulator.serve import serve
 from provisioner.emulator.state import StateFileError
 from provisioner.errors import UserError
-from provisioner.mesh.catalogue import Mode
+from provisioner.mesh.catalogue import Mode, modes_of
 from provisioner.model import CollectionModes
+
+SeedMesh = Mode | Literal["config"]  # config: each collector in the mode of the environment's istio: setting
 
 
 def emulator(
@@ -29,12 +32,13 @@ def emulator(
     rate_limit_specs: list[str] | None = None,
     rate_limit_body: str = "empty",
     duplicate_window_s: float | None = None,
-    seed_mesh: Mode | None = None,
+    seed_mesh: SeedMesh | None = None,
     env: str | None = None,
     config_path: Path | None = None,
 ) -> int:
     """Print the base URL, serve until Ctrl-C or SIGTERM, compact ``--state`` and return 0. ``seed_mesh``:
-    first submit an hour of a healthy mesh's series in that collection mode (commands/mesh_demo.py)."""
+    first submit an hour of a healthy mesh's series, every collector in that collection mode, or with
+    ``config`` each in the mode the environment names (commands/mesh_demo.py)."""
     on_ready = _seeder(seed_mesh, env, config_path, api_keys) if seed_mesh is not None else None
     try:
         config = build_config(
@@ -58,19 +62,25 @@ def emulator(
 
 
 def _seeder(
-    mode: Mode, env: str | None, config_path: Path | None, api_keys: list[str]
+    seed_mesh: SeedMesh, env: str | None, config_path: Path | None, api_keys: list[str]
 ) -> Callable[[str], None]:
     """Reads the project first (a bad config fails before anything serves); seeds once the emulator serves."""
     from provisioner.commands.mesh_demo import DemoMesh, submit_demo
 
     config = load_config(config_path)
-    mesh = DemoMesh.of(select_environment(config, env), config.services)
+    environment = select_environment(config, env)
+    mesh = DemoMesh.of(environment, config.services)
+    if seed_mesh == "config":
+        modes = modes_of(environment)
+        described = f"environment {environment.name}'s collection modes ({modes.summary})"
+    else:
+        modes = CollectionModes(data_plane=seed_mesh, control_plane=seed_mesh, envoy=seed_mesh)
+        described = f"{seed_mesh} mode"
 
     def seed(base_url: str) -> None:
-        modes = CollectionModes(data_plane=mode, control_plane=mode, envoy=mode)
         count = submit_demo(base_url, modes, mesh, int(time.time()), api_keys[0] if api_keys else "demo")
         typer.echo(
-            f"Submitted {count} series of a healthy mesh in {mode} mode (the last hour; services "
+            f"Submitted {count} series of a healthy mesh in {described} (the last hour; services "
             f"{', '.join(mesh.services)}, kube_cluster_name:{mesh.cluster}).",
             err=True,
         )

@@ -1,7 +1,8 @@
 """An audit as a pull-request comment or issue body: summary tables, one table per severity (each
 row a finding and its fix), info folded by code, then the mesh coverage table.
 
-Rows stop before GitHub's comment limit and the report says how many it left out.
+Rows stop before GitHub's comment limit (counted as ``github.body.github_length`` does: an emoji is two) and
+the report says how many it left out.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from provisioner.engine.audit_types import AuditedResource, AuditReport, Finding, FindingSeverity, Ownership
+from provisioner.github.body import github_length
 from provisioner.model import MESH_SIGNALS, FieldChange
 from provisioner.report import metric_check
 from provisioner.report.audit_text import (
@@ -37,10 +39,11 @@ class _Budget:
         self.cut = 0
 
     def take(self, text: str) -> bool:
-        if len(text) > self.left:
+        length = github_length(text)
+        if length > self.left:
             self.cut += 1
             return False
-        self.left -= len(text)
+        self.left -= length
         return True
 
 

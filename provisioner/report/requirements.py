@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import yaml
 
 from provisioner.mesh.setup import Requirement
-from provisioner.model import MODE_COLLECTORS, CollectionModes, Json
+from provisioner.model import CollectionModes, Json
 
 REQUIREMENT_FORMATS = ("text", "yaml", "json")
 DECLARED = "declared done in provisioner.yaml"  # istio: {set_up: [...]}
@@ -50,8 +50,7 @@ def requirements_document(
 
 
 def _text(environment: str, modes: CollectionModes, requirements: Sequence[Requirement]) -> str:
-    collectors = ", ".join(f"{collector} {modes.of(collector)}" for collector in MODE_COLLECTORS)
-    lines = [f"Istio and Datadog set-up for environment {environment} (collection modes: {collectors})"]
+    lines = [f"Istio and Datadog set-up for environment {environment} (collection modes: {modes.summary})"]
     if not requirements:
         lines.append("No definition queries a mesh metric: nothing to set up.")
     for number, requirement in enumerate(requirements, start=1):

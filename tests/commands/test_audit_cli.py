@@ -5,6 +5,7 @@ the real CLI, real HTTP. Every monitor's class and findings are asserted."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from provisioner.cli import app
 from provisioner.credentials import Target
 from provisioner.datadog.client import DatadogClient
 from provisioner.emulator import RunningEmulator
+from provisioner.github.body import GITHUB_BODY_LIMIT, compose, github_length
 from tests.conftest import TEST_API_KEY, TEST_APP_KEY, OutputSchemas
 
 REPO = Path(__file__).resolve().parents[2]
@@ -329,3 +331,32 @@ def test_a_team_without_definitions_can_audit(
     assert "No definitions found" in output
     report = json.loads(output[output.index("{") :])
     assert [(m["id"], m["class"]) for m in report["monitors"]] == [(created.datadog_id, "unmanaged")]
+
+
+def test_a_markdown_audit_too_long_for_a_comment_only_as_github_counts_it_is_cut_within_githubs_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client: DatadogClient
+) -> None:
+    """GitHub counts a body in UTF-16 code units: an emoji is two. 140 hand-made monitors named with emoji,
+    each without a notification handle (a warning row): in Python characters the report fits, in GitHub's
+    count it does not."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "provisioner.yaml").write_text(CONFIG)
+    (tmp_path / "monitors").mkdir()
+    for n in range(140):
+        query = f"avg(last_5m):avg:app.queue.depth{{queue:q{n:03d}}} > 100"
+        client.create_monitor(
+            {"name": f"{'🚨' * 150} queue q{n:03d} backs up", "type": "metric alert", "query": query,
+             "message": "The queue backs up.", "options": {"thresholds": {"critical": 100}}}
+        )  # fmt: skip
+    code, markdown = cli("audit", "--format", "markdown")
+    assert code == 0, markdown
+
+    shown = [line for line in markdown.splitlines() if "**no-notification-handle**" in line]
+    cut = re.search(r"\*\*Report cut\*\*: (\d+) rows are not shown", markdown)
+    assert cut is not None and 0 < len(shown) < 140 and int(cut[1]) >= 140 - len(shown)
+    # Counted as Python does, the rows shown and the ones cut fit where the cut used to measure them.
+    longest_row = max(len(line) + 1 for line in shown)
+    assert len(markdown) + int(cut[1]) * longest_row < GITHUB_BODY_LIMIT - 2_000
+    assert GITHUB_BODY_LIMIT - 5_000 < github_length(markdown) <= GITHUB_BODY_LIMIT - 1_000
+    # The comment posts it as it is: the cut fits with room for the marker and a heading.
+    assert compose("provisioner-audit", markdown).endswith(markdown)

@@ -300,6 +300,31 @@ def test_provisioner_emulator_seed_mesh_serves_a_reporting_mesh(tmp_path: Path) 
     assert "kube_cluster_name:mesh-staging-eu1" in stderr[0]
 
 
+def test_seed_mesh_config_seeds_each_collector_as_provisioner_yaml_says_and_the_audit_finds_every_metric(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shipped provisioner.yaml mixes modes (data plane legacy, the rest openmetrics): one mode for all
+    leaves some shipped monitor without data; ``config`` seeds what the environment says it runs."""
+    for name in ("monitors", "dashboards", "provisioner.yaml"):
+        source = REPO / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    state = ("--state", ".provisioner/emulator-state.json")
+    with served(tmp_path, *state, "--seed-mesh", "config") as (_, stderr):  # the --emulator commands use it
+        code, _, applied = cli("apply", "--emulator", "--no-remote-validate")
+        assert code == 0, applied
+        code, stdout, audited = cli("audit", "--emulator", "--format", "json", "--fail-on", "error")
+    assert code == 0, stdout + audited
+    report = json.loads(stdout)
+    assert report["metric_check"]["status"] == "checked"
+    assert [f for m in report["monitors"] for f in m["findings"] if f["code"] == "metric-not-reporting"] == []
+    assert len(report["monitors"]) == 23
+    assert (
+        "series of a healthy mesh in environment staging's collection modes "
+        "(data_plane legacy, control_plane openmetrics, envoy openmetrics)"
+    ) in stderr[0]
+
+
 def test_a_refused_read_is_a_warning_that_names_the_scope_and_changes_nothing(
     project: Path, dd_env: RunningEmulator, output_schemas: OutputSchemas
 ) -> None:
