@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provisioner.signals import metric_terms, query_key, service_name, watch_of_monitor, watch_of_query
+from provisioner.signals import (
+    _TERM_RE,
+    metric_terms,
+    query_key,
+    service_name,
+    watch_of_monitor,
+    watch_of_query,
+)
 
 SHIPPED_ERROR_RATE = (
     "sum(last_15m):sum:istio.mesh.request.count.total"
@@ -207,3 +216,12 @@ def test_grouping_envoy_stats_by_the_caller_is_mesh_wide_but_not_by_service() ->
     assert watch.mesh_wide and watch.grouped_by_service  # envoy_cluster names the destination
     by_caller = watch_of_query("max(last_5m):max:envoy.cluster.circuit_breakers.rq_open{*} by {service} > 0")
     assert by_caller.mesh_wide and not by_caller.grouped_by_service
+
+
+@given(st.lists(st.sampled_from(["istio.mesh", "a.b_1", "sum:", ".", "x", "9", " ", "{", "}", "{a:b}", "("]), max_size=10))
+def test_the_possessive_term_pattern_finds_what_the_backtracking_one_finds(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    backtracking = re.compile(
+        r"(?<![\w.])(?P<metric>[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)+)\s*\{(?P<scope>[^{}]*)\}"
+    )
+    assert [m.groupdict() for m in _TERM_RE.finditer(text)] == [m.groupdict() for m in backtracking.finditer(text)]

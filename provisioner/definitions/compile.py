@@ -136,18 +136,21 @@ def _queries(bodies: Iterable[Mapping[str, Json]]) -> str:
 def _monitor_specs(definition: ResolvedDefinition, kind: str, compiled: CompiledMonitor) -> list[MonitorSpec]:
     adopt = definition.fields.get("adopt")
     adopt_ids = adopt if isinstance(adopt, dict) else {COMPOSITE: adopt}
-    spec = _monitor_spec(definition, kind, compiled, adopt_ids.get(COMPOSITE))
+    source = _source(definition)
+    keep_drift = bool(definition.fields.get("keep_drift", False))
+
+    def spec(definition_id: str, body: dict[str, Json], adopt: Json, part_of: str | None = None) -> MonitorSpec:
+        return MonitorSpec(
+            definition_id=definition_id, kind=kind, body=body, source=source, keep_drift=keep_drift,
+            adopt_id=_adopt_id(adopt), signal=compiled.signal, services=compiled.services, part_of=part_of,
+        )  # fmt: skip
+
+    whole = definition.definition_id
     parts = [
-        replace(
-            spec,
-            definition_id=identity.part_id(definition.definition_id, part.suffix),
-            body=part.body,
-            adopt_id=_adopt_id(adopt_ids.get(part.suffix)),
-            part_of=definition.definition_id,
-        )
+        spec(identity.part_id(whole, part.suffix), part.body, adopt_ids.get(part.suffix), part_of=whole)
         for part in compiled.parts
     ]
-    return [spec, *parts]
+    return [spec(whole, compiled.body, adopt_ids.get(COMPOSITE)), *parts]
 
 
 def _adopt_id(value: Json) -> int | None:
@@ -158,21 +161,6 @@ def _checked(body: dict[str, Json], field_pointer: Callable[[str], str]) -> list
     if not body:  # the kind could not build one; its findings say why
         return []
     return [_in_fields(f, field_pointer) for f in check_monitor(body)]
-
-
-def _monitor_spec(
-    definition: ResolvedDefinition, kind: str, compiled: CompiledMonitor, adopt: Json
-) -> MonitorSpec:
-    return MonitorSpec(
-        definition_id=definition.definition_id,
-        kind=kind,
-        body=compiled.body,
-        source=_source(definition),
-        keep_drift=bool(definition.fields.get("keep_drift", False)),
-        adopt_id=_adopt_id(adopt),
-        signal=compiled.signal,
-        services=compiled.services,
-    )
 
 
 def _in_fields(finding: Finding, field_pointer: Callable[[str], str]) -> Finding:

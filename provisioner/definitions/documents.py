@@ -87,11 +87,11 @@ def split_definitions(document: SourceDocument) -> tuple[list[RawDefinition], li
 
 
 def _kind_findings(item: Mapping[str, Json]) -> list[Finding]:
+    kind = item.get("kind")
+    if isinstance(kind, str) and kind in KIND_SCHEMAS:
+        return []
     kinds = ", ".join(KIND_SCHEMAS)
     if "kind" not in item:
         return [Finding("", "missing-field", "missing required field 'kind'", f"one of: {kinds}")]
-    kind = item["kind"]
-    if not isinstance(kind, str) or kind not in KIND_SCHEMAS:
-        hint = did_you_mean(str(kind), KIND_SCHEMAS) if isinstance(kind, str) else f"one of: {kinds}"
-        return [Finding("/kind", "unknown-kind", f"unknown kind {show(kind)}", hint)]
-    return []
+    hint = did_you_mean(kind, KIND_SCHEMAS) if isinstance(kind, str) else f"one of: {kinds}"
+    return [Finding("/kind", "unknown-kind", f"unknown kind {show(kind)}", hint)]

@@ -146,7 +146,11 @@ def read_text(path: Path, display: str) -> tuple[str, Problem | None]:
             return "", _file_problem(
                 display, "not-a-file", "not a regular file", "pass YAML files or folders"
             )
-        content = handle.read(MAX_FILE_BYTES + 1)
+        # Sized by the file: a read of the limit allocates the limit, for every file. One byte more tells
+        # a file that grew since fstat (or reports no size, as /proc does): then on up to the limit.
+        content = handle.read(min(status.st_size, MAX_FILE_BYTES) + 1)
+        if len(content) > status.st_size:
+            content += handle.read(MAX_FILE_BYTES + 1 - len(content))
     if len(content) > MAX_FILE_BYTES:
         size = max(status.st_size, len(content))
         message = f"the file is {size / 2**20:.1f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB"

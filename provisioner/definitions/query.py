@@ -7,7 +7,9 @@ import re
 from dataclasses import dataclass
 
 _CONDITION = re.compile(r"(>=|<=|==|!=|>|<)\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$")
-_METRIC_GROUP = re.compile(r"\bby\s*\{([^}]*)\}")
+# "by" first, its word boundary checked behind it: a pattern that starts with a literal is searched for
+# as a string (one that starts with \b or a lookbehind is tried at every position, 5x slower)
+_METRIC_GROUP = re.compile(r"by(?<!\wby)\s*\{([^}]*)\}")
 _EVENT_GROUP = re.compile(r"\.by\(\s*\"([^\"]*)\"\s*\)")
 
 

@@ -20,7 +20,7 @@ Body = Mapping[str, Any]
 
 _TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.DOTALL)
 _MATCH_HELPER = re.compile(r'^[#^]is_(?:exact_)?match\s+"([^"]+)"')
-_HANDLE = re.compile(r"(?<![\w@])@[\w][\w.+\-@]*")
+_HANDLE = re.compile(r"@(?<![\w@]@)[\w][\w.+\-@]*")  # "@" first: see query._METRIC_GROUP
 _WHITESPACE = re.compile(r"\s")
 # Template variables Datadog fills in for every monitor, grouped or not.
 _GLOBAL_VARIABLES = frozenset(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from provisioner.definitions import load_definitions
+from provisioner.definitions.files import read_text
 from provisioner.model import Environment
 
 DEFINITION = "{id: s, kind: sidecar-injection, name: n, message: '@x'}\n"
@@ -47,3 +48,10 @@ def test_a_fifo_given_by_name_is_an_error(tmp_path: Path) -> None:
         "error",
         "a FIFO, not a regular file",
     )
+
+
+def test_a_regular_file_that_reports_no_size_is_read_whole() -> None:
+    """A file is read by its size (fstat), and on past it when it holds more: /proc's files report 0."""
+    text, problem = read_text(Path("/proc/self/status"), "status")
+    assert problem is None
+    assert text.startswith("Name:") and "VmHWM:" in text

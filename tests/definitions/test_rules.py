@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provisioner.definitions.query import _CONDITION, QueryCondition, query_condition
-from provisioner.definitions.rules import check_monitor
+from provisioner.definitions.query import _CONDITION, _METRIC_GROUP, QueryCondition, query_condition
+from provisioner.definitions.rules import _HANDLE, check_monitor
 
 
 def body(query: str = "avg(last_5m):avg:m{*} by {service} > 2", monitor_type: str = "query alert",
@@ -96,3 +97,13 @@ def test_reading_the_condition_from_the_query_tail_finds_what_a_full_search_find
     match = _CONDITION.search(query)
     expected = QueryCondition(match.group(1), float(match.group(2))) if match else None
     assert query_condition(query) == expected
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(["by", "by {", "x", "é", " ", "{", "}", "@", "@a", ".", "a,b"]), max_size=10))
+def test_the_literal_first_patterns_find_what_their_word_boundary_forms_find(pieces: list[str]) -> None:
+    """``by`` and ``@`` come first so that re searches for them as text; the boundary is checked behind."""
+    text = "".join(pieces)
+    boundary_first = (re.compile(r"\bby\s*\{([^}]*)\}"), re.compile(r"(?<![\w@])@[\w][\w.+\-@]*"))
+    for fast, plain in zip((_METRIC_GROUP, _HANDLE), boundary_first, strict=True):
+        assert [m.span(0) for m in fast.finditer(text)] == [m.span(0) for m in plain.finditer(text)]

@@ -257,7 +257,7 @@ def setup_findings(body: Mapping[str, Json], modes: CollectionModes) -> list[Fin
     Istio install, another collection mode's metric name, a tag the shipped configuration drops."""
     names = tuple(dict.fromkeys(metric_names(body)))
     findings = list(_name_findings(names, modes))
-    if modes.data_plane == "legacy" and any(_is_data_plane(name) for name in names):
+    if modes.data_plane == "legacy" and _any_data_plane(names):
         for term, _found in metric_uses(body):
             findings.extend(_excluded_tag_findings(term))
     return list(dict.fromkeys(findings))
@@ -278,6 +278,12 @@ def _name_findings(names: tuple[str, ...], modes: CollectionModes) -> tuple[Find
         findings.extend(_mode_findings(name, modes))
         findings.extend(cumulative_findings(name, modes, "/query"))
     return tuple(findings)
+
+
+@cache
+def _any_data_plane(names: tuple[str, ...]) -> bool:
+    """Whether a data-plane metric is among the names (cached as ``_name_findings`` is)."""
+    return any(_is_data_plane(name) for name in names)
 
 
 def cumulative_findings(name: str, modes: CollectionModes, pointer: str) -> Iterator[Finding]:
