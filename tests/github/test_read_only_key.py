@@ -3,10 +3,9 @@ application key in use may do and warns when it can write. Real CLI, real HTTP t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import re
 
 import pytest
 from typer.testing import CliRunner
