@@ -113,7 +113,8 @@ def metric_check(
     from provisioner.engine.metric_check import check_metrics, desired_monitors, live_monitors
     from provisioner.mesh.catalogue import modes_of
 
-    monitors = desired_monitors(project.definitions.monitors) if live is None else live_monitors(live)
+    specs = project.definitions.monitors
+    monitors = desired_monitors(specs) if live is None else live_monitors(live, specs, project.namespace)
     environment = project.environment
     return check_metrics(port, monitors, modes_of(environment), environment.name, datetime.now(UTC), settings)
 

@@ -239,11 +239,12 @@ def _with_guard_outcomes(result: ApplyResult, saved: GuardedPlan) -> ApplyResult
             notes.append(f"the saved plan was already applied: Datadog has all {count} of its changes")
         else:
             notes.append(
-                f"{count} planned changes were already applied (an earlier run of this plan); not sent again"
+                f"{_planned_changes_were(count)} already applied (an earlier run of this plan); not sent again"
             )
     if saved.refused:
         notes.append(
-            f"{len(saved.refused)} planned changes were refused: Datadog changed since the plan was made; plan again"
+            f"{_planned_changes_were(len(saved.refused))} refused: Datadog changed since the plan was made; "
+            "plan again"
         )
     return replace(
         result,
@@ -251,6 +252,10 @@ def _with_guard_outcomes(result: ApplyResult, saved: GuardedPlan) -> ApplyResult
         notes=(*result.notes, *notes),
         replan=bool(saved.refused),
     )
+
+
+def _planned_changes_were(count: int) -> str:
+    return f"{count} planned change was" if count == 1 else f"{count} planned changes were"
 
 
 @contextmanager

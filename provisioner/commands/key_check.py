@@ -10,7 +10,9 @@ import typer
 from provisioner.datadog.client import ApplicationKeyAccess, DatadogClient
 
 EXPECT_READ_ONLY_KEY = "PROVISIONER_EXPECT_READ_ONLY_KEY"
-READ_SCOPES = ("monitors_read", "dashboards_read")
+# What CI's read-only jobs need: plans and audits read monitors and dashboards, the metrics-reporting check
+# reads metrics. docs/ci.md and the README list the same scopes (tests/github/test_read_only_key.py).
+READ_SCOPES = ("monitors_read", "dashboards_read", "metrics_read")
 
 
 def expects_read_only_key() -> bool:
@@ -35,5 +37,10 @@ def write_key_warning(access: ApplicationKeyAccess) -> str:
     )
     return (
         f"warning: the application key in DD_APP_KEY can write ({what}). This run only reads: give it a key "
-        f"scoped to {' and '.join(READ_SCOPES)}, and keep the write key in the protected environments."
+        f"scoped to {read_scopes_text()}, and keep the write key in the protected environments."
     )
+
+
+def read_scopes_text() -> str:
+    *first, last = READ_SCOPES
+    return f"{', '.join(first)} and {last}"

@@ -55,9 +55,11 @@ from provisioner.engine.metric_gaps import (
     span,
 )
 from provisioner.errors import DatadogError
+from provisioner.identity import read_monitor_mark
 from provisioner.mesh import catalogue, setup
 from provisioner.mesh.catalogue import Collector, Mode
 from provisioner.model import (
+    MESH_SIGNALS,
     CollectionModes,
     JsonObject,
     LiveResource,
@@ -92,10 +94,18 @@ class CheckedMonitor:
     key: str  # a definition id (plan) or a Datadog id (audit)
     metrics: tuple[WatchedMetric, ...]
     source: SourceLocation | None = None
+    compiled: bool = False  # a mesh definition writes the query (apply fixes it), not a raw one (edited)
+
+    @property
+    def where_to_edit(self) -> str | None:
+        """Where a person changes the query: None when a mesh definition compiles it for the environment."""
+        if self.compiled:
+            return None
+        return f"{self.source.path}:{self.source.line}" if self.source else "Datadog"
 
 
 def checked_monitor(
-    key: str, bodies: Iterable[JsonObject], source: SourceLocation | None = None
+    key: str, bodies: Iterable[JsonObject], source: SourceLocation | None = None, compiled: bool = False
 ) -> CheckedMonitor:
     """The metrics the metric monitors among ``bodies`` query (a definition's composite parts together)."""
     keys: dict[str, set[str]] = {}
@@ -110,7 +120,7 @@ def checked_monitor(
     metrics = tuple(
         WatchedMetric(name, tuple(sorted(tags)), tuple(sorted(values[name]))) for name, tags in keys.items()
     )
-    return CheckedMonitor(key, metrics, source)
+    return CheckedMonitor(key, metrics, source, compiled)
 
 
 def _exact_values(term: MetricTerm) -> set[tuple[str, str]]:
@@ -130,17 +140,30 @@ def desired_monitors(specs: Sequence[MonitorSpec]) -> tuple[CheckedMonitor, ...]
     """One per definition: the parts of a composite are checked as the definition they belong to."""
     bodies: dict[str, list[JsonObject]] = {}
     sources: dict[str, SourceLocation] = {}
+    compiled: set[str] = set()
     for spec in specs:
         key = spec.part_of or spec.definition_id
         bodies.setdefault(key, []).append(spec.body)
         if spec.part_of is None or key not in sources:
             sources[key] = spec.source
-    return tuple(checked_monitor(key, found, sources[key]) for key, found in bodies.items())
+        if spec.kind in MESH_SIGNALS:  # a mesh kind's query is compiled; a raw monitor's is written by hand
+            compiled.add(key)
+    return tuple(checked_monitor(key, found, sources[key], key in compiled) for key, found in bodies.items())
 
 
-def live_monitors(resources: Sequence[LiveResource]) -> tuple[CheckedMonitor, ...]:
-    """One per live monitor, by its Datadog id."""
-    return tuple(checked_monitor(str(r.datadog_id), (r.body,)) for r in resources)
+def live_monitors(
+    resources: Sequence[LiveResource], specs: Sequence[MonitorSpec] = (), namespace: str = ""
+) -> tuple[CheckedMonitor, ...]:
+    """One per live monitor, by its Datadog id; one that a definition of ``namespace`` manages has that
+    definition's source (and is compiled when its kind is a mesh one)."""
+    by_id = {spec.definition_id: spec for spec in specs}
+    checked = []
+    for resource in resources:
+        mark = read_monitor_mark(resource.body)
+        spec = by_id.get(mark.definition_id) if mark and mark.namespace == namespace else None
+        source, compiled = (spec.source, spec.kind in MESH_SIGNALS) if spec else (None, False)
+        checked.append(checked_monitor(str(resource.datadog_id), (resource.body,), source, compiled))
+    return tuple(checked)
 
 
 # --- one run (its outcome, ``MetricCheck``, is in metric_gaps.py) ------------------------------
@@ -244,7 +267,7 @@ def find_gaps(
     judge = _Judge(reporting, modes, environment)
     found = []
     for monitor in monitors:
-        gaps = tuple(gap for metric in monitor.metrics for gap in judge.gaps(metric))
+        gaps = tuple(gap for metric in monitor.metrics for gap in judge.gaps(metric, monitor.where_to_edit))
         if gaps:
             found.append(MonitorGaps(monitor.key, monitor.source, gaps))
     return tuple(found)
@@ -257,10 +280,11 @@ class _Judge:
         self.environment = environment
         self.window = f"the last {span(reporting.window)}"
         self.evidence = _Evidence(reporting.active)
-        self._by_name: dict[str, MetricGap | None] = {}  # the same metrics recur in many monitors
+        self._by_name: dict[tuple[str, str | None], MetricGap | None] = {}  # metrics recur in many monitors
 
-    def gaps(self, metric: WatchedMetric) -> tuple[MetricGap, ...]:
-        gap = self._name_gap(metric.name)
+    def gaps(self, metric: WatchedMetric, where_to_edit: str | None) -> tuple[MetricGap, ...]:
+        """``where_to_edit``: where the monitor's query is changed (None: a mesh definition compiles it)."""
+        gap = self._name_gap(metric.name, where_to_edit)
         found = [gap] if gap is not None else []
         tags = self.reporting.tags.get(metric.name)  # read for reporting metrics only
         if tags is not None:
@@ -272,16 +296,18 @@ class _Judge:
             ]
         return tuple(found)
 
-    def _name_gap(self, name: str) -> MetricGap | None:
+    def _name_gap(self, name: str, edit: str | None) -> MetricGap | None:
         """What the name alone says (kept: the same metrics recur in many monitors)."""
-        if name not in self._by_name:
+        if (name, edit) not in self._by_name:
             reports = name in self.reporting.active
-            self._by_name[name] = self._reporting_gap(name) if reports else self._absent(name)
-        return self._by_name[name]
+            self._by_name[name, edit] = (
+                self._reporting_gap(name, edit) if reports else self._absent(name, edit)
+            )
+        return self._by_name[name, edit]
 
     # -- a name that does not report
 
-    def _absent(self, name: str) -> MetricGap | None:
+    def _absent(self, name: str, edit: str | None) -> MetricGap | None:
         uses = catalogue.lookup(name)
         if not uses:
             return self._not_reporting(name, "")
@@ -292,12 +318,12 @@ class _Judge:
         )
         if counterpart is not None:
             evidence = f"but {counterpart.submission.name} does"
-            return self._other_mode(name, metric, counterpart.mode, evidence)
+            return self._other_mode(name, metric, counterpart.mode, evidence, edit)
         seen = self.evidence.modes.get(collector, {})
         if seen and not {use.mode for use in uses} & seen.keys():
             mode, example = min(seen.items())
             evidence = f"while the {_COLLECTOR_LABEL[collector]}'s {mode} names do ({example})"
-            return self._other_mode(name, metric, mode, evidence)
+            return self._other_mode(name, metric, mode, evidence, edit)
         if collector not in self.evidence.collectors:
             return self._silent(name, metric)
         if metric.on_event:
@@ -306,15 +332,17 @@ class _Judge:
             return self._stats_not_kept(name, metric)
         return self._not_reporting(name, f", though other {_COLLECTOR_LABEL[collector]} metrics do")
 
-    def _other_mode(self, name: str, metric: catalogue.Metric, mode: Mode, evidence: str) -> MetricGap:
+    def _other_mode(
+        self, name: str, metric: catalogue.Metric, mode: Mode, evidence: str, edit: str | None
+    ) -> MetricGap:
         label = _COLLECTOR_LABEL[metric.collector]
         message = (
             f"{name} has not reported in {self.window} {evidence}: "
             f"this environment's {label} looks like {mode}"
         )
-        return MetricGap(name, Cause.OTHER_MODE, message, self._mode_fix(metric, mode))
+        return MetricGap(name, Cause.OTHER_MODE, message, self._mode_fix(metric, mode, edit))
 
-    def _mode_fix(self, metric: catalogue.Metric, mode: Mode) -> str:
+    def _mode_fix(self, metric: catalogue.Metric, mode: Mode, edit: str | None) -> str:
         collector = metric.collector
         if self.modes.of(collector) != mode:
             other = "legacy" if mode == "openmetrics" else "openmetrics"
@@ -326,10 +354,12 @@ class _Judge:
         instead = metric.submissions.get(mode)
         if instead is None:
             return f"the monitor queries another mode's name, and {mode} mode has no such metric: remove it"
-        return (
-            f"the monitor queries another mode's name: query {instead.name} instead "
-            "(a definition compiles to it for this environment: `provisioner apply`)"
+        how = (
+            " (a definition compiles to it for this environment: `provisioner apply`)"
+            if edit is None
+            else f": edit the query in {edit}"
         )
+        return f"the monitor queries another mode's name: query {instead.name} instead{how}"
 
     def _silent(self, name: str, metric: catalogue.Metric) -> MetricGap:
         needed = setup.requirements({"": [metric]}, self.modes)
@@ -357,15 +387,15 @@ class _Judge:
 
     # -- a name that reports, but not as the monitor means it
 
-    def _reporting_gap(self, name: str) -> MetricGap | None:
+    def _reporting_gap(self, name: str, edit: str | None) -> MetricGap | None:
         """The type Datadog gives the name decides when it was read; without it, what else of the
         collector reports does."""
-        found = self._wrong_type(name)
+        found = self._wrong_type(name, edit)
         if found is None and self.reporting.types.get(name) is None:
-            found = self._other_mode_by_evidence(name)
-        return found or self._cumulative(name)
+            found = self._other_mode_by_evidence(name, edit)
+        return found or self._cumulative(name, edit)
 
-    def _other_mode_by_evidence(self, name: str) -> MetricGap | None:
+    def _other_mode_by_evidence(self, name: str, edit: str | None) -> MetricGap | None:
         """A name both modes submit, with a different meaning in each (V2's request count is V1's running
         total), reporting while only the other mode's names of its collector do."""
         uses = catalogue.lookup(name)
@@ -384,9 +414,9 @@ class _Judge:
             f"the {other.submission.type} of {other_mode} mode ({other.metric.description}), not the "
             f"{mine[0].submission.type} the monitor reads: this environment's {label} looks like {other_mode}"
         )
-        return MetricGap(name, Cause.OTHER_MODE, message, self._mode_fix(other.metric, other_mode))
+        return MetricGap(name, Cause.OTHER_MODE, message, self._mode_fix(other.metric, other_mode, edit))
 
-    def _cumulative(self, name: str) -> MetricGap | None:
+    def _cumulative(self, name: str, edit: str | None) -> MetricGap | None:
         found = catalogue.cumulative_in_mode(name, self.modes)
         if found is None or self.reporting.types.get(name) not in (None, "gauge"):
             return None
@@ -397,14 +427,15 @@ class _Judge:
             "counter's running total since its process started: a sum or average over the window is not a "
             "count, and .as_count() does nothing on a gauge"
         )
-        fix = (
-            f"query {counted.name}, the count per interval (a definition compiles to it: `provisioner apply`)"
-            if counted is not None
-            else f"no {use.mode} metric counts this per interval: remove it"
-        )
+        if counted is None:
+            fix = f"no {use.mode} metric counts this per interval: remove it"
+        elif edit is None:
+            fix = f"query {counted.name}, the count per interval (a definition compiles to it: `provisioner apply`)"
+        else:
+            fix = f"query {counted.name}, the count per interval: edit the query in {edit}"
         return MetricGap(name, Cause.CUMULATIVE_GAUGE, message, fix)
 
-    def _wrong_type(self, name: str) -> MetricGap | None:
+    def _wrong_type(self, name: str, edit: str | None) -> MetricGap | None:
         actual = self.reporting.types.get(name)
         uses = catalogue.lookup(name)
         if actual is None or not uses:
@@ -419,7 +450,7 @@ class _Judge:
             f"{' or '.join(sorted(expected))} the monitor reads: "
             f"this environment's {label} looks like {other.mode}"
         )
-        return MetricGap(name, Cause.OTHER_MODE, message, self._mode_fix(other.metric, other.mode))
+        return MetricGap(name, Cause.OTHER_MODE, message, self._mode_fix(other.metric, other.mode, edit))
 
     def _tag_missing(self, name: str, key: str, tags: MetricTags) -> MetricGap:
         message = (

@@ -1,5 +1,5 @@
 """An audit as a pull-request comment or issue body: summary tables, one table per severity (each
-row a finding and its fix), info folded by code, then the mesh coverage table.
+row a finding and its fix), info folded by code and message, then the mesh coverage table.
 
 Rows stop before GitHub's comment limit (counted as ``github.body.github_length`` does: an emoji is two) and
 the report says how many it left out.
@@ -136,7 +136,7 @@ def _info_table(report: AuditReport, budget: _Budget) -> str:
         return ""
     head = f"#### {_EMOJI[FindingSeverity.INFO]} Info ({report.count(FindingSeverity.INFO)})\n\n{_INFO_HEAD}"
     rows = []
-    for code, members in groups.items():
+    for (code, _), members in groups.items():
         example, finding = members[0]
         where = f"{example.kind} `{example.datadog_id}`" if example else "mesh"
         row = f"| **{code}**: {_text(finding.message)} | {len(members)} | {where} | {_text(finding.fix)} |"

@@ -1,5 +1,5 @@
 """An audit for a terminal: what exists and who owns it, then the findings worst first (each with
-its fix), then the mesh coverage table. Info findings are folded into one line per code."""
+its fix), then the mesh coverage table. Info findings are folded into one line per code and message."""
 
 from __future__ import annotations
 
@@ -130,16 +130,17 @@ def _finding_lines(finding: Finding, style: Style, indent: str) -> list[str]:
     return [f"{indent}{head} {finding.message}", f"{indent}  fix: {finding.fix}"]
 
 
-def folded_info(report: AuditReport) -> dict[str, list[tuple[AuditedResource | None, Finding]]]:
-    """Info findings by code, each with its resource (None for coverage findings)."""
-    groups: dict[str, list[tuple[AuditedResource | None, Finding]]] = defaultdict(list)
+def folded_info(report: AuditReport) -> dict[tuple[str, str], list[tuple[AuditedResource | None, Finding]]]:
+    """Info findings by code and message, each with its resource (None for coverage findings): only the
+    same words fold, so a folded line never shows one resource's message (its signal...) for another."""
+    groups: dict[tuple[str, str], list[tuple[AuditedResource | None, Finding]]] = defaultdict(list)
     for resource in report.monitors + report.dashboards:
         for finding in resource.findings:
             if finding.severity is FindingSeverity.INFO:
-                groups[finding.code].append((resource, finding))
+                groups[finding.code, finding.message].append((resource, finding))
     for finding in report.coverage.findings:
         if finding.severity is FindingSeverity.INFO:
-            groups[finding.code].append((None, finding))
+            groups[finding.code, finding.message].append((None, finding))
     return dict(sorted(groups.items()))
 
 
@@ -148,9 +149,9 @@ def _info_section(report: AuditReport, style: Style) -> list[str]:
     if not groups:
         return []
     lines = [style(f"Info: {report.count(FindingSeverity.INFO)}", SEVERITY_COLOUR[FindingSeverity.INFO])]
-    for code, members in groups.items():
+    for (code, message), members in groups.items():
         first = members[0][1]
-        lines.append(f"  {style(code, 'cyan')} ×{len(members)}: {first.message}")
+        lines.append(f"  {style(code, 'cyan')} ×{len(members)}: {message}")
         lines.append(f"    {_examples(members)}")
         example = members[0][0]
         lines.append(

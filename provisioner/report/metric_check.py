@@ -68,11 +68,9 @@ def summary_line(check: MetricCheck) -> str:
 
 def finding_warning(finding: Finding) -> str:
     """The plan's warning for one finding: what is missing and why, in which monitors, and the fix."""
-    monitors = [m.key for m in finding.monitors]
+    monitors = [m.key + (f" ({m.source.path}:{m.source.line})" if m.source else "") for m in finding.monitors]
     where = "monitor" if len(monitors) == 1 else f"{len(monitors)} monitors:"
-    first = finding.monitors[0].source
-    source = f" ({first.path}:{first.line})" if first and len(monitors) == 1 else ""
-    return f"warning: {finding.gap.message}; in {where} {named(monitors)}{source}; fix: {finding.gap.fix}"
+    return f"warning: {finding.gap.message}; in {where} {named(monitors)}; fix: {finding.gap.fix}"
 
 
 def markdown_section(check: MetricCheck) -> list[str]:

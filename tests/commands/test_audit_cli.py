@@ -286,6 +286,54 @@ def test_text_and_markdown_reports(org: dict[str, int]) -> None:
     )
 
 
+EJECTIONS = """\
+id: payments-ejections
+kind: monitor
+name: payments ejections
+type: metric alert
+query: "max(last_5m):max:envoy.cluster.outlier_detection.ejections_active{envoy_cluster:outbound|80||payments.shop.svc.cluster.local} > 0"
+message: Ejecting payments hosts.
+options: {thresholds: {critical: 0}}
+"""
+
+RESPONSES = """\
+id: cart-responses
+kind: monitor
+name: cart responses by code
+type: query alert
+query: "sum(last_5m):sum:istio.mesh.request.count.total{destination_service_name:cart} by {response_code}.as_count() > 100"
+message: Many cart responses of one code.
+options: {thresholds: {critical: 100}}
+"""
+
+
+def test_info_folds_only_findings_that_say_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dd_env: RunningEmulator
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "provisioner.yaml").write_text(CONFIG)
+    (tmp_path / "monitors").mkdir()
+    (tmp_path / "monitors" / "ejections.yaml").write_text(EJECTIONS)  # circuit-open
+    (tmp_path / "monitors" / "responses.yaml").write_text(RESPONSES)  # error-rate
+    assert cli("apply", "--no-remote-validate")[0] == 0
+    audited = CliRunner().invoke(app, ["audit", "--no-metric-check", "--format", "json"])
+    report = json.loads(audited.stdout)
+    said: dict[str, set[str]] = {}  # code -> the messages of its info findings
+    for resource in report["monitors"]:
+        for finding in resource["findings"]:
+            if finding["severity"] == "info":
+                said.setdefault(finding["code"], set()).add(finding["message"])
+    assert len(said["no-data-notification-off"]) == 2, said  # error-rate, circuit-open
+
+    _, text = cli("audit")
+    folded = [re.match(r"  (\S+) ×(\d+): (.*)$", line) for line in text.splitlines()]
+    assert {(m[1], m[3]) for m in folded if m} == {(code, m) for code in said for m in said[code]}, text
+    _, markdown = cli("audit", "--format", "markdown")
+    for code, messages in said.items():
+        for message in messages:
+            assert f"| **{code}**: {message} |" in markdown
+
+
 def test_stuck_limit_is_configurable(org: dict[str, int]) -> None:
     _, report = audit_json("--stuck-limit", "0s")
     stuck = {

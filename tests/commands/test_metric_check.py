@@ -213,10 +213,12 @@ def test_plan_warns_once_per_missing_metric_naming_its_monitors_and_keeps_its_ex
     # the per-service copies of one monitor share it.
     breakers = [line for line in stdout.splitlines() if "envoy.cluster.upstream_rq_pending_overflow" in line]
     assert len(breakers) == 1, stdout
-    assert (
-        "; in 3 monitors: checkout-path-circuit-breakers/checkout, checkout-path-circuit-breakers/payments, "
-        "checkout-path-circuit-breakers/cart; fix: "
-    ) in breakers[0]
+    assert re.search(  # each named with its file:line, as a single one is
+        r"; in 3 monitors: checkout-path-circuit-breakers/checkout \(monitors/circuit-open.yaml:\d+\), "
+        r"checkout-path-circuit-breakers/payments \(monitors/circuit-open.yaml:\d+\), "
+        r"checkout-path-circuit-breakers/cart \(monitors/circuit-open.yaml:\d+\); fix: ",
+        breakers[0],
+    ), breakers[0]
     requests = [line for line in stdout.splitlines() if line.startswith("warning: istio.mesh.request.count ")]
     assert len(requests) == 1 and "; in 4 monitors: " in requests[0] and " and 1 more; fix: " in requests[0]
     assert "Metrics-reporting check (the last 24 h, " in stdout
@@ -374,6 +376,16 @@ RUNNING_TOTAL = (
     "sum(last_5m):sum:istio.mesh.request.count{reporter:destination,destination_service_name:cart}"
     ".as_count() > 1000"
 )
+RAW_RUNNING_TOTAL = f"""\
+id: cart-running-total
+kind: monitor
+name: cart requests (raw query)
+type: query alert
+query: "{RUNNING_TOTAL}"
+message: "@slack-mesh"
+options:
+  thresholds: {{critical: 1000}}
+"""
 
 
 def test_a_filter_value_no_series_had_and_a_running_total_are_gaps_of_managed_and_unmanaged_monitors(
@@ -381,6 +393,7 @@ def test_a_filter_value_no_series_had_and_a_running_total_are_gaps_of_managed_an
 ) -> None:
     (project / "monitors" / "by-version.yaml").unlink()
     (project / "monitors" / "bare-service.yaml").write_text(BARE_SERVICE)
+    (project / "monitors" / "running-total.yaml").write_text(RAW_RUNNING_TOTAL)
     seed(dd_env, LEGACY)
     set_modes(project, LEGACY)  # apply: the definitions are managed monitors now
     with DatadogClient(Target(dd_env.base_url, TEST_API_KEY, TEST_APP_KEY)) as client:
@@ -391,10 +404,21 @@ def test_a_filter_value_no_series_had_and_a_running_total_are_gaps_of_managed_an
     report, gaps = audit_gaps()
 
     output_schemas.check("audit", report)
-    assert set(gaps) == {"checkout-apm-traffic", None}  # the unmanaged monitor has no definition id
+    assert set(gaps) == {"checkout-apm-traffic", "cart-running-total", None}  # None: the unmanaged one
     (bare,) = gaps["checkout-apm-traffic"]
     assert (bare["cause"], bare["tag_key"]) == ("value-missing", "service")
     assert bare["fix"].startswith("its service values: checkout.shop, ")  # Istio's <app>.<namespace>
     (total,) = [m for m in report["monitors"] if str(m["id"]) == unmanaged][0]["findings"][-1:]
     assert (total["code"], total["cause"]) == ("metric-not-reporting", "cumulative-gauge")
-    assert "query istio.mesh.request.count.total, the count per interval" in total["fix"]
+    # A raw query is the user's to edit, where it is: no apply rewrites it.
+    assert total["fix"] == "query istio.mesh.request.count.total, the count per interval: edit the query in Datadog"
+    (raw,) = gaps["cart-running-total"]
+    assert raw["cause"] == "cumulative-gauge"
+    assert raw["fix"].endswith(": edit the query in monitors/running-total.yaml:1")
+
+    _, stdout, _ = cli("plan")
+    (warning,) = [line for line in stdout.splitlines() if "sends it as a cumulative gauge" in line]
+    assert warning.endswith(
+        "in monitor cart-running-total (monitors/running-total.yaml:1); fix: query "
+        "istio.mesh.request.count.total, the count per interval: edit the query in monitors/running-total.yaml:1"
+    )

@@ -738,4 +738,6 @@ def test_a_saved_plan_applied_again_refuses_what_was_edited_since_and_says_plan_
     code, output = cli("apply", "--plan", "plan.json")
     assert code == 1 and refused in output, output
     assert "Apply: 0 done, 1 failed, 1 skipped. Plan again" in output
+    assert "note: 1 planned change was refused: Datadog changed since the plan was made; plan again" in output
+    assert "1 planned change was already applied (an earlier run of this plan)" in output
     assert "Run apply again" not in output

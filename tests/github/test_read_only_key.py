@@ -3,6 +3,7 @@ application key in use may do and warns when it can write. Real CLI, real HTTP t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from provisioner.cli import app
+from provisioner.commands.key_check import READ_SCOPES
 from provisioner.emulator import EmulatorConfig, OrgIdentity, RunningEmulator, start_emulator
 from provisioner.emulator.identity import ApplicationKey
 
@@ -18,6 +20,7 @@ KEY_IN_USE = "ci-app-key-0123456789abcdef0123456789a1b2"
 OTHER_KEY = "ci-app-key-fedcba9876543210fedcba98765c3d4"
 KEY_LISTING = "GET /api/v2/current_user/application_keys"
 Serve = Callable[..., RunningEmulator]
+REPOSITORY = Path(__file__).resolve().parents[2]
 MONITOR = """\
 kind: monitor
 id: checkout-latency
@@ -78,7 +81,7 @@ def test_an_unscoped_key_is_a_write_key(project: Path, serve: Serve) -> None:
 
     assert code == 0, stderr
     assert "warning: the application key in DD_APP_KEY can write (it is unscoped" in stderr
-    assert "monitors_read and dashboards_read" in stderr
+    assert "scoped to monitors_read, dashboards_read and metrics_read," in stderr
     assert "warning" not in stdout, "the plan itself stays clean (it may be JSON)"
 
 
@@ -143,3 +146,18 @@ def test_without_the_setting_plan_does_not_ask(
     assert code == 0, stderr
     assert "can write" not in stderr
     assert KEY_LISTING not in emulator.admin.request_counts()
+
+
+@pytest.mark.parametrize(
+    ("document", "read_key_scopes"),
+    [
+        ("docs/ci.md", r"a \*\*read-only\*\* key, scoped to (.*?) \("),
+        ("docs/ci.md", r"A key scoped to\s(.*?)\salone may not list keys"),
+        ("README.md", r"a read-only one \(scopes (.*?)\)"),
+    ],
+)
+def test_the_docs_ask_for_the_read_scopes_the_warning_advises(document: str, read_key_scopes: str) -> None:
+    text = (REPOSITORY / document).read_text(encoding="utf-8")
+    listed = re.search(read_key_scopes, text, re.DOTALL)
+    assert listed, f"{document} no longer says which scopes the read-only key has"
+    assert tuple(re.findall(r"`(\w+)`", listed.group(1))) == READ_SCOPES
