@@ -24,6 +24,7 @@ from provisioner import identity
 from provisioner.datadog.port import DatadogPort
 from provisioner.engine.apply import ApplyOptions, apply_plan
 from provisioner.engine.plan import compute_plan
+from provisioner.engine.references import combined_ids
 from provisioner.errors import DatadogError
 from provisioner.mesh import catalogue
 from provisioner.model import (
@@ -76,6 +77,19 @@ class Variant:
     label: str  # "" for the environment as configured
     environment: Environment
     definitions: DefinitionSet
+
+
+def _unheld_parts_hint(body: JsonObject | None) -> str:
+    """Why a composite naming raw Datadog ids cannot run: the emulator holds only the repository's monitors."""
+    unheld = combined_ids(body) if body is not None else ()
+    if not unheld:
+        return ""
+    options = " ".join(f"--id {i}" for i in unheld)
+    return (
+        "; hint: a composite test needs the monitors it combines defined in this repository, and "
+        f"monitor(s) {', '.join(str(i) for i in unheld)} are not: import them with "
+        f"`provisioner import {options}` (the composite then names them as @{{<definition id>}})"
+    )
 
 
 class CaseError(Exception):
@@ -180,7 +194,10 @@ class _Case:
         plan = compute_plan(definitions, LiveOrg(), self.variant.environment.namespace)
         result = apply_plan(plan, self.port, ApplyOptions(concurrency=4))
         for outcome in result.failed:
-            raise CaseError(f"the emulator refused monitor {outcome.change.definition_id}: {outcome.message}")
+            raise CaseError(
+                f"the emulator refused monitor {outcome.change.definition_id}: {outcome.message}"
+                + _unheld_parts_hint(outcome.change.body)
+            )
         for outcome in result.outcomes:
             if isinstance(outcome.datadog_id, int):
                 self.names[outcome.datadog_id] = outcome.change.definition_id
