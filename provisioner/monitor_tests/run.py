@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -79,9 +79,10 @@ class Variant:
     definitions: DefinitionSet
 
 
-def _unheld_parts_hint(body: JsonObject | None) -> str:
-    """Why a composite naming raw Datadog ids cannot run: the emulator holds only the repository's monitors."""
-    unheld = combined_ids(body) if body is not None else ()
+def _unheld_parts_hint(body: JsonObject | None, created: Set[int | str | None]) -> str:
+    """Why a composite naming raw Datadog ids cannot run: the emulator holds only the repository's monitors
+    (``created``: their ids in the emulator)."""
+    unheld = [i for i in combined_ids(body) if i not in created] if body is not None else []
     if not unheld:
         return ""
     options = " ".join(f"--id {i}" for i in unheld)
@@ -193,10 +194,11 @@ class _Case:
         definitions = DefinitionSet(monitors=tuple(replace(spec, adopt_id=None) for spec in specs))
         plan = compute_plan(definitions, LiveOrg(), self.variant.environment.namespace)
         result = apply_plan(plan, self.port, ApplyOptions(concurrency=4))
+        created = {outcome.datadog_id for outcome in result.outcomes if outcome.status == "ok"}
         for outcome in result.failed:
             raise CaseError(
                 f"the emulator refused monitor {outcome.change.definition_id}: {outcome.message}"
-                + _unheld_parts_hint(outcome.change.body)
+                + _unheld_parts_hint(outcome.change.body, created)
             )
         for outcome in result.outcomes:
             if isinstance(outcome.datadog_id, int):
