@@ -15,14 +15,16 @@ from provisioner.commands._session import datadog_connection, load_project
 from provisioner.definitions.yaml_reader import DefinitionDumper
 from provisioner.engine.importer import (
     ImportedDefinition,
+    UnmanagedParts,
     definition_id_for,
     import_dashboard,
     import_group,
     import_monitor,
     select_monitors,
+    with_named_parts,
 )
 from provisioner.engine.read import SKIPPED_MONITOR_TYPES
-from provisioner.engine.references import combined_ids
+from provisioner.engine.references import combined_ids, live_ids
 from provisioner.errors import DatadogError, UserError
 from provisioner.identity import read_dashboard_mark, read_monitor_mark
 from provisioner.model import DashboardSpec, Environment, LiveResource, MonitorSpec
@@ -61,6 +63,7 @@ def import_(
     specs = (*project.definitions.monitors, *project.definitions.dashboards)
     taken = {s.definition_id.split("/")[0] for s in specs}
     adopted = {str(s.adopt_id): s for s in specs if s.adopt_id is not None}  # re-imports keep their id
+    loose_composites: list[UnmanagedParts] = []
     problems: list[str] = []  # what was asked for and could not be written: exit 1
     kept: list[str] = []  # already managed, or imported already: left as is, not a failure
     imported: list[ImportedDefinition] = []
@@ -76,6 +79,8 @@ def import_(
                 kept.append(f"{len(managed) - len(named)} selected monitor(s) already managed: left as is")
             unmanaged = [m for m in chosen if m not in managed]
             imported += _import_monitors(unmanaged, monitors, project.environment, adopted, taken)
+            defined = live_ids(monitors, project.namespace, project.definitions.monitors)
+            imported, loose_composites = with_named_parts(imported, defined)
         for dashboard_id in dashboard_ids:
             dashboard = _get_dashboard(port, dashboard_id, problems)
             if dashboard is None:
@@ -91,6 +96,10 @@ def import_(
         )
     for note in kept:
         typer.echo(f"= {note}", err=True)
+    written_ids = {item.imported.datadog_id for item in written}
+    for composite in loose_composites:
+        if composite.datadog_id in written_ids:
+            typer.echo(_loose_parts_warning(composite), err=True)
     colour = colour_enabled(sys.stderr)
     for problem in problems:
         typer.echo(styler(colour)(f"✗ {problem}", "red"), err=True, color=colour)
@@ -135,6 +144,16 @@ def _import_monitors(
                 import_monitor(monitor, definition_id, partial(recognise_mesh_kind, environment=environment))
             )
     return imported
+
+
+def _loose_parts_warning(composite: UnmanagedParts) -> str:
+    ids = ", ".join(str(i) for i in composite.monitor_ids)
+    options = " ".join(f"--id {i}" for i in composite.monitor_ids)
+    return (
+        f"warning: composite {composite.datadog_id} {composite.title!r} combines monitor(s) {ids}, which no "
+        f"definition holds: its query keeps their Datadog ids and `provisioner test` cannot run it. "
+        f"Import them too: `provisioner import {options}` (the composite then names them as @{{<definition id>}})"
+    )
 
 
 def _definition_id(live: LiveResource, adopted: dict[str, Spec], taken: set[str]) -> str:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from provisioner.engine.references import datadog_ids_in, named_query
 from provisioner.identity import strip_dashboard_marks, strip_monitor_marks
 from provisioner.model import Json, LiveResource
 from provisioner.normalize import canonical_dashboard, canonical_monitor
@@ -53,6 +54,38 @@ def import_group(
     return ImportedDefinition(
         definition_id, str(document["kind"]), composite.datadog_id, composite.title, document
     )
+
+
+@dataclass(frozen=True)
+class UnmanagedParts:
+    """An imported composite that combines monitors no definition holds: its ``provisioner test`` cannot
+    run (the emulator has no such monitors), and its query keeps their raw Datadog ids."""
+
+    datadog_id: int | str
+    title: str
+    monitor_ids: tuple[int, ...]
+
+
+def with_named_parts(
+    imported: Sequence[ImportedDefinition], managed: Mapping[str, int | str]
+) -> tuple[list[ImportedDefinition], list[UnmanagedParts]]:
+    """The imported definitions with each raw composite naming the monitors it combines as ``@{<definition
+    id>}`` where a definition holds them (``managed``: Datadog ids by definition id, of this namespace or
+    adopted) or this import writes one; and the composites that combine monitors neither holds."""
+    ids = {**managed, **{i.definition_id: i.datadog_id for i in imported if i.kind != "dashboard"}}
+    named: list[ImportedDefinition] = []
+    unmanaged: list[UnmanagedParts] = []
+    for item in imported:
+        query = item.document.get("query")
+        if item.document.get("type") != "composite" or not isinstance(query, str):
+            named.append(item)
+            continue
+        written = named_query(query, ids)
+        named.append(replace(item, document={**item.document, "query": written}))
+        loose = datadog_ids_in(written)
+        if loose:
+            unmanaged.append(UnmanagedParts(item.datadog_id, item.title, loose))
+    return named, unmanaged
 
 
 def monitor_document(live: LiveResource, definition_id: str) -> dict[str, Json]:

@@ -37,9 +37,11 @@ def compute_plan(definitions: DefinitionSet, live: LiveOrg, namespace: str, keep
     warnings: list[str] = []
     monitor_marks = _marks(MONITOR_RULES, live.monitors)
     monitor_ids = references.live_ids(live.monitors, namespace, definitions.monitors, monitor_marks)
-    live_monitors = references.desired_form(live.monitors, monitor_ids)  # composites name @{definition id}
+    # Composites are compared with @{definition id} on both sides, wherever a query names a Datadog id.
+    live_monitors = references.desired_form(live.monitors, monitor_ids)
+    desired_monitors = references.referenced_form(definitions.monitors, monitor_ids)
     for rules, specs, resources, marks in (
-        (MONITOR_RULES, definitions.monitors, live_monitors, monitor_marks),
+        (MONITOR_RULES, desired_monitors, live_monitors, monitor_marks),
         (DASHBOARD_RULES, definitions.dashboards, live.dashboards, _marks(DASHBOARD_RULES, live.dashboards)),
     ):
         kind_plan = _KindPlanner(rules, namespace, keep_drift, marks).plan(specs, resources)

@@ -1,9 +1,11 @@
 """Composite monitors and the monitors they combine, between definitions (``@{<definition id>}``) and
 Datadog (numeric monitor ids).
 
-- **Plan** compares a live composite in the definitions' form: its numeric ids are translated back to
-  ``@{<definition id>}`` through this namespace's marks (``desired_form``), so fingerprints and diffs
-  are computed on the placeholder form, and re-creating a part is not a change of the composite.
+- **Plan** compares a composite in the definitions' form on both sides: a live composite's numeric ids
+  are translated back to ``@{<definition id>}`` through this namespace's marks (``desired_form``), and
+  so are the raw Datadog ids a definition's query names where they are this namespace's monitors
+  (``referenced_form``: an imported composite may name its parts by id). Fingerprints and diffs are
+  computed on the placeholder form, and re-creating a part is not a change of the composite.
 - **Apply** writes in dependency waves (``write_in_waves``): the monitors a composite combines first,
   then the composite with their Datadog ids put in (those just created included). A composite whose
   monitors could not be written is not sent. Deletes run in reverse (``delete_waves``): composites
@@ -15,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import TypeVar
 
 from provisioner import identity
 from provisioner.model import JsonObject, LiveResource, MonitorSpec, Outcome, OutcomeStatus, PlannedChange
@@ -52,16 +55,42 @@ def live_ids(
 def desired_form(monitors: Sequence[LiveResource], ids: Mapping[str, int | str]) -> tuple[LiveResource, ...]:
     """The live monitors with each composite's monitor ids written as ``@{<definition id>}`` where a
     definition of this namespace owns them (other ids stay: a hand edit shows as drift)."""
-    definitions = {str(datadog_id): definition_id for definition_id, datadog_id in ids.items()}
-    return tuple(_desired_form(monitor, definitions) for monitor in monitors)
+    definitions = _definitions_by_datadog_id(ids)
+    return tuple(_in_form(monitor, monitor.body, definitions) for monitor in monitors)
 
 
-def _desired_form(monitor: LiveResource, definitions: Mapping[str, str]) -> LiveResource:
-    query = monitor.body.get("query")
-    if monitor.body.get("type") != _COMPOSITE or not isinstance(query, str):
-        return monitor
-    written = _MONITOR_ID.sub(lambda m: _reference(m[0], definitions), query)
-    return replace(monitor, body={**monitor.body, "query": written})
+def referenced_form(specs: Sequence[MonitorSpec], ids: Mapping[str, int | str]) -> tuple[MonitorSpec, ...]:
+    """The definitions with each raw Datadog id a composite's query names written as ``@{<definition
+    id>}`` where it is one of this namespace's monitors: the form ``desired_form`` gives the live side,
+    so a composite imported as ``123 && 456`` compares equal to what apply wrote from it. Apply
+    resolves the references back to the same ids."""
+    definitions = _definitions_by_datadog_id(ids)
+    return tuple(_in_form(spec, spec.body, definitions) for spec in specs)
+
+
+def named_query(query: str, ids: Mapping[str, int | str]) -> str:
+    """A composite's query with each Datadog id in ``ids`` (by definition id) written as
+    ``@{<definition id>}``; other ids stay as they are."""
+    return _named(query, _definitions_by_datadog_id(ids))
+
+
+def _definitions_by_datadog_id(ids: Mapping[str, int | str]) -> dict[str, str]:
+    return {str(datadog_id): definition_id for definition_id, datadog_id in ids.items()}
+
+
+_Holder = TypeVar("_Holder", LiveResource, MonitorSpec)
+
+
+def _in_form(holder: _Holder, body: JsonObject, definitions: Mapping[str, str]) -> _Holder:
+    query = body.get("query")
+    if body.get("type") != _COMPOSITE or not isinstance(query, str):
+        return holder
+    written = _named(query, definitions)
+    return holder if written == query else replace(holder, body={**body, "query": written})
+
+
+def _named(query: str, definitions: Mapping[str, str]) -> str:
+    return _MONITOR_ID.sub(lambda m: _reference(m[0], definitions), query)
 
 
 def _reference(datadog_id: str, definitions: Mapping[str, str]) -> str:
@@ -74,6 +103,11 @@ def combined_ids(body: JsonObject) -> tuple[int, ...]:
     query = body.get("query")
     if body.get("type") != _COMPOSITE or not isinstance(query, str):
         return ()
+    return datadog_ids_in(query)
+
+
+def datadog_ids_in(query: str) -> tuple[int, ...]:
+    """The raw Datadog monitor ids a composite's query names (not its ``@{<definition id>}``)."""
     return tuple(int(found) for found in _MONITOR_ID.findall(query))
 
 

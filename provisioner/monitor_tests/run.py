@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -24,6 +24,7 @@ from provisioner import identity
 from provisioner.datadog.port import DatadogPort
 from provisioner.engine.apply import ApplyOptions, apply_plan
 from provisioner.engine.plan import compute_plan
+from provisioner.engine.references import combined_ids
 from provisioner.errors import DatadogError
 from provisioner.mesh import catalogue
 from provisioner.model import (
@@ -76,6 +77,20 @@ class Variant:
     label: str  # "" for the environment as configured
     environment: Environment
     definitions: DefinitionSet
+
+
+def _unheld_parts_hint(body: JsonObject | None, created: Set[int | str | None]) -> str:
+    """Why a composite naming raw Datadog ids cannot run: the emulator holds only the repository's monitors
+    (``created``: their ids in the emulator)."""
+    unheld = [i for i in combined_ids(body) if i not in created] if body is not None else []
+    if not unheld:
+        return ""
+    options = " ".join(f"--id {i}" for i in unheld)
+    return (
+        "; hint: a composite test needs the monitors it combines defined in this repository, and "
+        f"monitor(s) {', '.join(str(i) for i in unheld)} are not: import them with "
+        f"`provisioner import {options}` (the composite then names them as @{{<definition id>}})"
+    )
 
 
 class CaseError(Exception):
@@ -179,8 +194,12 @@ class _Case:
         definitions = DefinitionSet(monitors=tuple(replace(spec, adopt_id=None) for spec in specs))
         plan = compute_plan(definitions, LiveOrg(), self.variant.environment.namespace)
         result = apply_plan(plan, self.port, ApplyOptions(concurrency=4))
+        created = {outcome.datadog_id for outcome in result.outcomes if outcome.status == "ok"}
         for outcome in result.failed:
-            raise CaseError(f"the emulator refused monitor {outcome.change.definition_id}: {outcome.message}")
+            raise CaseError(
+                f"the emulator refused monitor {outcome.change.definition_id}: {outcome.message}"
+                + _unheld_parts_hint(outcome.change.body, created)
+            )
         for outcome in result.outcomes:
             if isinstance(outcome.datadog_id, int):
                 self.names[outcome.datadog_id] = outcome.change.definition_id

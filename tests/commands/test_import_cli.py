@@ -126,3 +126,75 @@ def test_long_queries_and_names_stay_on_one_line(cli: Cli, project: Path, dd_env
     lines = written.read_text().splitlines()
     assert f"query: {query}" in lines or f"query: '{query}'" in lines, lines
     assert any(line.startswith("name: ") and line.endswith("on-call") for line in lines), lines
+
+
+def seed_composite(emulator: RunningEmulator) -> tuple[int, int, int]:
+    """Two unmanaged monitors (``cat errs``, ``cat traffic``) and an unmanaged composite of both."""
+    errs, traffic = emulator.admin.seed_monitors(
+        [
+            {"name": name, "type": "metric alert", "query": f"avg(last_5m):avg:cat.{metric}{{*}} > 5",
+             "message": "m @slack-x", "options": {"thresholds": {"critical": 5}}}
+            for name, metric in (("cat errs", "errors"), ("cat traffic", "requests"))
+        ]
+    )  # fmt: skip
+    (composite,) = emulator.admin.seed_monitors(
+        [{"name": "cat both", "type": "composite", "query": f"{errs} && {traffic}", "message": "both @slack-x"}]
+    )
+    return composite, errs, traffic
+
+
+def composite_query(project: Path) -> str:
+    import yaml
+
+    document = yaml.safe_load((project / "monitors" / "cat-both.yaml").read_text())
+    return str(document["query"])
+
+
+def assert_applied_without_drift(cli: Cli, emulator: RunningEmulator, query: str) -> None:
+    """Apply, plan without changes, and again: the live composite still names the same Datadog ids."""
+    for _ in range(2):
+        code, output = cli("apply")
+        assert code == 0, output
+        code, output = cli("plan", "--detailed-exitcode")
+        assert code == 0, output
+    assert live_query(emulator, "cat both") == query
+
+
+def live_query(emulator: RunningEmulator, title: str) -> str:
+    from provisioner.credentials import Target
+    from provisioner.datadog.client import DatadogClient
+
+    with DatadogClient(
+        Target(emulator.base_url, os.environ["DD_API_KEY"], os.environ["DD_APP_KEY"])
+    ) as client:
+        (monitor,) = [m for m in client.list_monitors() if m.title == title]
+        return str(monitor.body["query"])
+
+
+def test_a_composite_imported_with_its_parts_names_them_and_never_drifts(
+    cli: Cli, project: Path, dd_env: RunningEmulator
+) -> None:
+    composite, errs, traffic = seed_composite(dd_env)
+    code, output = cli("import", "--id", str(composite), "--id", str(errs), "--id", str(traffic))
+    assert code == 0, output
+    assert "warning" not in output
+    assert composite_query(project) == "@{cat-errs} && @{cat-traffic}"
+    assert cli("validate")[0] == 0
+    assert_applied_without_drift(cli, dd_env, f"{errs} && {traffic}")
+
+
+def test_a_composite_imported_alone_warns_and_stops_drifting_once_its_parts_are_imported(
+    cli: Cli, project: Path, dd_env: RunningEmulator
+) -> None:
+    composite, errs, traffic = seed_composite(dd_env)
+    code, output = cli("import", "--id", str(composite))
+    assert code == 0, output
+    assert f"warning: composite {composite} 'cat both' combines monitor(s) {errs}, {traffic}" in output
+    assert f"`provisioner import --id {errs} --id {traffic}`" in output
+    assert composite_query(project) == f"{errs} && {traffic}"  # unmanaged parts keep their ids
+    assert_applied_without_drift(cli, dd_env, f"{errs} && {traffic}")
+
+    code, output = cli("import", "--id", str(errs), "--id", str(traffic))  # the parts, in a later run
+    assert code == 0, output
+    assert composite_query(project) == f"{errs} && {traffic}"  # written before: as it was
+    assert_applied_without_drift(cli, dd_env, f"{errs} && {traffic}")

@@ -297,6 +297,28 @@ def test_a_monitor_the_emulator_cannot_evaluate_is_an_error_not_a_pass(project: 
     assert "the emulator does not evaluate monitor queue-change: change() queries are not evaluated" in output
 
 
+def test_a_composite_naming_monitors_the_repository_lacks_says_to_import_them(project: Path) -> None:
+    (project / "monitors" / "both.yaml").write_text(
+        'id: both\nkind: monitor\nname: both\ntype: composite\nquery: "150887055 && @{queue-full}"\n'
+        'message: "@slack-app"\n'
+    )
+    write_tests(
+        project,
+        """\
+        tests:
+          - name: both never alert
+            monitor: both
+            input: {app.queue: "1x5"}
+            expect: [{never: Alert}]
+        """,
+    )
+    code, output = run()
+    assert code == 1
+    assert "the emulator refused monitor both:" in output and "150887055" in output
+    assert "hint: a composite test needs the monitors it combines defined in this repository" in output
+    assert "`provisioner import --id 150887055`" in output
+
+
 def test_json_output_matches_its_schema_and_junit_counts_the_tests(
     project: Path, output_schemas: OutputSchemas
 ) -> None:
