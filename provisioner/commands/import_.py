@@ -26,7 +26,7 @@ from provisioner.engine.importer import (
 from provisioner.engine.read import SKIPPED_MONITOR_TYPES
 from provisioner.engine.references import combined_ids, live_ids
 from provisioner.errors import DatadogError, UserError
-from provisioner.identity import read_dashboard_mark, read_monitor_mark
+from provisioner.identity import Mark, read_dashboard_mark, read_monitor_mark
 from provisioner.model import DashboardSpec, Environment, LiveResource, MonitorSpec
 from provisioner.recognise import recognise_mesh_group, recognise_mesh_kind
 from provisioner.report.colour import colour_enabled, styler
@@ -74,7 +74,10 @@ def import_(
             problems += _missing_ids(monitor_ids, monitors)
             managed = [m for m in chosen if read_monitor_mark(m.body) is not None]
             named = [m for m in managed if m.datadog_id in monitor_ids]
-            kept += [f"monitor {m.datadog_id} is already managed by provisioner: left as is" for m in named]
+            kept += [
+                f"monitor {m.datadog_id} is {_managed_as(read_monitor_mark(m.body))}: left as is"
+                for m in named
+            ]
             if len(managed) > len(named):
                 kept.append(f"{len(managed) - len(named)} selected monitor(s) already managed: left as is")
             unmanaged = [m for m in chosen if m not in managed]
@@ -85,8 +88,9 @@ def import_(
             dashboard = _get_dashboard(port, dashboard_id, problems)
             if dashboard is None:
                 continue
-            if read_dashboard_mark(dashboard.body) is not None:
-                kept.append(f"dashboard {dashboard_id} is already managed by provisioner: left as is")
+            mark = read_dashboard_mark(dashboard.body)
+            if mark is not None:
+                kept.append(f"dashboard {dashboard_id} is {_managed_as(mark)}: left as is")
                 continue
             imported.append(import_dashboard(dashboard, _definition_id(dashboard, adopted, taken)))
     written = _write_all(imported, out, dashboards_out, overwrite, adopted, problems, kept)
@@ -227,3 +231,9 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 
 
 _Dumper.add_representer(str, _represent_str)
+
+
+def _managed_as(mark: Mark | None) -> str:
+    if mark is None:
+        return "already managed by provisioner"
+    return f"already managed by provisioner as {mark.definition_id} in namespace {mark.namespace}"

@@ -111,7 +111,8 @@ def test_managed_monitors_are_not_imported_again(cli: Cli, project: Path, dd_env
     assert "Imported 0 definition(s)" in output
     code, output = cli("import", "--id", str(first))  # named, and managed: not a failure either
     assert code == 0, output
-    assert f"= monitor {first} is already managed by provisioner: left as is" in output
+    assert f"= monitor {first} is already managed by provisioner as " in output
+    assert " in namespace default: left as is" in output  # which repository's definitions hold it
 
 
 def test_long_queries_and_names_stay_on_one_line(cli: Cli, project: Path, dd_env: RunningEmulator) -> None:
