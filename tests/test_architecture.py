@@ -24,12 +24,13 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "report": ("provisioner.cli", "provisioner.commands", "provisioner.datadog"),
     "normalize": ("provisioner.",),
     "model": ("provisioner.",),
+    "changes": ("provisioner.",),
     "identity": ("provisioner.cli", "provisioner.commands", "provisioner.engine", "provisioner.datadog"),
     "github": ("provisioner.cli", "provisioner.commands", "provisioner.engine", "provisioner.datadog"),
     "mesh": ("provisioner.",),  # the mesh catalogue is a leaf: facts, no behaviour of ours
     "monitor_tests": ("provisioner.cli", "provisioner.commands", "provisioner.report", "provisioner.github"),
 }
-ALLOWED_EVERYWHERE = ("provisioner.model", "provisioner.errors")
+ALLOWED_EVERYWHERE = ("provisioner.model", "provisioner.changes", "provisioner.errors")
 
 
 def modules() -> list[Path]:
