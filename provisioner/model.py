@@ -142,6 +142,8 @@ class Environment:
 
 @dataclass(frozen=True)
 class ProjectConfig:
+    """The project config (provisioner.yaml): its environments, default environment and mesh services."""
+
     path: str | None  # the config file, or None when there is none
     environments: Mapping[str, Environment] = field(default_factory=dict)
     default_environment: str | None = None
