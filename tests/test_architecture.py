@@ -206,6 +206,14 @@ def test_validate_imports_only_what_it_uses(tmp_path: Path) -> None:
     assert not unused, f"validate imports {unused}"
 
 
+def test_the_entry_point_loads_the_cli_only_once_the_collector_is_set() -> None:
+    """``__main__.main`` sets the garbage-collector threshold before the CLI's imports, which gain from it:
+    importing the entry point loads neither the CLI nor typer."""
+    script = "import sys, provisioner.__main__\nprint('provisioner.cli' in sys.modules, 'typer' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False"]
+
+
 # A plan the compiled-definitions cache serves whole (every run after the first, and the hourly drift job)
 # reads neither YAML nor a schema, compiles nothing, and loads no check it was not asked for.
 NOT_FOR_A_CACHED_PLAN = (
