@@ -2,8 +2,8 @@
 plan intends (``Action``, ``FieldChange``, ``PlannedChange``, ``Plan``) and what apply did (``Outcome``,
 ``ApplyResult``). Standard library and ``model`` only.
 
-Apart from ``model.py`` because a frozen dataclass costs about half a millisecond to build at import: the
-commands that never talk to Datadog (validate, render, test) do not build these.
+Apart from ``model.py`` because a frozen dataclass costs over half a millisecond to build at import: the
+commands that only read definitions (validate, render) do not build these.
 """
 
 from __future__ import annotations
