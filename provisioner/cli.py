@@ -13,7 +13,6 @@ This is the only module that knows typer, and the one error boundary:
 from __future__ import annotations
 
 import copy
-import gc
 import os
 import signal
 import sys
@@ -675,18 +674,10 @@ def _stop(signum: int, _frame: FrameType | None) -> None:
 
 
 def main() -> None:
+    """Runs the command ``sys.argv`` names (the process's garbage-collector settings: ``__main__.py``)."""
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _stop)
-    # A command builds many containers (definitions, the org's JSON, canonical forms) that live until it
-    # ends and hold no reference cycles: a collection scans them and frees nothing. The default threshold
-    # (700) rescanned them all again and again (8 % of a plan); at one collection per million new ones, a
-    # no-change plan of 5,000 monitors runs none. What is alive at the end is frozen, so that the
-    # interpreter's last collection does not scan it either (5 % of a 500-monitor plan).
-    gc.set_threshold(1_000_000, 50, 100)
-    try:
-        app_for(sys.argv[1:])()
-    finally:
-        gc.freeze()
+    app_for(sys.argv[1:])()
 
 
 def app_for(args: Sequence[str]) -> typer.Typer:

@@ -18,14 +18,12 @@ A definition may compile to a composite and its parts: each part is a monitor of
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from provisioner.model import DashboardSpec, Json, JsonObject, MonitorSpec, ResourceKind
-from provisioner.normalize import canonical_dashboard, canonical_monitor
 
 NAMESPACE_TAG = "provisioner-ns"
 DEFINITION_TAG = "provisioner-id"
@@ -216,6 +214,8 @@ def spec_fingerprint(spec: MonitorSpec | DashboardSpec, canonical: JsonObject | 
     if known is None:
         monitor = isinstance(spec, MonitorSpec)
         if canonical is None:
+            from provisioner.normalize import canonical_dashboard, canonical_monitor  # validate needs neither
+
             canonical = (canonical_monitor if monitor else canonical_dashboard)(spec.body).body
         known = fingerprint_of("monitor" if monitor else "dashboard", canonical)
         remember_fingerprint(spec, known)
@@ -283,5 +283,7 @@ _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str) 
 
 
 def _digest(value: Json) -> str:
+    import hashlib  # here, not at the top: validate digests nothing, and hashlib loads OpenSSL (3 ms)
+
     encoded = _ENCODER.encode(value).encode()
     return hashlib.blake2b(encoded, digest_size=4).hexdigest()[:_DIGEST_CHARS]

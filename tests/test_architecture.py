@@ -24,12 +24,13 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "report": ("provisioner.cli", "provisioner.commands", "provisioner.datadog"),
     "normalize": ("provisioner.",),
     "model": ("provisioner.",),
+    "changes": ("provisioner.",),
     "identity": ("provisioner.cli", "provisioner.commands", "provisioner.engine", "provisioner.datadog"),
     "github": ("provisioner.cli", "provisioner.commands", "provisioner.engine", "provisioner.datadog"),
     "mesh": ("provisioner.",),  # the mesh catalogue is a leaf: facts, no behaviour of ours
     "monitor_tests": ("provisioner.cli", "provisioner.commands", "provisioner.report", "provisioner.github"),
 }
-ALLOWED_EVERYWHERE = ("provisioner.model", "provisioner.errors")
+ALLOWED_EVERYWHERE = ("provisioner.model", "provisioner.changes", "provisioner.errors")
 
 
 def modules() -> list[Path]:
@@ -147,6 +148,70 @@ def test_a_plan_imports_only_what_it_uses(tmp_path: Path) -> None:
     assert "provisioner.commands.plan" in done.stdout.split()
     loaded = [name for name in done.stdout.split() if (name + ".").startswith(NOT_FOR_A_PLAN)]
     assert not loaded, f"a plan imports {loaded}"
+
+
+# What validate loads is paid on every pre-commit hook and CI check, most of it before it reads a file:
+# nothing of the commands that talk to Datadog (their engine, adapter, reports and values), and no library
+# it does not use. With the cache off, as in the benchmark, nothing is digested.
+NOT_FOR_VALIDATE = (
+    "provisioner.changes",
+    "provisioner.engine",
+    "provisioner.datadog",
+    "provisioner.normalize",
+    "provisioner.emulator",
+    "provisioner.github",
+    "provisioner.monitor_tests",
+    "provisioner.commands.plan",
+    "provisioner.commands._session",
+    "provisioner.report.plan_text",
+    "provisioner.report.plan_json",
+    "provisioner.report.plan_markdown",
+    "datadog_api_client",
+    "requests",
+    "pydantic",
+    "rich",
+    "jsonschema.",  # python-jsonschema (a test dependency); jsonschema_rs validates
+    "hashlib",  # loads OpenSSL: only the cache and the fingerprints of a plan digest
+    "importlib.resources",  # the schemas are read from the package folder
+    "tempfile",  # only the cache writes files
+)
+
+
+def test_validate_imports_only_what_it_uses(tmp_path: Path) -> None:
+    """The real CLI validating a mesh monitor and a dashboard with a provisioner.yaml, the cache off."""
+    (tmp_path / "monitors").mkdir()
+    (tmp_path / "dashboards").mkdir()
+    (tmp_path / "provisioner.yaml").write_text("namespace: team\nenvironments:\n  prod:\n    site: eu\n")
+    (tmp_path / "monitors" / "errors.yaml").write_text(
+        "id: errors\nkind: error-rate\nname: errors\nthresholds: {critical: 5%}\nmessage: '@slack-mesh'\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "dashboards" / "mesh.yaml").write_text(
+        "id: mesh\nkind: dashboard\ntitle: Mesh\nwidgets: []\n", encoding="utf-8"
+    )
+    script = (
+        "import runpy, sys\nsys.argv = ['provisioner', 'validate']\n"
+        "try:\n    runpy.run_module('provisioner', run_name='__main__')\nexcept SystemExit as exit:\n"
+        "    print('exit', exit.code)\nprint('\\n'.join(sorted(sys.modules)))\n"
+    )
+    environment = {**os.environ, "PROVISIONER_CACHE": "off"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=environment, capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    assert "exit 0" in done.stdout, done.stdout + done.stderr
+    loaded = done.stdout.split()
+    assert "provisioner.definitions.compile" in loaded and "provisioner.definitions.kinds.dashboard" in loaded
+    unused = [name for name in loaded if (name + ".").startswith(NOT_FOR_VALIDATE)]
+    assert not unused, f"validate imports {unused}"
+
+
+def test_the_entry_point_loads_the_cli_only_once_the_collector_is_set() -> None:
+    """``__main__.main`` sets the garbage-collector threshold before the CLI's imports, which gain from it:
+    importing the entry point loads neither the CLI nor typer."""
+    script = "import sys, provisioner.__main__\nprint('provisioner.cli' in sys.modules, 'typer' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False"]
 
 
 # A plan the compiled-definitions cache serves whole (every run after the first, and the hourly drift job)

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from provisioner.changes import LiveResource
 from provisioner.cli import app
 from provisioner.config import load_config, select_environment
 from provisioner.credentials import Target
@@ -30,7 +31,7 @@ from provisioner.definitions import load_definitions
 from provisioner.emulator import RunningEmulator
 from provisioner.engine.importer import monitor_document
 from provisioner.identity import strip_monitor_marks, substitute_references
-from provisioner.model import MESH_SIGNALS, CollectionModes, Environment, Json, LiveResource, MonitorSpec
+from provisioner.model import MESH_SIGNALS, CollectionModes, Environment, Json, MonitorSpec
 from provisioner.normalize import canonical_monitor
 from provisioner.recognise import recognise_mesh_group, recognise_mesh_kind, templates
 from tests.conftest import TEST_API_KEY, TEST_APP_KEY

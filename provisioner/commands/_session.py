@@ -14,6 +14,7 @@ from pathlib import Path
 
 import typer
 
+from provisioner.changes import LiveResource, Plan, PlanOrigin
 from provisioner.config import load_config, select_environment
 from provisioner.credentials import Target, app_url, resolve_endpoint, resolve_target
 from provisioner.datadog.client import READ_DEADLINE_S, ClientSettings, DatadogClient, write_allowance_s
@@ -25,7 +26,7 @@ from provisioner.engine.plan import compute_plan
 from provisioner.engine.read import dashboards_for_plan, read_live_org
 from provisioner.engine.remote_validate import Rejection, RemoteValidation, requests_needed, validate_remotely
 from provisioner.errors import UserError
-from provisioner.model import DefinitionSet, Environment, LiveResource, Plan, PlanOrigin, ProjectConfig
+from provisioner.model import DefinitionSet, Environment, ProjectConfig
 from provisioner.report.colour import interactive
 from provisioner.report.problems import format_problems
 

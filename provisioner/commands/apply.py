@@ -22,6 +22,7 @@ from pathlib import Path
 
 import typer
 
+from provisioner.changes import Action, ApplyResult, Outcome, Plan
 from provisioner.commands._interrupt import Interrupt, finish_in_flight_on_signal
 from provisioner.commands._session import (
     command_deadline,
@@ -40,7 +41,6 @@ from provisioner.engine.read import read_live_org
 from provisioner.engine.remote_validate import SKIPPED, RemoteValidation
 from provisioner.engine.saved_plan import GuardedPlan, dashboards_in, guard_saved_plan
 from provisioner.errors import UserError
-from provisioner.model import Action, ApplyResult, Outcome, Plan
 from provisioner.report.apply_json import render_json
 from provisioner.report.colour import colour_enabled, interactive, styler
 from provisioner.report.outcomes import apply_summary, failures_block, outcome_line

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 import yaml
 
+from provisioner.changes import LiveResource
 from provisioner.commands._session import datadog_connection, load_project
 from provisioner.definitions.yaml_reader import DefinitionDumper
 from provisioner.engine.importer import (
@@ -27,7 +28,7 @@ from provisioner.engine.read import SKIPPED_MONITOR_TYPES
 from provisioner.engine.references import combined_ids, live_ids
 from provisioner.errors import DatadogError, UserError
 from provisioner.identity import Mark, read_dashboard_mark, read_monitor_mark
-from provisioner.model import DashboardSpec, Environment, LiveResource, MonitorSpec
+from provisioner.model import DashboardSpec, Environment, MonitorSpec
 from provisioner.recognise import recognise_mesh_group, recognise_mesh_kind
 from provisioner.report.colour import colour_enabled, styler
 

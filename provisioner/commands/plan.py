@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from provisioner.changes import Plan
 from provisioner.commands._session import (
     command_deadline,
     current_plan,
@@ -21,7 +22,6 @@ from provisioner.commands.key_check import expects_read_only_key, warn_if_key_ca
 from provisioner.engine.metric_gaps import MetricCheckSettings
 from provisioner.engine.remote_validate import SKIPPED
 from provisioner.errors import UserError
-from provisioner.model import Plan
 from provisioner.report.colour import colour_enabled, styler
 from provisioner.report.plan_context import PlanContext
 from provisioner.report.plan_text import render_text

@@ -37,10 +37,11 @@ from datadog_api_client.rest import RESTClientObject
 from datadog_api_client.v1.api.dashboards_api import DashboardsApi
 from datadog_api_client.v1.api.monitors_api import MonitorsApi
 
+from provisioner.changes import LiveResource
 from provisioner.credentials import Target, redact
 from provisioner.datadog.pacing import Deadline, RateGate, RateLimitWait
 from provisioner.errors import DatadogError, NotSentError
-from provisioner.model import Json, JsonObject, LiveResource, MetricTags
+from provisioner.model import Json, JsonObject, MetricTags
 
 DASHBOARD_PAGE_SIZE = 100
 _RETRYABLE_STATUS = frozenset({408, 500, 502, 503, 504, 507, 509, 510, 511, 512})

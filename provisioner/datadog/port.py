@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from provisioner.model import JsonObject, LiveResource, MetricTags
+from provisioner.changes import LiveResource
+from provisioner.model import JsonObject, MetricTags
 
 
 class DatadogPort(Protocol):

@@ -19,7 +19,6 @@ definitions. ``PROVISIONER_CACHE=off`` turns it off. A file that cannot be read 
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.machinery
 import json
 import os
@@ -156,6 +155,8 @@ def code_fingerprint(package: Path = _PACKAGE) -> str:
     of provisioner's own files (code, schemas), and the same of the files of the libraries that read and
     check definitions. Python's bytecode cache trusts less (size and whole seconds): code these stamps do
     not tell apart from the code that wrote an entry is, for Python too, the same code."""
+    import hashlib  # only with the cache on: hashlib loads OpenSSL (3 ms)
+
     digest = hashlib.blake2b(
         f"{__version__} {_library_files('yaml')} {_library_files('jsonschema_rs')}".encode()
     )
@@ -183,6 +184,8 @@ def _library_files(name: str) -> str:
 
 
 def _digest(*parts: str) -> str:
+    import hashlib  # only with the cache on: hashlib loads OpenSSL (3 ms)
+
     digest = hashlib.blake2b()
     for part in parts:
         digest.update(part.encode("utf-8", "surrogatepass"))

@@ -25,24 +25,14 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from provisioner import identity
+from provisioner.changes import Action, ApplyResult, LiveResource, Outcome, OutcomeStatus, Plan, PlannedChange
 from provisioner.datadog.port import DatadogPort
 from provisioner.engine import references
 from provisioner.engine.duplicates import oldest_first
 from provisioner.engine.resources import RULES
 from provisioner.engine.widgets import with_live_widget_ids
 from provisioner.errors import DatadogError, NotSentError
-from provisioner.model import (
-    Action,
-    ApplyResult,
-    Json,
-    JsonObject,
-    LiveResource,
-    Outcome,
-    OutcomeStatus,
-    Plan,
-    PlannedChange,
-    ResourceKind,
-)
+from provisioner.model import Json, JsonObject, ResourceKind
 
 _MISSING = object()
 _DUPLICATE_RE = re.compile(r"Duplicate of an existing monitor_id:\s*(\d+)")

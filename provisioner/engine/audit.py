@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from provisioner.changes import Action, LiveOrg, LiveResource, Plan, PlannedChange
 from provisioner.engine import references
 from provisioner.engine.audit_coverage import mesh_coverage
 from provisioner.engine.audit_hygiene import (
@@ -33,7 +34,7 @@ from provisioner.engine.audit_types import (
 from provisioner.engine.metric_gaps import NOT_CHECKED, MetricCheck
 from provisioner.engine.plan import compute_plan
 from provisioner.engine.resources import RULES, Spec
-from provisioner.model import Action, DefinitionSet, LiveOrg, LiveResource, Plan, PlannedChange, ResourceKind
+from provisioner.model import DefinitionSet, ResourceKind
 from provisioner.signals import Watch, merged_watch, watch_of_monitor
 
 ChangeIndex = Mapping[tuple[ResourceKind, str], PlannedChange]

@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from provisioner.changes import LiveResource
 from provisioner.engine.audit_types import AuditSettings, Finding, FindingSeverity
 from provisioner.identity import strip_marker
-from provisioner.model import Json, JsonObject, LiveResource, SourceLocation
+from provisioner.model import Json, JsonObject, SourceLocation
 from provisioner.normalize import canonical_monitor
 from provisioner.signals import Watch, monitor_queries, query_key
 

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from provisioner.changes import Action, FieldChange
 from provisioner.engine.metric_gaps import NOT_CHECKED, MetricCheck, MetricGap
-from provisioner.model import Action, FieldChange, ResourceKind, SourceLocation
+from provisioner.model import ResourceKind, SourceLocation
 
 
 class FindingSeverity(StrEnum):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from provisioner.model import FieldChange, Json, JsonObject
+from provisioner.changes import FieldChange
+from provisioner.model import Json, JsonObject
 
 _MISSING = object()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from provisioner.model import LiveResource
+from provisioner.changes import LiveResource
 
 
 def oldest_first(copies: Iterable[LiveResource]) -> list[LiveResource]:

@@ -13,9 +13,10 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from provisioner.changes import LiveResource
 from provisioner.engine.references import datadog_ids_in, named_query
 from provisioner.identity import strip_dashboard_marks, strip_monitor_marks
-from provisioner.model import Json, LiveResource
+from provisioner.model import Json
 from provisioner.normalize import canonical_dashboard, canonical_monitor
 
 _MAX_ID_LENGTH = 60

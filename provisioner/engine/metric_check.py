@@ -45,6 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from provisioner.changes import LiveResource
 from provisioner.datadog.port import MetricsPort
 from provisioner.engine.metric_gaps import (
     Cause,
@@ -62,7 +63,6 @@ from provisioner.model import (
     MESH_SIGNALS,
     CollectionModes,
     JsonObject,
-    LiveResource,
     MetricTags,
     MonitorSpec,
     SourceLocation,

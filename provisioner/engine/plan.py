@@ -12,20 +12,12 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from provisioner import identity
+from provisioner.changes import Action, FieldChange, LiveOrg, LiveResource, Plan, PlannedChange
 from provisioner.engine import references
 from provisioner.engine.diff import diff_bodies
 from provisioner.engine.duplicates import oldest_first
 from provisioner.engine.resources import DASHBOARD_RULES, MONITOR_RULES, KindRules, Spec
-from provisioner.model import (
-    Action,
-    DefinitionSet,
-    FieldChange,
-    JsonObject,
-    LiveOrg,
-    LiveResource,
-    Plan,
-    PlannedChange,
-)
+from provisioner.model import DefinitionSet, JsonObject
 from provisioner.normalize import Canonical, unknown_fields
 
 _ACTION_ORDER = {a: i for i, a in enumerate(Action)}

@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from provisioner import identity
+from provisioner.changes import LiveOrg, LiveResource
 from provisioner.datadog.port import DatadogPort
-from provisioner.model import DefinitionSet, LiveOrg, LiveResource
+from provisioner.model import DefinitionSet
 
 # Synthetic tests own their monitors; they are neither managed nor reported as unmanaged.
 SKIPPED_MONITOR_TYPES = frozenset({"synthetics alert"})

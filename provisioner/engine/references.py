@@ -20,7 +20,8 @@ from dataclasses import replace
 from typing import TypeVar
 
 from provisioner import identity
-from provisioner.model import JsonObject, LiveResource, MonitorSpec, Outcome, OutcomeStatus, PlannedChange
+from provisioner.changes import LiveResource, Outcome, OutcomeStatus, PlannedChange
+from provisioner.model import JsonObject, MonitorSpec
 
 _COMPOSITE = "composite"
 _MONITOR_ID = re.compile(r"(?<![\w@{.])\d+(?![\w}.])")

@@ -24,10 +24,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from provisioner import identity
+from provisioner.changes import Action, Plan, PlannedChange
 from provisioner.datadog.port import DatadogPort
 from provisioner.engine import references
 from provisioner.errors import DatadogError
-from provisioner.model import Action, Plan, PlannedChange, Problem
+from provisioner.model import Problem
 
 VALIDATED_FIELDS = ("/query", "/type", "/options")
 REJECTED_CODE = "datadog-rejected"

@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from provisioner.changes import Action, LiveOrg, LiveResource, Outcome, Plan, PlannedChange
 from provisioner.engine import references
 from provisioner.engine.resources import RULES
-from provisioner.model import Action, LiveOrg, LiveResource, Outcome, Plan, PlannedChange
 
 _REMOVALS = frozenset({Action.DELETE, Action.REPAIR})
 

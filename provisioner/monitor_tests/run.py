@@ -21,21 +21,14 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from provisioner import identity
+from provisioner.changes import LiveOrg, LiveResource
 from provisioner.datadog.port import DatadogPort
 from provisioner.engine.apply import ApplyOptions, apply_plan
 from provisioner.engine.plan import compute_plan
 from provisioner.engine.references import combined_ids
 from provisioner.errors import DatadogError
 from provisioner.mesh import catalogue
-from provisioner.model import (
-    DefinitionSet,
-    Environment,
-    JsonObject,
-    LiveOrg,
-    LiveResource,
-    MonitorSpec,
-    SourceLocation,
-)
+from provisioner.model import DefinitionSet, Environment, JsonObject, MonitorSpec, SourceLocation
 from provisioner.monitor_tests.cases import MINUTE, ExpectedState, InputSeries, MonitorTest, Never, StatesAt
 from provisioner.monitor_tests.results import CaseResult, Evaluated, Failure
 from provisioner.monitor_tests.series import format_duration

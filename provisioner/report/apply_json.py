@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from provisioner.model import ApplyResult, Json, Outcome, Plan
+from provisioner.changes import ApplyResult, Outcome, Plan
+from provisioner.model import Json
 from provisioner.report.plan_context import PlanContext, resource_url
 from provisioner.report.plan_json import remote_validation_json, source_json
 

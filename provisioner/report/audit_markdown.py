@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+from provisioner.changes import FieldChange
 from provisioner.engine.audit_types import AuditedResource, AuditReport, Finding, FindingSeverity, Ownership
 from provisioner.github.body import github_length
-from provisioner.model import MESH_SIGNALS, FieldChange
+from provisioner.model import MESH_SIGNALS
 from provisioner.report import metric_check
 from provisioner.report.audit_text import (
     OWNERSHIP_LABEL,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from provisioner.model import ApplyResult, Outcome
+from provisioner.changes import ApplyResult, Outcome
 
 _MARK = {"ok": "✓", "failed": "✗", "skipped": "·", "not_started": "○"}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from provisioner.changes import PlannedChange
 from provisioner.engine.metric_gaps import NOT_CHECKED, MetricCheck
 from provisioner.engine.remote_validate import SKIPPED, Rejection, RemoteValidation
-from provisioner.model import PlannedChange
 
 _UI_PATHS = {"monitor": "monitors", "dashboard": "dashboard"}
 

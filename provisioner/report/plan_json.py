@@ -10,10 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from provisioner.changes import Action, FieldChange, Plan, PlannedChange, PlanOrigin
 from provisioner.engine.metric_gaps import MetricCheck, MetricGap
 from provisioner.engine.remote_validate import RemoteValidation
 from provisioner.errors import UserError
-from provisioner.model import Action, FieldChange, Json, Plan, PlannedChange, PlanOrigin, SourceLocation
+from provisioner.model import Json, SourceLocation
 from provisioner.report.plan_context import PlanContext
 
 FORMAT_VERSION = 1

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import re
 
+from provisioner.changes import Action, FieldChange, Plan, PlannedChange
 from provisioner.github.body import GITHUB_BODY_LIMIT, github_length
-from provisioner.model import Action, FieldChange, Plan, PlannedChange
 from provisioner.report import metric_check
 from provisioner.report.plan_context import PlanContext
 from provisioner.report.plan_text import HEADING, ORIGIN, summary_line, unasked_lines, validation_line

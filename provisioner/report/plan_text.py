@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+from provisioner.changes import Action, FieldChange, Plan, PlannedChange
 from provisioner.engine.remote_validate import RemoteValidation
-from provisioner.model import Action, FieldChange, Json, Plan, PlannedChange
+from provisioner.model import Json
 from provisioner.report import metric_check
 from provisioner.report.colour import Style, plain
 from provisioner.report.plan_context import PlanContext

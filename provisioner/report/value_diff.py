@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
-from provisioner.model import FieldChange, Json
+from provisioner.changes import FieldChange
+from provisioner.model import Json
 
 INLINE_LIMIT = 80  # characters of JSON; longer values are diffed
 CONTEXT_CHARS = 40  # unchanged characters kept on each side of a changed token

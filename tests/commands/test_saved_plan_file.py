@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 if TYPE_CHECKING:
     from conftest import Cli
 
+from provisioner.changes import LiveOrg
 from provisioner.emulator import RunningEmulator
 from provisioner.engine.resources import RULES
 from provisioner.engine.saved_plan import guard_saved_plan
 from provisioner.errors import UserError
-from provisioner.model import LiveOrg
 from provisioner.report.plan_json import read_saved_plan, render_json
 from provisioner.report.plan_text import render_text
 

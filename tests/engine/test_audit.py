@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from provisioner import identity
+from provisioner.changes import Action, LiveOrg, LiveResource
 from provisioner.engine.audit import audit_org
 from provisioner.engine.audit_types import (
     AuditedResource,
@@ -22,15 +23,7 @@ from provisioner.engine.audit_types import (
     FindingSeverity,
     Ownership,
 )
-from provisioner.model import (
-    Action,
-    DashboardSpec,
-    DefinitionSet,
-    LiveOrg,
-    LiveResource,
-    MonitorSpec,
-    SourceLocation,
-)
+from provisioner.model import DashboardSpec, DefinitionSet, MonitorSpec, SourceLocation
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 NS = "mesh-team"
