@@ -129,7 +129,7 @@ class _Frame:
     __slots__ = ("value", "slot", "anchor", "block", "tag_problem", "key", "key_position", "state", "merges")
 
     def __init__(
-        self, value: dict[str, Json] | list[Json], slot: int, anchor: str | None, block: bool
+        self, value: dict[str, Json] | list[Json], slot: int, anchor: str | None, block: bool, state: str
     ) -> None:
         self.value = value
         self.slot = slot
@@ -138,7 +138,7 @@ class _Frame:
         self.tag_problem = False
         self.key: str = ""
         self.key_position = 0
-        self.state = _KEY if isinstance(value, dict) else _ITEM
+        self.state = state
         self.merges: list[tuple[int, Json]] = []
 
 
@@ -149,8 +149,13 @@ _ITEM, _KEY, _VALUE, _MERGE, _DISCARD = "item", "key", "value", "merge", "discar
 @dataclass(frozen=True)
 class _Anchored:
     value: Json
-    slots: array[int]  # the anchored value's own slots, copied: later edits of the document's slots
+    slots: list[int]  # the anchored value's own slots, copied: later edits of the document's slots
     key: str | None  # the scalar as written, when it can serve as a key
+
+
+_ScalarEvent = events.ScalarEvent
+_MappingStartEvent, _SequenceStartEvent = events.MappingStartEvent, events.SequenceStartEvent
+_MappingEndEvent, _SequenceEndEvent = events.MappingEndEvent, events.SequenceEndEvent
 
 
 class _Reader:
@@ -166,20 +171,62 @@ class _Reader:
     def read(self, text: str) -> None:
         parser = _Parser(text)
         try:
-            while True:
-                event = parser.get_event()
-                if event is None or event.__class__ is events.StreamEndEvent:
-                    return
-                handler = _HANDLERS.get(event.__class__)
-                if handler is not None:
-                    handler(self, event)
+            self._consume(parser.get_event)
         finally:
             parser.dispose()
+
+    def _consume(self, next_event: Callable[[], Any]) -> None:
+        """Reads the events up to the stream's end. The most common one, a scalar without an anchor as a
+        key, a value or an item, is handled here with the state in locals (a call per scalar costs as much
+        as the rest of its handling); collections by direct calls; the rare events by ``_HANDLERS``."""
+        top: _Frame | None = None  # the innermost open collection
+        slots = self.slots
+        while True:
+            event = next_event()
+            kind = event.__class__
+            if kind is _ScalarEvent:
+                if top is not None and event.anchor is None:
+                    state = top.state
+                    if state is _KEY:
+                        key = event.value
+                        if key != "<<" and key not in top.value:
+                            mark = event.start_mark
+                            top.key, top.key_position = key, (mark.line + 1) << 32 | mark.column + 1  # pack()
+                            top.state = _VALUE
+                            continue
+                    elif (state is _VALUE or state is _ITEM) and event.tag is None:
+                        value = event.value
+                        if event.implicit[0] and (not value or value[0] in _MAYBE_TYPED):
+                            value = self._plain_value(event)
+                        mark = event.start_mark
+                        position = (mark.line + 1) << 32 | mark.column + 1  # pack()
+                        if state is _VALUE:
+                            slots += (position, top.key_position, 2)
+                            top.value[top.key] = value  # type: ignore[index]
+                            top.state = _KEY
+                        else:
+                            slots += (position, 0, 2)
+                            top.value.append(value)  # type: ignore[union-attr]
+                        continue
+                self._scalar(event)
+            elif kind is _MappingEndEvent or kind is _SequenceEndEvent:
+                top = self._collection_end()
+            elif kind is _MappingStartEvent:
+                top = self._collection_start(event, top, {}, _KEY, _MAP)
+            elif kind is _SequenceStartEvent:
+                top = self._collection_start(event, top, [], _ITEM, _SEQ)
+            elif event is None or kind is events.StreamEndEvent:
+                return
+            else:
+                handler = _HANDLERS.get(kind)
+                if handler is not None:
+                    handler(self, event)
+                slots = self.slots  # a new document has new slots
 
     # --- documents ---------------------------------------------------------------------------
 
     def _document_start(self, _: Any) -> None:
-        self.slots: array[int] = array("q")
+        self.slots: list[int] = []  # an array once the document ends (a list takes three values faster)
         self.stack: list[_Frame] = []
         self.anchors: dict[str, _Anchored] = {}
         self.root: Json = None
@@ -187,21 +234,17 @@ class _Reader:
 
     def _document_end(self, _: Any) -> None:
         if not self.empty:
-            self.documents.append(ParsedDocument(self.root, PositionIndex(self.slots)))
+            self.documents.append(ParsedDocument(self.root, PositionIndex(array("q", self.slots))))
         self._document_start(None)
 
     # --- values ------------------------------------------------------------------------------
 
     def _scalar(self, event: events.ScalarEvent) -> None:
+        """A scalar that is a key, tagged, anchored, the root, or a value that is merged or discarded."""
         parent = self.stack[-1] if self.stack else None
-        if parent is not None:
-            state = parent.state
-            if state is _KEY:
-                self._key(parent, event)
-                return
-            if (state is _VALUE or state is _ITEM) and event.tag is None and event.anchor is None:
-                self._plain_value(parent, event)  # most values: skip the general path's calls
-                return
+        if parent is not None and parent.state is _KEY:
+            self._key(parent, event)
+            return
         slot = self._open_slot(event.start_mark, parent, block=False)
         value = self._scalar_value(event)
         if parent is None and value is None and event.tag is None:
@@ -210,36 +253,26 @@ class _Reader:
             self.anchors[event.anchor] = _Anchored(value, self.slots[slot * STRIDE :], event.value)
         self._attach(value, slot)
 
-    def _plain_value(self, parent: _Frame, event: events.ScalarEvent) -> None:
-        """An untagged, unanchored scalar as a mapping value or a list item."""
-        mark = event.start_mark
-        in_mapping = parent.state is _VALUE
-        key_position = parent.key_position if in_mapping else 0
-        self.slots.extend(((mark.line + 1) << 32 | (mark.column + 1), key_position, 2))
-        value = self._scalar_value(event) if event.implicit[0] else event.value
-        if in_mapping:
-            parent.value[parent.key] = value  # type: ignore[index]
-            parent.state = _KEY
-        else:
-            parent.value.append(value)  # type: ignore[union-attr]
-
     def _scalar_value(self, event: events.ScalarEvent) -> Json:
         tag, text = event.tag, event.value
         if tag is None or tag == "!":
             if not event.implicit[0] or tag == "!":
                 return text
-            try:
-                return plain_scalar(text)
-            except _NumberOutOfRange as exc:
-                hint = "write a finite number within 64 bits, or quote it if it is text"
-                self._problem(event.start_mark, "number-out-of-range", str(exc), hint, self._pointer())
-                return None
+            return self._plain_value(event)
         if tag == _STR or tag == _TAG + "timestamp":  # definitions are JSON: a date is a string there
             return text
         if tag in (_TAG + "int", _TAG + "float", _TAG + "bool", _TAG + "null"):
             return self._tagged(event)
         self._unsupported_tag(event.start_mark, tag)
         return None
+
+    def _plain_value(self, event: events.ScalarEvent) -> Json:
+        try:
+            return plain_scalar(event.value)
+        except _NumberOutOfRange as exc:
+            hint = "write a finite number within 64 bits, or quote it if it is text"
+            self._problem(event.start_mark, "number-out-of-range", str(exc), hint, self._pointer())
+            return None
 
     def _tagged(self, event: events.ScalarEvent) -> Json:
         try:
@@ -256,30 +289,26 @@ class _Reader:
         )  # fmt: skip
         return None
 
-    def _mapping_start(self, event: events.MappingStartEvent) -> None:
-        self._collection_start(event, {}, (None, "!", _MAP))
-
-    def _sequence_start(self, event: events.SequenceStartEvent) -> None:
-        self._collection_start(event, [], (None, "!", _SEQ))
-
     def _collection_start(
-        self, event: Any, value: dict[str, Json] | list[Json], tags: tuple[Any, ...]
-    ) -> None:
+        self, event: Any, parent: _Frame | None, value: dict[str, Json] | list[Json], state: str, tag: str
+    ) -> _Frame:
+        """Opens a mapping or sequence (``value``, empty) in ``parent``: the new innermost frame."""
         if len(self.stack) >= MAX_DEPTH:
             message = f"the YAML nests deeper than {MAX_DEPTH} levels"
             hint = "definitions need a few levels: check the indentation, or flatten the structure"
             raise ReadStopped(
                 self._new_problem(event.start_mark, "yaml-depth", message, hint, self._pointer())
             )
-        parent = self.stack[-1] if self.stack else None
-        slot = self._open_slot(event.start_mark, parent, block=not event.flow_style)
-        frame = _Frame(value, slot, event.anchor, not event.flow_style)
-        if event.tag not in tags:
+        block = not event.flow_style
+        frame = _Frame(value, self._open_slot(event.start_mark, parent, block), event.anchor, block, state)
+        if event.tag is not None and event.tag != "!" and event.tag != tag:
             self._unsupported_tag(event.start_mark, event.tag)
             frame.tag_problem = True
         self.stack.append(frame)
+        return frame
 
-    def _collection_end(self, _: Any) -> None:
+    def _collection_end(self) -> _Frame | None:
+        """Closes the innermost collection: the frame that is innermost now."""
         frame = self.stack.pop()
         value: Json = frame.value
         if frame.merges:
@@ -292,6 +321,7 @@ class _Reader:
         if frame.anchor is not None:
             self.anchors[frame.anchor] = _Anchored(value, self.slots[frame.slot * STRIDE :], None)
         self._attach(value, frame.slot)
+        return self.stack[-1] if self.stack else None
 
     def _alias(self, event: events.AliasEvent) -> None:
         anchored = self.anchors.get(event.anchor)
@@ -368,7 +398,7 @@ class _Reader:
     def _key(self, parent: _Frame, event: events.ScalarEvent) -> None:
         if event.anchor is not None:
             position = pack(event.start_mark.line + 1, event.start_mark.column + 1)
-            self.anchors[event.anchor] = _Anchored(event.value, array("q", (position, 0, 2)), event.value)
+            self.anchors[event.anchor] = _Anchored(event.value, [position, 0, 2], event.value)
         if event.value == "<<" and event.tag is None and event.implicit[0]:
             parent.state, parent.key_position = _MERGE, 0
             return
@@ -392,7 +422,7 @@ class _Reader:
         """Adds the keys of the ``<<`` sources the mapping does not set, after its own keys (whose slots
         come first), and drops the slots of the ``<<`` values themselves."""
         mapping: dict[str, Json] = frame.value  # type: ignore[assignment]
-        merged: array[int] = array("q")
+        merged: list[int] = []
         for slot, value in frame.merges:
             for source_slot, source in self._merge_sources(slot, value):
                 child = source_slot + 1
@@ -446,11 +476,6 @@ class _Reader:
 
 # By event class; unbound, so that a reader holds no cycle and is freed (loading pauses the collector)
 _HANDLERS: dict[type, Callable[[_Reader, Any], None]] = {
-    events.ScalarEvent: _Reader._scalar,
-    events.MappingStartEvent: _Reader._mapping_start,
-    events.SequenceStartEvent: _Reader._sequence_start,
-    events.MappingEndEvent: _Reader._collection_end,
-    events.SequenceEndEvent: _Reader._collection_end,
     events.AliasEvent: _Reader._alias,
     events.DocumentStartEvent: _Reader._document_start,
     events.DocumentEndEvent: _Reader._document_end,
