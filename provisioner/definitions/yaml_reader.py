@@ -47,6 +47,16 @@ _OCTAL = re.compile(r"0o[0-7]+\Z")
 _HEXADECIMAL = re.compile(r"0x[0-9a-fA-F]+\Z")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
 _SPECIAL_FLOAT = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z|\.(?:nan|NaN|NAN)\Z")
+# One match tells which of them a plain scalar is (the group named by lastgroup), in the order they are tried
+_NUMBER = re.compile(
+    "|".join(
+        f"(?P<{name}>{pattern.pattern})"
+        for name, pattern in (
+            ("decimal", _DECIMAL), ("octal", _OCTAL), ("hexadecimal", _HEXADECIMAL), ("float", _FLOAT),
+            ("special", _SPECIAL_FLOAT),
+        )
+    )
+)  # fmt: skip
 _MAYBE_TYPED = frozenset("0123456789+-.~nNtTfF")  # first characters of every typed plain scalar
 # 1.1 booleans that YAML 1.2 (and so this reader and editors) keeps as strings
 YAML_1_1_BOOLEANS = frozenset(
@@ -88,15 +98,17 @@ def plain_scalar(text: str) -> Json:
         return None
     if text in _BOOLS:
         return _BOOLS[text]
-    if _DECIMAL.match(text):
+    number = _NUMBER.match(text)
+    if number is None:
+        return text
+    kind = number.lastgroup
+    if kind == "decimal":
         return _integer(text, 10)
-    if _OCTAL.match(text) or _HEXADECIMAL.match(text):
-        return _integer(text[2:], 8 if text[1] == "o" else 16)
-    if _FLOAT.match(text):
+    if kind == "float":
         return _float(text)
-    if _SPECIAL_FLOAT.match(text):
+    if kind == "special":
         raise _NumberOutOfRange(f"{text} is not a number JSON or Datadog accepts")
-    return text
+    return _integer(text[2:], 8 if kind == "octal" else 16)
 
 
 def _integer(digits: str, base: int) -> int:
@@ -165,6 +177,9 @@ class _Reader:
         self.documents: list[ParsedDocument] = []
         self.problems: list[Problem] = []
         self.alias_values = 0
+        # plain_scalar's values by text, for this file: it is a pure function of the text, and a file
+        # repeats its numbers and booleans (an out-of-range number is not kept: each one is a problem)
+        self.plain_values: dict[str, Json] = {}
         self._document_start(None)
 
     def read(self, text: str) -> None:
@@ -179,7 +194,7 @@ class _Reader:
         key, a value or an item, is handled here with the state in locals (a call per scalar costs as much
         as the rest of its handling); collections by direct calls; the rare events by ``_HANDLERS``."""
         top: _Frame | None = None  # the innermost open collection
-        slots = self.slots
+        slots, plain_values = self.slots, self.plain_values
         while True:
             event = next_event()
             kind = type(event)  # a call the interpreter specialises; .__class__ is a generic lookup
@@ -196,7 +211,7 @@ class _Reader:
                     elif (state is _VALUE or state is _ITEM) and event.tag is None:
                         value = event.value
                         if event.implicit[0] and (not value or value[0] in _MAYBE_TYPED):
-                            value = self._plain_value(event)
+                            value = plain_values[value] if value in plain_values else self._plain_value(event)
                         mark = event.start_mark
                         position = (mark.line + 1) << 32 | mark.column + 1  # pack()
                         if state is _VALUE:
@@ -267,11 +282,12 @@ class _Reader:
 
     def _plain_value(self, event: events.ScalarEvent) -> Json:
         try:
-            return plain_scalar(event.value)
+            value = self.plain_values[event.value] = plain_scalar(event.value)
         except _NumberOutOfRange as exc:
             hint = "write a finite number within 64 bits, or quote it if it is text"
             self._problem(event.start_mark, "number-out-of-range", str(exc), hint, self._pointer())
             return None
+        return value
 
     def _tagged(self, event: events.ScalarEvent) -> Json:
         try:
