@@ -94,6 +94,8 @@ def plain_scalar(text: str) -> Json:
     """The value of a plain (unquoted, untagged) scalar under the YAML 1.2 core schema."""
     if text and text[0] not in _MAYBE_TYPED:
         return text
+    if text.isdigit() and text.isascii() and len(text) <= 18:  # most numbers: 18 digits fit in 64 bits
+        return int(text)
     if text in _NULLS:
         return None
     if text in _BOOLS:
