@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import re
-from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple, NoReturn
@@ -25,7 +24,7 @@ import yaml
 from yaml import events
 
 from provisioner.definitions.pointers import join_pointer
-from provisioner.definitions.positions import STRIDE, PositionIndex, pack, unpack
+from provisioner.definitions.positions import NO_KEY, SIZE, STRIDE, PositionIndex
 from provisioner.model import Json, Problem
 
 try:
@@ -139,7 +138,9 @@ def _too_large(text: str) -> str:
 class _Frame:
     """An open mapping or sequence."""
 
-    __slots__ = ("value", "slot", "anchor", "block", "tag_problem", "key", "key_position", "state", "merges")
+    __slots__ = (
+        "value", "slot", "anchor", "block", "tag_problem", "key", "key_line", "key_column", "state", "merges"
+    )  # fmt: skip
 
     def __init__(
         self, value: dict[str, Json] | list[Json], slot: int, anchor: str | None, block: bool, state: str
@@ -150,7 +151,7 @@ class _Frame:
         self.block = block
         self.tag_problem = False
         self.key: str = ""
-        self.key_position = 0
+        self.key_line, self.key_column = NO_KEY, 0  # where the current key was written
         self.state = state
         self.merges: list[tuple[int, Json]] = []
 
@@ -207,7 +208,7 @@ class _Reader:
                         key = event.value
                         if key != "<<" and key not in top.value:
                             mark = event.start_mark
-                            top.key, top.key_position = key, (mark.line + 1) << 32 | mark.column + 1  # pack()
+                            top.key, top.key_line, top.key_column = key, mark.line, mark.column
                             top.state = _VALUE
                             continue
                     elif (state is _VALUE or state is _ITEM) and event.tag is None:
@@ -215,13 +216,12 @@ class _Reader:
                         if event.implicit[0] and (not value or value[0] in _MAYBE_TYPED):
                             value = plain_values[value] if value in plain_values else self._plain_value(event)
                         mark = event.start_mark
-                        position = (mark.line + 1) << 32 | mark.column + 1  # pack()
                         if state is _VALUE:
-                            slots += (position, top.key_position, 2)
+                            slots += (mark.line, mark.column, top.key_line, top.key_column, 2)
                             top.value[top.key] = value  # type: ignore[index]
                             top.state = _KEY
                         else:
-                            slots += (position, 0, 2)
+                            slots += (mark.line, mark.column, NO_KEY, 0, 2)
                             top.value.append(value)  # type: ignore[union-attr]
                         continue
                 self._scalar(event)
@@ -242,15 +242,15 @@ class _Reader:
     # --- documents ---------------------------------------------------------------------------
 
     def _document_start(self, _: Any) -> None:
-        self.slots: list[int] = []  # an array once the document ends (a list takes three values faster)
+        self.slots: list[int] = []  # an array once the document ends (a list takes the five of a value faster)
         self.stack: list[_Frame] = []
         self.anchors: dict[str, _Anchored] = {}
         self.root: Json = None
         self.empty = True
 
     def _document_end(self, _: Any) -> None:
-        if not self.empty:  # unsigned ("Q"): every slot is >= 0, and a list converts ~3x faster than to "q"
-            self.documents.append(ParsedDocument(self.root, PositionIndex(array("Q", self.slots))))
+        if not self.empty:
+            self.documents.append(ParsedDocument(self.root, PositionIndex(self.slots)))
         self._document_start(None)
 
     # --- values ------------------------------------------------------------------------------
@@ -335,7 +335,7 @@ class _Reader:
             del slots[(frame.slot + 1) * STRIDE :]
             value = None
         slot = frame.slot
-        slots[slot * STRIDE + 2] = (len(slots) // STRIDE - slot) << 1 | frame.block
+        slots[slot * STRIDE + SIZE] = (len(slots) // STRIDE - slot) << 1 | frame.block
         if frame.anchor is not None:
             self.anchors[frame.anchor] = _Anchored(value, slots[slot * STRIDE :], None)
         self._attach(value, slot)
@@ -361,7 +361,7 @@ class _Reader:
                 self._new_problem(event.start_mark, "yaml-aliases", message, hint, self._pointer())
             )
         slot = self._open_slot(event.start_mark, parent, block=False)  # located at the alias itself
-        self.slots[slot * STRIDE + 2] = size << 1
+        self.slots[slot * STRIDE + SIZE] = size << 1
         self.slots.extend(anchored.slots[STRIDE:])
         self._attach(anchored.value, slot)
 
@@ -382,10 +382,9 @@ class _Reader:
         slots = self.slots
         slot = len(slots) // STRIDE
         if parent is None or parent.state is _KEY or parent.state is _ITEM:
-            key_position = 0
+            slots += (mark.line, mark.column, NO_KEY, 0, 2 | block)
         else:
-            key_position = parent.key_position
-        slots += ((mark.line + 1) << 32 | mark.column + 1, key_position, 2 | block)  # pack(), inline
+            slots += (mark.line, mark.column, parent.key_line, parent.key_column, 2 | block)
         return slot
 
     def _attach(self, value: Json, slot: int) -> None:
@@ -400,7 +399,7 @@ class _Reader:
             parent.value.append(value)  # type: ignore[union-attr]
             return
         if state is _KEY:  # a mapping or a list used as a key
-            line, col = unpack(self.slots[slot * STRIDE])
+            line, col = self.slots[slot * STRIDE] + 1, self.slots[slot * STRIDE + 1] + 1
             del self.slots[slot * STRIDE :]
             self._invalid_key(parent, line, col)
             return
@@ -414,10 +413,10 @@ class _Reader:
 
     def _key(self, parent: _Frame, event: events.ScalarEvent) -> None:
         if event.anchor is not None:
-            position = pack(event.start_mark.line + 1, event.start_mark.column + 1)
-            self.anchors[event.anchor] = _Anchored(event.value, [position, 0, 2], event.value)
+            slot = [event.start_mark.line, event.start_mark.column, NO_KEY, 0, 2]
+            self.anchors[event.anchor] = _Anchored(event.value, slot, event.value)
         if event.value == "<<" and event.tag is None and event.implicit[0]:
-            parent.state, parent.key_position = _MERGE, 0
+            parent.state, parent.key_line, parent.key_column = _MERGE, NO_KEY, 0
             return
         self._take_key(parent, event.value, event.start_mark)
 
@@ -428,7 +427,7 @@ class _Reader:
             self._problem(mark, "duplicate-key", message, hint, self._pointer(key))
             parent.key, parent.state = key, _DISCARD
             return
-        parent.key, parent.key_position, parent.state = key, pack(mark.line + 1, mark.column + 1), _VALUE
+        parent.key, parent.key_line, parent.key_column, parent.state = key, mark.line, mark.column, _VALUE
 
     def _invalid_key(self, parent: _Frame, line: int, col: int) -> None:
         message = "a mapping key must be a plain value"
@@ -466,7 +465,7 @@ class _Reader:
         return sources
 
     def _size(self, slot: int) -> int:
-        return self.slots[slot * STRIDE + 2] >> 1
+        return self.slots[slot * STRIDE + SIZE] >> 1
 
     # --- problems ----------------------------------------------------------------------------
 
