@@ -55,22 +55,22 @@ class PositionIndex:
 
     def item_slots(self, slot: int, count: int) -> list[int]:
         """The slots of the first ``count`` items of the list at ``slot``, in one walk."""
-        slots, child = [], slot + 1
+        slots, found, child = self._slots, [], slot + 1
         for _ in range(count):
-            slots.append(child)
-            child += self.size(child)
-        return slots
+            found.append(child)
+            child += slots[child * STRIDE + SIZE] >> 1  # size(child), inline: walks are long
+        return found
 
     def _child(self, slot: int, value: Any, token: str) -> tuple[int, Any] | None:
-        child = slot + 1
+        slots, child = self._slots, slot + 1
         if isinstance(value, dict):
             for name, item in value.items():
                 if name == token:
                     return child, item
-                child += self.size(child)
+                child += slots[child * STRIDE + SIZE] >> 1
             return None
         if isinstance(value, list) and token.isdigit() and int(token) < len(value):
             for _ in range(int(token)):
-                child += self.size(child)
+                child += slots[child * STRIDE + SIZE] >> 1
             return child, value[int(token)]
         return None
