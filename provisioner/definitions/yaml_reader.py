@@ -170,6 +170,7 @@ class _Anchored:
 _ScalarEvent = events.ScalarEvent
 _MappingStartEvent, _SequenceStartEvent = events.MappingStartEvent, events.SequenceStartEvent
 _MappingEndEvent, _SequenceEndEvent = events.MappingEndEvent, events.SequenceEndEvent
+_AliasEvent, _DocumentEndEvent = events.AliasEvent, events.DocumentEndEvent
 
 
 class _Reader:
@@ -183,7 +184,7 @@ class _Reader:
         # plain_scalar's values by text, for this file: it is a pure function of the text, and a file
         # repeats its numbers and booleans (an out-of-range number is not kept: each one is a problem)
         self.plain_values: dict[str, Json] = {}
-        self._document_start(None)
+        self._new_document()
 
     def read(self, text: str) -> None:
         parser = _Parser(text)
@@ -195,7 +196,7 @@ class _Reader:
     def _consume(self, next_event: Callable[[], Any]) -> None:
         """Reads the events up to the stream's end. The most common one, a scalar without an anchor as a
         key, a value or an item, is handled here with the state in locals (a call per scalar costs as much
-        as the rest of its handling); collections by direct calls; the rare events by ``_HANDLERS``."""
+        as the rest of its handling); every other event by a call."""
         top: _Frame | None = None  # the innermost open collection
         slots, plain_values = self.slots, self.plain_values
         while True:
@@ -231,27 +232,29 @@ class _Reader:
                 top = self._collection_start(event, top, {}, _KEY, _MAP)
             elif kind is _SequenceStartEvent:
                 top = self._collection_start(event, top, [], _ITEM, _SEQ)
+            elif kind is _AliasEvent:
+                self._alias(event)
+            elif kind is _DocumentEndEvent:
+                self._document_end()
+                slots = self.slots  # the next document's
             elif event is None or kind is events.StreamEndEvent:
                 return
-            else:
-                handler = _HANDLERS.get(kind)
-                if handler is not None:
-                    handler(self, event)
-                slots = self.slots  # a new document has new slots
+            # the stream's start and a document's: nothing to do
 
     # --- documents ---------------------------------------------------------------------------
 
-    def _document_start(self, _: Any) -> None:
-        self.slots: list[int] = []  # an array once the document ends (a list takes the five of a value faster)
+    def _new_document(self) -> None:
+        """A document's state before its first value: set when reading starts and after each document."""
+        self.slots: list[int] = []  # an array once the document ends (a list takes values faster)
         self.stack: list[_Frame] = []
         self.anchors: dict[str, _Anchored] = {}
         self.root: Json = None
         self.empty = True
 
-    def _document_end(self, _: Any) -> None:
+    def _document_end(self) -> None:
         if not self.empty:
             self.documents.append(ParsedDocument(self.root, PositionIndex(self.slots)))
-        self._document_start(None)
+        self._new_document()
 
     # --- values ------------------------------------------------------------------------------
 
@@ -488,14 +491,6 @@ class _Reader:
 
     def _new_problem(self, mark: Any, code: str, message: str, hint: str, pointer: str) -> Problem:
         return Problem(self.display, mark.line + 1, mark.column + 1, pointer, code, "error", message, hint)
-
-
-# By event class; unbound, so that a reader holds no cycle and is freed (loading pauses the collector)
-_HANDLERS: dict[type, Callable[[_Reader, Any], None]] = {
-    events.AliasEvent: _Reader._alias,
-    events.DocumentStartEvent: _Reader._document_start,
-    events.DocumentEndEvent: _Reader._document_end,
-}
 
 
 def read_yaml(text: str, display: str) -> tuple[list[ParsedDocument], list[Problem]]:
