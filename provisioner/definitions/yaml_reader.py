@@ -259,7 +259,8 @@ class _Reader:
     # --- values ------------------------------------------------------------------------------
 
     def _scalar(self, event: events.ScalarEvent) -> None:
-        """A scalar that is a key, tagged, anchored, the root, or a value that is merged or discarded."""
+        """A scalar the loop of ``_consume`` leaves: an anchored, ``<<`` or duplicate key, a tagged or
+        anchored value, the root, or a value that is merged or discarded."""
         parent = self.stack[-1] if self.stack else None
         if parent is not None and parent.state is _KEY:
             self._key(parent, event)
