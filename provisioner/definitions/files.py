@@ -140,7 +140,7 @@ def read_text(path: Path, display: str) -> tuple[str, Problem | None]:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO named *.yaml must not hang us
     except OSError as exc:
         return "", _file_problem(display, "unreadable", f"cannot read: {exc.strerror}")
-    with os.fdopen(descriptor, "rb") as handle:
+    try:  # on the descriptor itself: a file object around it costs more than the read of a small file
         status = os.fstat(descriptor)
         if not stat.S_ISREG(status.st_mode):
             return "", _file_problem(
@@ -148,9 +148,11 @@ def read_text(path: Path, display: str) -> tuple[str, Problem | None]:
             )
         # Sized by the file: a read of the limit allocates the limit, for every file. One byte more tells
         # a file that grew since fstat (or reports no size, as /proc does): then on up to the limit.
-        content = handle.read(min(status.st_size, MAX_FILE_BYTES) + 1)
+        content = _read(descriptor, min(status.st_size, MAX_FILE_BYTES) + 1)
         if len(content) > status.st_size:
-            content += handle.read(MAX_FILE_BYTES + 1 - len(content))
+            content += _read(descriptor, MAX_FILE_BYTES + 1 - len(content))
+    finally:
+        os.close(descriptor)
     if len(content) > MAX_FILE_BYTES:
         size = max(status.st_size, len(content))
         message = f"the file is {size / 2**20:.1f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB"
@@ -161,6 +163,18 @@ def read_text(path: Path, display: str) -> tuple[str, Problem | None]:
         return content.decode("utf-8"), None
     except UnicodeDecodeError as exc:
         return "", _encoding_problem(display, content, exc)
+
+
+def _read(descriptor: int, count: int) -> bytes:
+    """Up to ``count`` bytes: fewer only at the end of the file (a read may return less than asked)."""
+    chunks = []
+    while count > 0:
+        chunk = os.read(descriptor, count)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        count -= len(chunk)
+    return b"".join(chunks)
 
 
 def _file_problem(display: str, code: str, message: str, hint: str = "") -> Problem:

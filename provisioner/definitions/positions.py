@@ -1,10 +1,11 @@
 """Where each value of a YAML document was written, kept in one flat integer array per document.
 
 The reader records one slot per value in the order a walk of the data visits them (a mapping's values in
-the order of its keys, a list's items in order, each before its children): the value's position, the
-position of its key (0 for list items and the root), and the slot count of its subtree (so a walk can skip
-a sibling). 24 bytes per value instead of a node tree of Python objects; locating a pointer walks the
-data beside the slots, and only when a problem or a spec's source asks for it.
+the order of its keys, a list's items in order, each before its children): the value's line and column,
+those of its key (NO_KEY for list items and the root), and the slot count of its subtree (so a walk can
+skip a sibling). Lines and columns are kept as libyaml counts them, from 0, so that the reader stores
+them as they come. 20 bytes per value instead of a node tree of Python objects; locating a pointer walks
+the data beside the slots, and only when a problem or a spec's source asks for it.
 """
 
 from __future__ import annotations
@@ -13,17 +14,10 @@ from array import array
 from collections.abc import Iterable
 from typing import Any
 
-STRIDE = 3  # value position, key position, subtree size * 2 + block-collection flag
-_NO_POSITION = 0
-
-
-def pack(line: int, col: int) -> int:
-    """A 1-based (line, col) as one integer."""
-    return line << 32 | col
-
-
-def unpack(position: int) -> tuple[int, int]:
-    return position >> 32, position & 0xFFFFFFFF
+# Per value: line, column, key line, key column, subtree size * 2 + block-collection flag
+STRIDE = 5
+SIZE = 4  # the offset of the size in a value's slot
+NO_KEY = 0xFFFFFFFF  # the key line of a value without a key
 
 
 class PositionIndex:
@@ -31,8 +25,10 @@ class PositionIndex:
 
     __slots__ = ("_slots",)
 
-    def __init__(self, slots: array[int]) -> None:
-        self._slots = slots
+    def __init__(self, slots: Iterable[int]) -> None:
+        # Unsigned 32-bit: a file has fewer lines, columns and values than MAX_FILE_BYTES (4 MiB), and a
+        # list converts to "I" several times faster than to a signed type
+        self._slots = array("I", slots)
 
     def __len__(self) -> int:
         return len(self._slots) // STRIDE
@@ -49,32 +45,32 @@ class PositionIndex:
             if child is None:
                 break
             slot, value = child
-        base = slot * STRIDE
-        position, key_position = self._slots[base], self._slots[base + 1]
-        at_key = key or self._slots[base + 2] & 1
-        return unpack(key_position if at_key and key_position != _NO_POSITION else position)
+        slots, base = self._slots, slot * STRIDE
+        if (key or slots[base + SIZE] & 1) and slots[base + 2] != NO_KEY:
+            base += 2
+        return slots[base] + 1, slots[base + 1] + 1
 
     def size(self, slot: int) -> int:
-        return self._slots[slot * STRIDE + 2] >> 1
+        return self._slots[slot * STRIDE + SIZE] >> 1
 
     def item_slots(self, slot: int, count: int) -> list[int]:
         """The slots of the first ``count`` items of the list at ``slot``, in one walk."""
-        slots, child = [], slot + 1
+        slots, found, child = self._slots, [], slot + 1
         for _ in range(count):
-            slots.append(child)
-            child += self.size(child)
-        return slots
+            found.append(child)
+            child += slots[child * STRIDE + SIZE] >> 1  # size(child), inline: walks are long
+        return found
 
     def _child(self, slot: int, value: Any, token: str) -> tuple[int, Any] | None:
-        child = slot + 1
+        slots, child = self._slots, slot + 1
         if isinstance(value, dict):
             for name, item in value.items():
                 if name == token:
                     return child, item
-                child += self.size(child)
+                child += slots[child * STRIDE + SIZE] >> 1
             return None
         if isinstance(value, list) and token.isdigit() and int(token) < len(value):
             for _ in range(int(token)):
-                child += self.size(child)
+                child += slots[child * STRIDE + SIZE] >> 1
             return child, value[int(token)]
         return None

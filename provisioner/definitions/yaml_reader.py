@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import math
 import re
-from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import yaml
 from yaml import events
 
 from provisioner.definitions.pointers import join_pointer
-from provisioner.definitions.positions import STRIDE, PositionIndex, pack, unpack
+from provisioner.definitions.positions import NO_KEY, SIZE, STRIDE, PositionIndex
 from provisioner.model import Json, Problem
 
 try:
@@ -47,6 +46,16 @@ _OCTAL = re.compile(r"0o[0-7]+\Z")
 _HEXADECIMAL = re.compile(r"0x[0-9a-fA-F]+\Z")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
 _SPECIAL_FLOAT = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z|\.(?:nan|NaN|NAN)\Z")
+# One match tells which of them a plain scalar is (the group named by lastgroup), in the order they are tried
+_NUMBER = re.compile(
+    "|".join(
+        f"(?P<{name}>{pattern.pattern})"
+        for name, pattern in (
+            ("decimal", _DECIMAL), ("octal", _OCTAL), ("hexadecimal", _HEXADECIMAL), ("float", _FLOAT),
+            ("special", _SPECIAL_FLOAT),
+        )
+    )
+)  # fmt: skip
 _MAYBE_TYPED = frozenset("0123456789+-.~nNtTfF")  # first characters of every typed plain scalar
 # 1.1 booleans that YAML 1.2 (and so this reader and editors) keeps as strings
 YAML_1_1_BOOLEANS = frozenset(
@@ -63,8 +72,7 @@ for _tag, _pattern in (("int", _DECIMAL), ("int", _OCTAL), ("int", _HEXADECIMAL)
     DefinitionDumper.add_implicit_resolver(_TAG + _tag, _pattern, list("-+0123456789."))
 
 
-@dataclass(frozen=True)
-class ParsedDocument:
+class ParsedDocument(NamedTuple):  # a tuple: made for every document, cheaper than a dataclass
     data: Json
     positions: PositionIndex
 
@@ -85,19 +93,23 @@ def plain_scalar(text: str) -> Json:
     """The value of a plain (unquoted, untagged) scalar under the YAML 1.2 core schema."""
     if text and text[0] not in _MAYBE_TYPED:
         return text
+    if text.isdigit() and text.isascii() and len(text) <= 18:  # most numbers: 18 digits fit in 64 bits
+        return int(text)
     if text in _NULLS:
         return None
     if text in _BOOLS:
         return _BOOLS[text]
-    if _DECIMAL.match(text):
+    number = _NUMBER.match(text)
+    if number is None:
+        return text
+    kind = number.lastgroup
+    if kind == "decimal":
         return _integer(text, 10)
-    if _OCTAL.match(text) or _HEXADECIMAL.match(text):
-        return _integer(text[2:], 8 if text[1] == "o" else 16)
-    if _FLOAT.match(text):
+    if kind == "float":
         return _float(text)
-    if _SPECIAL_FLOAT.match(text):
+    if kind == "special":
         raise _NumberOutOfRange(f"{text} is not a number JSON or Datadog accepts")
-    return text
+    return _integer(text[2:], 8 if kind == "octal" else 16)
 
 
 def _integer(digits: str, base: int) -> int:
@@ -126,10 +138,12 @@ def _too_large(text: str) -> str:
 class _Frame:
     """An open mapping or sequence."""
 
-    __slots__ = ("value", "slot", "anchor", "block", "tag_problem", "key", "key_position", "state", "merges")
+    __slots__ = (
+        "value", "slot", "anchor", "block", "tag_problem", "key", "key_line", "key_column", "state", "merges"
+    )  # fmt: skip
 
     def __init__(
-        self, value: dict[str, Json] | list[Json], slot: int, anchor: str | None, block: bool
+        self, value: dict[str, Json] | list[Json], slot: int, anchor: str | None, block: bool, state: str
     ) -> None:
         self.value = value
         self.slot = slot
@@ -137,8 +151,8 @@ class _Frame:
         self.block = block
         self.tag_problem = False
         self.key: str = ""
-        self.key_position = 0
-        self.state = _KEY if isinstance(value, dict) else _ITEM
+        self.key_line, self.key_column = NO_KEY, 0  # where the current key was written
+        self.state = state
         self.merges: list[tuple[int, Json]] = []
 
 
@@ -149,8 +163,14 @@ _ITEM, _KEY, _VALUE, _MERGE, _DISCARD = "item", "key", "value", "merge", "discar
 @dataclass(frozen=True)
 class _Anchored:
     value: Json
-    slots: array[int]  # the anchored value's own slots, copied: later edits of the document's slots
+    slots: list[int]  # the anchored value's own slots, copied: later edits of the document's slots
     key: str | None  # the scalar as written, when it can serve as a key
+
+
+_ScalarEvent = events.ScalarEvent
+_MappingStartEvent, _SequenceStartEvent = events.MappingStartEvent, events.SequenceStartEvent
+_MappingEndEvent, _SequenceEndEvent = events.MappingEndEvent, events.SequenceEndEvent
+_AliasEvent, _DocumentEndEvent = events.AliasEvent, events.DocumentEndEvent
 
 
 class _Reader:
@@ -161,47 +181,90 @@ class _Reader:
         self.documents: list[ParsedDocument] = []
         self.problems: list[Problem] = []
         self.alias_values = 0
-        self._document_start(None)
+        # plain_scalar's values by text, for this file: it is a pure function of the text, and a file
+        # repeats its numbers and booleans (an out-of-range number is not kept: each one is a problem)
+        self.plain_values: dict[str, Json] = {}
+        self._new_document()
 
     def read(self, text: str) -> None:
         parser = _Parser(text)
         try:
-            while True:
-                event = parser.get_event()
-                if event is None or event.__class__ is events.StreamEndEvent:
-                    return
-                handler = _HANDLERS.get(event.__class__)
-                if handler is not None:
-                    handler(self, event)
+            self._consume(parser.get_event)
         finally:
             parser.dispose()
 
+    def _consume(self, next_event: Callable[[], Any]) -> None:
+        """Reads the events up to the stream's end. The most common one, a scalar without an anchor as a
+        key, a value or an item, is handled here with the state in locals (a call per scalar costs as much
+        as the rest of its handling); every other event by a call."""
+        top: _Frame | None = None  # the innermost open collection
+        slots, plain_values = self.slots, self.plain_values
+        while True:
+            event = next_event()
+            kind = type(event)  # a call the interpreter specialises; .__class__ is a generic lookup
+            if kind is _ScalarEvent:
+                if top is not None and event.anchor is None:
+                    state = top.state
+                    if state is _KEY:
+                        key = event.value
+                        if key != "<<" and key not in top.value:
+                            mark = event.start_mark
+                            top.key, top.key_line, top.key_column = key, mark.line, mark.column
+                            top.state = _VALUE
+                            continue
+                    elif (state is _VALUE or state is _ITEM) and event.tag is None:
+                        value = event.value
+                        if event.implicit[0] and (not value or value[0] in _MAYBE_TYPED):
+                            value = plain_values[value] if value in plain_values else self._plain_value(event)
+                        mark = event.start_mark
+                        if state is _VALUE:
+                            slots += (mark.line, mark.column, top.key_line, top.key_column, 2)
+                            top.value[top.key] = value  # type: ignore[index]
+                            top.state = _KEY
+                        else:
+                            slots += (mark.line, mark.column, NO_KEY, 0, 2)
+                            top.value.append(value)  # type: ignore[union-attr]
+                        continue
+                self._scalar(event)
+            elif kind is _MappingEndEvent or kind is _SequenceEndEvent:
+                top = self._collection_end()
+            elif kind is _MappingStartEvent:
+                top = self._collection_start(event, top, {}, _KEY, _MAP)
+            elif kind is _SequenceStartEvent:
+                top = self._collection_start(event, top, [], _ITEM, _SEQ)
+            elif kind is _AliasEvent:
+                self._alias(event)
+            elif kind is _DocumentEndEvent:
+                self._document_end()
+                slots = self.slots  # the next document's
+            elif event is None or kind is events.StreamEndEvent:
+                return
+            # the stream's start and a document's: nothing to do
+
     # --- documents ---------------------------------------------------------------------------
 
-    def _document_start(self, _: Any) -> None:
-        self.slots: array[int] = array("q")
+    def _new_document(self) -> None:
+        """A document's state before its first value: set when reading starts and after each document."""
+        self.slots: list[int] = []  # an array once the document ends (a list takes values faster)
         self.stack: list[_Frame] = []
         self.anchors: dict[str, _Anchored] = {}
         self.root: Json = None
         self.empty = True
 
-    def _document_end(self, _: Any) -> None:
+    def _document_end(self) -> None:
         if not self.empty:
             self.documents.append(ParsedDocument(self.root, PositionIndex(self.slots)))
-        self._document_start(None)
+        self._new_document()
 
     # --- values ------------------------------------------------------------------------------
 
     def _scalar(self, event: events.ScalarEvent) -> None:
+        """A scalar the loop of ``_consume`` leaves: an anchored, ``<<`` or duplicate key, a tagged or
+        anchored value, the root, or a value that is merged or discarded."""
         parent = self.stack[-1] if self.stack else None
-        if parent is not None:
-            state = parent.state
-            if state is _KEY:
-                self._key(parent, event)
-                return
-            if (state is _VALUE or state is _ITEM) and event.tag is None and event.anchor is None:
-                self._plain_value(parent, event)  # most values: skip the general path's calls
-                return
+        if parent is not None and parent.state is _KEY:
+            self._key(parent, event)
+            return
         slot = self._open_slot(event.start_mark, parent, block=False)
         value = self._scalar_value(event)
         if parent is None and value is None and event.tag is None:
@@ -210,36 +273,27 @@ class _Reader:
             self.anchors[event.anchor] = _Anchored(value, self.slots[slot * STRIDE :], event.value)
         self._attach(value, slot)
 
-    def _plain_value(self, parent: _Frame, event: events.ScalarEvent) -> None:
-        """An untagged, unanchored scalar as a mapping value or a list item."""
-        mark = event.start_mark
-        in_mapping = parent.state is _VALUE
-        key_position = parent.key_position if in_mapping else 0
-        self.slots.extend(((mark.line + 1) << 32 | (mark.column + 1), key_position, 2))
-        value = self._scalar_value(event) if event.implicit[0] else event.value
-        if in_mapping:
-            parent.value[parent.key] = value  # type: ignore[index]
-            parent.state = _KEY
-        else:
-            parent.value.append(value)  # type: ignore[union-attr]
-
     def _scalar_value(self, event: events.ScalarEvent) -> Json:
         tag, text = event.tag, event.value
         if tag is None or tag == "!":
             if not event.implicit[0] or tag == "!":
                 return text
-            try:
-                return plain_scalar(text)
-            except _NumberOutOfRange as exc:
-                hint = "write a finite number within 64 bits, or quote it if it is text"
-                self._problem(event.start_mark, "number-out-of-range", str(exc), hint, self._pointer())
-                return None
+            return self._plain_value(event)
         if tag == _STR or tag == _TAG + "timestamp":  # definitions are JSON: a date is a string there
             return text
         if tag in (_TAG + "int", _TAG + "float", _TAG + "bool", _TAG + "null"):
             return self._tagged(event)
         self._unsupported_tag(event.start_mark, tag)
         return None
+
+    def _plain_value(self, event: events.ScalarEvent) -> Json:
+        try:
+            value = self.plain_values[event.value] = plain_scalar(event.value)
+        except _NumberOutOfRange as exc:
+            hint = "write a finite number within 64 bits, or quote it if it is text"
+            self._problem(event.start_mark, "number-out-of-range", str(exc), hint, self._pointer())
+            return None
+        return value
 
     def _tagged(self, event: events.ScalarEvent) -> Json:
         try:
@@ -256,42 +310,40 @@ class _Reader:
         )  # fmt: skip
         return None
 
-    def _mapping_start(self, event: events.MappingStartEvent) -> None:
-        self._collection_start(event, {}, (None, "!", _MAP))
-
-    def _sequence_start(self, event: events.SequenceStartEvent) -> None:
-        self._collection_start(event, [], (None, "!", _SEQ))
-
     def _collection_start(
-        self, event: Any, value: dict[str, Json] | list[Json], tags: tuple[Any, ...]
-    ) -> None:
+        self, event: Any, parent: _Frame | None, value: dict[str, Json] | list[Json], state: str, tag: str
+    ) -> _Frame:
+        """Opens a mapping or sequence (``value``, empty) in ``parent``: the new innermost frame."""
         if len(self.stack) >= MAX_DEPTH:
             message = f"the YAML nests deeper than {MAX_DEPTH} levels"
             hint = "definitions need a few levels: check the indentation, or flatten the structure"
             raise ReadStopped(
                 self._new_problem(event.start_mark, "yaml-depth", message, hint, self._pointer())
             )
-        parent = self.stack[-1] if self.stack else None
-        slot = self._open_slot(event.start_mark, parent, block=not event.flow_style)
-        frame = _Frame(value, slot, event.anchor, not event.flow_style)
-        if event.tag not in tags:
+        block = not event.flow_style
+        frame = _Frame(value, self._open_slot(event.start_mark, parent, block), event.anchor, block, state)
+        if event.tag is not None and event.tag != "!" and event.tag != tag:
             self._unsupported_tag(event.start_mark, event.tag)
             frame.tag_problem = True
         self.stack.append(frame)
+        return frame
 
-    def _collection_end(self, _: Any) -> None:
-        frame = self.stack.pop()
+    def _collection_end(self) -> _Frame | None:
+        """Closes the innermost collection: the frame that is innermost now."""
+        stack, slots = self.stack, self.slots
+        frame = stack.pop()
         value: Json = frame.value
         if frame.merges:
             self._merge(frame)
         if frame.tag_problem:
-            del self.slots[(frame.slot + 1) * STRIDE :]
+            del slots[(frame.slot + 1) * STRIDE :]
             value = None
-        size = len(self.slots) // STRIDE - frame.slot
-        self.slots[frame.slot * STRIDE + 2] = size << 1 | frame.block
+        slot = frame.slot
+        slots[slot * STRIDE + SIZE] = (len(slots) // STRIDE - slot) << 1 | frame.block
         if frame.anchor is not None:
-            self.anchors[frame.anchor] = _Anchored(value, self.slots[frame.slot * STRIDE :], None)
-        self._attach(value, frame.slot)
+            self.anchors[frame.anchor] = _Anchored(value, slots[slot * STRIDE :], None)
+        self._attach(value, slot)
+        return stack[-1] if stack else None
 
     def _alias(self, event: events.AliasEvent) -> None:
         anchored = self.anchors.get(event.anchor)
@@ -312,11 +364,9 @@ class _Reader:
             raise ReadStopped(
                 self._new_problem(event.start_mark, "yaml-aliases", message, hint, self._pointer())
             )
-        slot = len(self.slots) // STRIDE
-        self.slots.extend(anchored.slots)
-        self.slots[slot * STRIDE] = pack(event.start_mark.line + 1, event.start_mark.column + 1)
-        self.slots[slot * STRIDE + 1] = self._key_position(parent)
-        self.slots[slot * STRIDE + 2] = size << 1  # written inline: located at the alias itself
+        slot = self._open_slot(event.start_mark, parent, block=False)  # located at the alias itself
+        self.slots[slot * STRIDE + SIZE] = size << 1
+        self.slots.extend(anchored.slots[STRIDE:])
         self._attach(anchored.value, slot)
 
     def _stop_on_unknown_alias(self, event: events.AliasEvent) -> NoReturn:
@@ -332,28 +382,28 @@ class _Reader:
     # --- building ----------------------------------------------------------------------------
 
     def _open_slot(self, mark: Any, parent: _Frame | None, block: bool) -> int:
-        slot = len(self.slots) // STRIDE
-        self.slots.extend((pack(mark.line + 1, mark.column + 1), self._key_position(parent), 2 | block))
-        return slot
-
-    @staticmethod
-    def _key_position(parent: _Frame | None) -> int:
+        """Adds the slot of a value that starts at ``mark`` in ``parent``: its number."""
+        slots = self.slots
+        slot = len(slots) // STRIDE
         if parent is None or parent.state is _KEY or parent.state is _ITEM:
-            return 0
-        return parent.key_position
+            slots += (mark.line, mark.column, NO_KEY, 0, 2 | block)
+        else:
+            slots += (mark.line, mark.column, parent.key_line, parent.key_column, 2 | block)
+        return slot
 
     def _attach(self, value: Json, slot: int) -> None:
         """Puts a finished value (whose slots end the array) into its parent."""
-        if not self.stack:
+        stack = self.stack
+        if not stack:
             self.root, self.empty = value, False
             return
-        parent = self.stack[-1]
-        if isinstance(parent.value, list):
-            parent.value.append(value)
-            return
+        parent = stack[-1]
         state = parent.state
+        if state is _ITEM:
+            parent.value.append(value)  # type: ignore[union-attr]
+            return
         if state is _KEY:  # a mapping or a list used as a key
-            line, col = unpack(self.slots[slot * STRIDE])
+            line, col = self.slots[slot * STRIDE] + 1, self.slots[slot * STRIDE + 1] + 1
             del self.slots[slot * STRIDE :]
             self._invalid_key(parent, line, col)
             return
@@ -367,10 +417,10 @@ class _Reader:
 
     def _key(self, parent: _Frame, event: events.ScalarEvent) -> None:
         if event.anchor is not None:
-            position = pack(event.start_mark.line + 1, event.start_mark.column + 1)
-            self.anchors[event.anchor] = _Anchored(event.value, array("q", (position, 0, 2)), event.value)
+            slot = [event.start_mark.line, event.start_mark.column, NO_KEY, 0, 2]
+            self.anchors[event.anchor] = _Anchored(event.value, slot, event.value)
         if event.value == "<<" and event.tag is None and event.implicit[0]:
-            parent.state, parent.key_position = _MERGE, 0
+            parent.state, parent.key_line, parent.key_column = _MERGE, NO_KEY, 0
             return
         self._take_key(parent, event.value, event.start_mark)
 
@@ -381,7 +431,7 @@ class _Reader:
             self._problem(mark, "duplicate-key", message, hint, self._pointer(key))
             parent.key, parent.state = key, _DISCARD
             return
-        parent.key, parent.key_position, parent.state = key, pack(mark.line + 1, mark.column + 1), _VALUE
+        parent.key, parent.key_line, parent.key_column, parent.state = key, mark.line, mark.column, _VALUE
 
     def _invalid_key(self, parent: _Frame, line: int, col: int) -> None:
         message = "a mapping key must be a plain value"
@@ -392,7 +442,7 @@ class _Reader:
         """Adds the keys of the ``<<`` sources the mapping does not set, after its own keys (whose slots
         come first), and drops the slots of the ``<<`` values themselves."""
         mapping: dict[str, Json] = frame.value  # type: ignore[assignment]
-        merged: array[int] = array("q")
+        merged: list[int] = []
         for slot, value in frame.merges:
             for source_slot, source in self._merge_sources(slot, value):
                 child = source_slot + 1
@@ -419,7 +469,7 @@ class _Reader:
         return sources
 
     def _size(self, slot: int) -> int:
-        return self.slots[slot * STRIDE + 2] >> 1
+        return self.slots[slot * STRIDE + SIZE] >> 1
 
     # --- problems ----------------------------------------------------------------------------
 
@@ -442,19 +492,6 @@ class _Reader:
 
     def _new_problem(self, mark: Any, code: str, message: str, hint: str, pointer: str) -> Problem:
         return Problem(self.display, mark.line + 1, mark.column + 1, pointer, code, "error", message, hint)
-
-
-# By event class; unbound, so that a reader holds no cycle and is freed (loading pauses the collector)
-_HANDLERS: dict[type, Callable[[_Reader, Any], None]] = {
-    events.ScalarEvent: _Reader._scalar,
-    events.MappingStartEvent: _Reader._mapping_start,
-    events.SequenceStartEvent: _Reader._sequence_start,
-    events.MappingEndEvent: _Reader._collection_end,
-    events.SequenceEndEvent: _Reader._collection_end,
-    events.AliasEvent: _Reader._alias,
-    events.DocumentStartEvent: _Reader._document_start,
-    events.DocumentEndEvent: _Reader._document_end,
-}
 
 
 def read_yaml(text: str, display: str) -> tuple[list[ParsedDocument], list[Problem]]:

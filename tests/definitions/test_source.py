@@ -205,3 +205,42 @@ def _pointers(value: object, pointer: str = "") -> Iterator[str]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _pointers(item, join_pointer(pointer, index))
+
+
+WORDS = st.text(st.sampled_from("ab1.-:#&*!'\"[]{}, \n\té~<"), max_size=6)
+NESTED = st.recursive(
+    WORDS | st.integers(-(2**63), 2**63 - 1) | st.booleans() | st.none(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(WORDS, inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(WORDS, NESTED, max_size=4), st.sampled_from([None, True, False]))
+def test_every_value_is_located_where_pyyaml_composes_it(data: dict[str, object], flow: bool | None) -> None:
+    """PyYAML's own node tree is the oracle: a value is located at its node, a block collection (or any
+    value asked with key=True) at its key."""
+    text = yaml.dump({"d": data}, Dumper=DefinitionDumper, default_flow_style=flow, allow_unicode=True)
+    (document,), problems = parse_documents(text, "x.yaml")
+    assert (document.data, problems) == ({"d": data}, [])
+    for pointer, node, key in _composed(yaml.compose(text, Loader=yaml.SafeLoader)):
+        block = isinstance(node, yaml.CollectionNode) and not node.flow_style
+        assert document.locate(pointer) == _start(key if key is not None and block else node)
+        assert document.locate(pointer, key=True) == _start(key if key is not None else node)
+
+
+def _start(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _composed(
+    node: yaml.Node, pointer: str = "", key: yaml.Node | None = None
+) -> Iterator[tuple[str, yaml.Node, yaml.Node | None]]:
+    """Every node with its pointer and its key's node (None for list items and the root)."""
+    yield pointer, node, key
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            yield from _composed(value_node, join_pointer(pointer, key_node.value), key_node)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _composed(item, join_pointer(pointer, index))
