@@ -124,8 +124,7 @@ def _monitor_findings(
         findings.extend(
             _in_fields(f, field_pointer) for f in template_variables(Facts(stand_in), part_variables)
         )
-    setup = setup_findings({"query": _queries(bodies)}, context.modes)
-    findings.extend(_in_fields(f, field_pointer) for f in setup)
+    findings.extend(_in_fields(f, field_pointer) for f in setup_findings(_queries(bodies), context.modes))
     return list(dict.fromkeys(findings))
 
 
@@ -165,6 +164,8 @@ def _checked(body: dict[str, Json], field_pointer: Callable[[str], str]) -> list
 
 def _in_fields(finding: Finding, field_pointer: Callable[[str], str]) -> Finding:
     pointer = field_pointer(finding.pointer)
+    if pointer == finding.pointer:
+        return finding
     return Finding(pointer, finding.code, finding.message, finding.hint, finding.severity, finding.at_key)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _CONDITION = re.compile(r"(>=|<=|==|!=|>|<)\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$")
 # "by" first, its word boundary checked behind it: a pattern that starts with a literal is searched for
@@ -35,7 +36,13 @@ def query_condition(query: str) -> QueryCondition | None:
     match = _CONDITION.search(tail) or (_CONDITION.search(query) if len(tail) < len(query) else None)
     if match is None:
         return None
-    return QueryCondition(match.group(1), float(match.group(2)))
+    return _condition(*match.groups())
+
+
+@lru_cache(maxsize=64)
+def _condition(comparator: str, threshold: str) -> QueryCondition:
+    """A few conditions recur in every definition of a kind (``> 0.05``, ``>= 100``): made once each."""
+    return QueryCondition(comparator, float(threshold))
 
 
 _CONDITION_TAIL = 80
@@ -43,13 +50,11 @@ _CONDITION_TAIL = 80
 
 def group_by_tags(query: str) -> frozenset[str]:
     """Tags of every ``by {a,b}`` and ``.by("a")`` in the query."""
-    tags: set[str] = set()
     if "by" not in query:
         return frozenset()
-    for match in _METRIC_GROUP.finditer(query):
-        tags.update(tag.strip() for tag in match.group(1).split(","))
-    for match in _EVENT_GROUP.finditer(query) if ".by(" in query else ():
-        tags.update(tag.strip() for tag in match.group(1).split(","))
+    tags = {tag.strip() for group in _METRIC_GROUP.findall(query) for tag in group.split(",")}
+    if ".by(" in query:
+        tags.update(tag.strip() for group in _EVENT_GROUP.findall(query) for tag in group.split(","))
     tags.discard("")
     return frozenset(tags)
 

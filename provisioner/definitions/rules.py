@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
+from enum import Enum, auto
+from functools import cache
 from typing import Any
 
 from provisioner.definitions.composite import CompositeQueryError, composite_monitors
@@ -34,51 +36,80 @@ _GLOBAL_VARIABLES = frozenset(
 
 
 def check_monitor(body: Body) -> list[Finding]:
-    """Every rule's findings for one monitor body."""
+    """Every finding of the rules the body's type takes."""
     facts = Facts(body)
-    return [finding for rule in MONITOR_RULES for finding in rule(facts)]
+    rules = COMPOSITE_RULES if body.get("type") == "composite" else NON_COMPOSITE_RULES
+    return [finding for rule in rules for finding in rule(facts)]
 
 
 class Facts:
-    """A monitor body and what several rules read from it (its query's condition and group-by tags),
-    worked out once."""
+    """A monitor body and what several rules read from it (its query's condition and group-by tags), each
+    worked out once, when a rule first asks (a composite compares no thresholds; most messages name no
+    variable that only the groups can provide)."""
 
-    __slots__ = ("get", "options", "thresholds", "condition", "groups")
+    __slots__ = ("get", "options", "thresholds", "_condition", "_groups")
 
     def __init__(self, body: Body) -> None:
         self.get = body.get
         self.options: Mapping[str, Any] = body.get("options") or {}
         self.thresholds: Mapping[str, Any] = self.options.get("thresholds") or {}
-        query = str(body.get("query", ""))
-        self.condition: QueryCondition | None = query_condition(query)
-        self.groups = group_by_tags(query)
+        self._condition: QueryCondition | None | _Unread = _UNREAD
+        self._groups: frozenset[str] | None = None
+
+    @property
+    def condition(self) -> QueryCondition | None:
+        if self._condition is _UNREAD:
+            self._condition = query_condition(self._query())
+        return self._condition
+
+    @property
+    def groups(self) -> frozenset[str]:
+        if self._groups is None:
+            self._groups = group_by_tags(self._query())
+        return self._groups
+
+    def _query(self) -> str:
+        return str(self.get("query", ""))
+
+
+class _Unread(Enum):
+    UNREAD = auto()
+
+
+_UNREAD = _Unread.UNREAD
 
 
 def warning_above_critical(body: Facts) -> Iterator[Finding]:
-    condition, thresholds = body.condition, body.thresholds
-    critical, warning = thresholds.get("critical"), thresholds.get("warning")
-    if condition is None or condition.alerts_above is None or critical is None or warning is None:
+    critical, warning = body.thresholds.get("critical"), body.thresholds.get("warning")
+    if critical is None or warning is None:
         return
-    levels = (
-        f"{format_number(warning)} must be %s critical {format_number(critical)} for '{condition.comparator}'"
-    )
+    condition = body.condition
+    if condition is None or condition.alerts_above is None:
+        return
     if condition.alerts_above and warning >= critical:
-        yield Finding("/options/thresholds/warning", "warning-above-critical", levels % "below", _SWAP)
+        message = _levels_message(warning, "below", critical, condition)
+        yield Finding("/options/thresholds/warning", "warning-above-critical", message, _SWAP)
     elif not condition.alerts_above and warning <= critical:
-        yield Finding("/options/thresholds/warning", "warning-below-critical", levels % "above", _SWAP)
+        message = _levels_message(warning, "above", critical, condition)
+        yield Finding("/options/thresholds/warning", "warning-below-critical", message, _SWAP)
+
+
+def _levels_message(warning: float, side: str, critical: float, condition: QueryCondition) -> str:
+    return f"{format_number(warning)} must be {side} critical {format_number(critical)} for '{condition.comparator}'"
 
 
 _SWAP = "swap them or change the comparator"
 
 
 def recovery_order(body: Facts) -> Iterator[Finding]:
-    condition, thresholds = body.condition, body.thresholds
-    if condition is None or condition.alerts_above is None:
-        return
-    for level in ("critical", "warning"):
-        alert, recovery = thresholds.get(level), thresholds.get(f"{level}_recovery")
+    thresholds = body.thresholds
+    for level, recovery_key in _RECOVERY_KEYS:
+        alert, recovery = thresholds.get(level), thresholds.get(recovery_key)
         if alert is None or recovery is None:
             continue
+        condition = body.condition
+        if condition is None or condition.alerts_above is None:
+            return
         if (recovery >= alert) if condition.alerts_above else (recovery <= alert):
             side = "below" if condition.alerts_above else "above"
             message = (
@@ -86,12 +117,18 @@ def recovery_order(body: Facts) -> Iterator[Finding]:
                 f"for '{condition.comparator}'"
             )
             hint = "a recovery threshold sits on the OK side of the level it recovers from"
-            yield Finding(f"/options/thresholds/{level}_recovery", "recovery-threshold-order", message, hint)
+            yield Finding(f"/options/thresholds/{recovery_key}", "recovery-threshold-order", message, hint)
+
+
+_RECOVERY_KEYS = (("critical", "critical_recovery"), ("warning", "warning_recovery"))
 
 
 def threshold_matches_query(body: Facts) -> Iterator[Finding]:
-    condition, critical = body.condition, body.thresholds.get("critical")
-    if condition is None or critical is None or float(critical) == condition.threshold:
+    critical = body.thresholds.get("critical")
+    if critical is None:
+        return
+    condition = body.condition
+    if condition is None or float(critical) == condition.threshold:
         return
     query_threshold = format_number(condition.threshold)
     message = f"critical {format_number(critical)} does not match the query's threshold {query_threshold}"
@@ -101,7 +138,7 @@ def threshold_matches_query(body: Facts) -> Iterator[Finding]:
 
 def notify_by_groups(body: Facts) -> Iterator[Finding]:
     notify_by = body.options.get("notify_by")
-    if not notify_by or body.get("type") == "composite":
+    if not notify_by:
         return
     groups = body.groups
     if "*" in notify_by and not groups:
@@ -114,6 +151,7 @@ def notify_by_groups(body: Facts) -> Iterator[Finding]:
             yield Finding("/options/notify_by", "notify-by-not-grouped", message, hint, at_key=True)
 
 
+@cache
 def composite_part_variables(part_count: int) -> frozenset[str]:
     """What a composite's notification may read of the monitors it combines, labelled a, b, c… in the
     order its query names them (Datadog docs, monitors/notify/variables, "Composite monitor variables")."""
@@ -125,34 +163,34 @@ def composite_part_variables(part_count: int) -> frozenset[str]:
 def template_variables(body: Facts, also_provided: frozenset[str] = frozenset()) -> Iterator[Finding]:
     """``also_provided``: variables filled by something other than the query's groups (a composite's
     part variables, when ``body`` stands in for the composite)."""
-    if body.get("type") == "composite":
-        return
-    groups = body.groups
     fields = (("/name", body.get("name")), ("/message", body.get("message")),
               ("/options/escalation_message", body.options.get("escalation_message")))  # fmt: skip
     for pointer, text in fields:
-        for variable in _template_variables(text or ""):
-            if variable not in also_provided and not _provided(variable, groups):
+        if not text or "{{" not in text:
+            continue
+        for variable in _template_variables(text):
+            if variable not in also_provided and not _provided(variable, body):
+                groups = body.groups
                 yield Finding(pointer, "unknown-template-variable", _template_message(variable, groups),
                               _template_hint(variable, groups))  # fmt: skip
 
 
 def _template_variables(text: str) -> Iterator[str]:
-    if "{{" not in text:
-        return
-    for match in _TEMPLATE.finditer(text):
-        content = match.group(1)
-        helper = _MATCH_HELPER.match(content)
-        if helper is not None:
-            yield helper.group(1)
-        elif content and content[0] not in "#^/!>" and _WHITESPACE.search(content) is None:
+    for content in _TEMPLATE.findall(text):
+        if not content:
+            continue
+        if content[0] in "#^":  # a block: only the match helpers name a variable
+            helper = _MATCH_HELPER.match(content)
+            if helper is not None:
+                yield helper.group(1)
+        elif content[0] not in "/!>" and _WHITESPACE.search(content) is None:
             yield content
 
 
-def _provided(variable: str, groups: frozenset[str]) -> bool:
-    if variable.split(".")[0] in _GLOBAL_VARIABLES:
+def _provided(variable: str, body: Facts) -> bool:
+    if variable.partition(".")[0] in _GLOBAL_VARIABLES:
         return True
-    return any(variable.startswith(tag + ".") for tag in groups)
+    return any(variable.startswith(tag + ".") for tag in body.groups)
 
 
 def _variable_tag(variable: str) -> str:
@@ -184,8 +222,6 @@ def notification_handle(body: Facts) -> Iterator[Finding]:
 
 
 def composite_query(body: Facts) -> Iterator[Finding]:
-    if body.get("type") != "composite":
-        return
     try:
         composite_monitors(str(body.get("query") or ""))
     except CompositeQueryError as exc:
@@ -193,8 +229,18 @@ def composite_query(body: Facts) -> Iterator[Finding]:
         yield Finding("/query", "composite-syntax", f"not a composite query: {exc}", hint)
 
 
-MONITOR_RULES: tuple[Callable[[Facts], Iterator[Finding]], ...] = (
+Rule = Callable[[Facts], Iterator[Finding]]
+# The rules each type takes, in the order their findings are reported: only a composite has a composite
+# query; a composite has no groups of its own (notify_by, template variables: it notifies per group of its
+# parts, which the compiler checks with a stand-in for it).
+COMPOSITE_RULES: tuple[Rule, ...] = (
     composite_query,
+    warning_above_critical,
+    recovery_order,
+    threshold_matches_query,
+    notification_handle,
+)
+NON_COMPOSITE_RULES: tuple[Rule, ...] = (
     warning_above_critical,
     recovery_order,
     threshold_matches_query,
