@@ -18,9 +18,9 @@ import re
 
 from provisioner import identity
 
+# A token after blanks: a monitor, an operator, or the first character of what is neither.
 _TOKEN = re.compile(
-    rf"(?P<monitor>\d+|{identity.REFERENCE_RE.pattern})|(?P<operator>&&|\|\||[!()])|(?P<blank>\s+)|(?P<other>.)",
-    re.DOTALL,
+    rf"\s*+(?:(?P<token>\d+|{identity.REFERENCE_RE.pattern}|&&|\|\||[!()])|(?P<other>.))", re.DOTALL
 )
 _BINARY = ("&&", "||")
 _MAX_NESTING = 100  # Datadog combines at most 10 monitors: real queries nest a few levels
@@ -40,12 +40,11 @@ def _tokens(query: str) -> list[str]:
     tokens: list[str] = []
     for found in _TOKEN.finditer(query):
         if found.lastgroup == "other":
-            text = query[found.start() :].strip()
+            text = query[found.start("other") :].strip()
             raise CompositeQueryError(
                 f"unexpected {text[:20]!r}: name a monitor by its Datadog id or as @{{definition id}}"
             )
-        if found.lastgroup != "blank":
-            tokens.append(found.group())
+        tokens.append(found["token"])
     if not tokens:
         raise CompositeQueryError("the query is empty")
     return tokens

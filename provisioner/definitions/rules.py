@@ -35,11 +35,14 @@ _GLOBAL_VARIABLES = frozenset(
 )  # fmt: skip
 
 
-def check_monitor(body: Body) -> list[Finding]:
-    """Every finding of the rules the body's type takes."""
+def check_monitor(body: Body, notifies: bool = True) -> list[Finding]:
+    """Every finding of the rules the body's type takes; with ``notifies`` False (a composite's part: the
+    composite carries the handles), all but the notification handle's."""
     facts = Facts(body)
     rules = COMPOSITE_RULES if body.get("type") == "composite" else NON_COMPOSITE_RULES
-    return [finding for rule in rules for finding in rule(facts)]
+    return [
+        finding for rule in rules if notifies or rule is not notification_handle for finding in rule(facts)
+    ]
 
 
 class Facts:
@@ -190,7 +193,13 @@ def _template_variables(text: str) -> Iterator[str]:
 def _provided(variable: str, body: Facts) -> bool:
     if variable.partition(".")[0] in _GLOBAL_VARIABLES:
         return True
-    return any(variable.startswith(tag + ".") for tag in body.groups)
+    # a group's tag is the variable up to one of its dots: service.name, http.status_code.name
+    groups, tag = body.groups, variable
+    while "." in tag:
+        tag = tag.rpartition(".")[0]
+        if tag in groups:
+            return True
+    return False
 
 
 def _variable_tag(variable: str) -> str:
