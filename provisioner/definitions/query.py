@@ -30,22 +30,21 @@ class QueryCondition:
 
 
 def query_condition(query: str) -> QueryCondition | None:
-    # The condition ends the query: look at its tail first (a long query costs the same), the whole
-    # query only when the tail does not hold one.
-    tail = query.rstrip()[-_CONDITION_TAIL:]
-    match = _CONDITION.search(tail) or (_CONDITION.search(query) if len(tail) < len(query) else None)
+    match = _CONDITION_FROM_END.match(query)
     if match is None:
         return None
     return _condition(*match.groups())
+
+
+# The condition ends the query, so one place at most can hold it: after ".*" the pattern is tried from the
+# end backwards, where the condition is, rather than at every position from the start.
+_CONDITION_FROM_END = re.compile(".*" + _CONDITION.pattern, re.DOTALL)
 
 
 @lru_cache(maxsize=64)
 def _condition(comparator: str, threshold: str) -> QueryCondition:
     """A few conditions recur in every definition of a kind (``> 0.05``, ``>= 100``): made once each."""
     return QueryCondition(comparator, float(threshold))
-
-
-_CONDITION_TAIL = 80
 
 
 def group_by_tags(query: str) -> frozenset[str]:

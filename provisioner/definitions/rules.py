@@ -9,7 +9,7 @@ warning_recovery without warning) live in the shipped schemas instead, where edi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from enum import Enum, auto
 from functools import cache
 from typing import Any
@@ -40,9 +40,11 @@ def check_monitor(body: Body, notifies: bool = True) -> list[Finding]:
     composite carries the handles), all but the notification handle's."""
     facts = Facts(body)
     rules = COMPOSITE_RULES if body.get("type") == "composite" else NON_COMPOSITE_RULES
-    return [
-        finding for rule in rules if notifies or rule is not notification_handle for finding in rule(facts)
-    ]
+    findings: list[Finding] = []
+    for rule in rules:
+        if notifies or rule is not notification_handle:
+            findings += rule(facts)
+    return findings
 
 
 class Facts:
@@ -82,19 +84,20 @@ class _Unread(Enum):
 _UNREAD = _Unread.UNREAD
 
 
-def warning_above_critical(body: Facts) -> Iterator[Finding]:
+def warning_above_critical(body: Facts) -> Sequence[Finding]:
     critical, warning = body.thresholds.get("critical"), body.thresholds.get("warning")
     if critical is None or warning is None:
-        return
+        return ()
     condition = body.condition
     if condition is None or condition.alerts_above is None:
-        return
+        return ()
     if condition.alerts_above and warning >= critical:
         message = _levels_message(warning, "below", critical, condition)
-        yield Finding("/options/thresholds/warning", "warning-above-critical", message, _SWAP)
-    elif not condition.alerts_above and warning <= critical:
+        return (Finding("/options/thresholds/warning", "warning-above-critical", message, _SWAP),)
+    if not condition.alerts_above and warning <= critical:
         message = _levels_message(warning, "above", critical, condition)
-        yield Finding("/options/thresholds/warning", "warning-below-critical", message, _SWAP)
+        return (Finding("/options/thresholds/warning", "warning-below-critical", message, _SWAP),)
+    return ()
 
 
 def _levels_message(warning: float, side: str, critical: float, condition: QueryCondition) -> str:
@@ -104,15 +107,15 @@ def _levels_message(warning: float, side: str, critical: float, condition: Query
 _SWAP = "swap them or change the comparator"
 
 
-def recovery_order(body: Facts) -> Iterator[Finding]:
-    thresholds = body.thresholds
+def recovery_order(body: Facts) -> Sequence[Finding]:
+    thresholds, findings = body.thresholds, []
     for level, recovery_key in _RECOVERY_KEYS:
         alert, recovery = thresholds.get(level), thresholds.get(recovery_key)
         if alert is None or recovery is None:
             continue
         condition = body.condition
         if condition is None or condition.alerts_above is None:
-            return
+            return ()
         if (recovery >= alert) if condition.alerts_above else (recovery <= alert):
             side = "below" if condition.alerts_above else "above"
             message = (
@@ -120,38 +123,43 @@ def recovery_order(body: Facts) -> Iterator[Finding]:
                 f"for '{condition.comparator}'"
             )
             hint = "a recovery threshold sits on the OK side of the level it recovers from"
-            yield Finding(f"/options/thresholds/{recovery_key}", "recovery-threshold-order", message, hint)
+            pointer = f"/options/thresholds/{recovery_key}"
+            findings.append(Finding(pointer, "recovery-threshold-order", message, hint))
+    return findings
 
 
 _RECOVERY_KEYS = (("critical", "critical_recovery"), ("warning", "warning_recovery"))
 
 
-def threshold_matches_query(body: Facts) -> Iterator[Finding]:
+def threshold_matches_query(body: Facts) -> Sequence[Finding]:
     critical = body.thresholds.get("critical")
     if critical is None:
-        return
+        return ()
     condition = body.condition
     if condition is None or float(critical) == condition.threshold:
-        return
+        return ()
     query_threshold = format_number(condition.threshold)
     message = f"critical {format_number(critical)} does not match the query's threshold {query_threshold}"
     hint = "Datadog rejects a critical threshold that differs from the one in the query: make them equal"
-    yield Finding("/options/thresholds/critical", "threshold-mismatch", message, hint)
+    return (Finding("/options/thresholds/critical", "threshold-mismatch", message, hint),)
 
 
-def notify_by_groups(body: Facts) -> Iterator[Finding]:
+def notify_by_groups(body: Facts) -> Sequence[Finding]:
     notify_by = body.options.get("notify_by")
     if not notify_by:
-        return
-    groups = body.groups
+        return ()
+    groups, findings = body.groups, []
     if "*" in notify_by and not groups:
         message = "notify_by ['*'] needs a grouped query (this one is a simple alert already)"
-        yield Finding("/options/notify_by", "notify-by-ungrouped", message, "remove notify_by", at_key=True)
+        findings.append(
+            Finding("/options/notify_by", "notify-by-ungrouped", message, "remove notify_by", at_key=True)
+        )
     for tag in notify_by:
         if tag != "*" and tag not in groups:
             message = f"notify_by '{tag}' is not a tag the query groups by"
             hint = f"the query groups by: {', '.join(sorted(groups))}" if groups else "group the query by it"
-            yield Finding("/options/notify_by", "notify-by-not-grouped", message, hint, at_key=True)
+            findings.append(Finding("/options/notify_by", "notify-by-not-grouped", message, hint, at_key=True))
+    return findings
 
 
 @cache
@@ -163,19 +171,21 @@ def composite_part_variables(part_count: int) -> frozenset[str]:
     )
 
 
-def template_variables(body: Facts, also_provided: frozenset[str] = frozenset()) -> Iterator[Finding]:
+def template_variables(body: Facts, also_provided: frozenset[str] = frozenset()) -> Sequence[Finding]:
     """``also_provided``: variables filled by something other than the query's groups (a composite's
     part variables, when ``body`` stands in for the composite)."""
     fields = (("/name", body.get("name")), ("/message", body.get("message")),
               ("/options/escalation_message", body.options.get("escalation_message")))  # fmt: skip
+    findings = []
     for pointer, text in fields:
         if not text or "{{" not in text:
             continue
         for variable in _template_variables(text):
             if variable not in also_provided and not _provided(variable, body):
                 groups = body.groups
-                yield Finding(pointer, "unknown-template-variable", _template_message(variable, groups),
-                              _template_hint(variable, groups))  # fmt: skip
+                findings.append(Finding(pointer, "unknown-template-variable", _template_message(variable, groups),
+                                        _template_hint(variable, groups)))  # fmt: skip
+    return findings
 
 
 def _template_variables(text: str) -> Iterator[str]:
@@ -221,24 +231,24 @@ def _template_hint(variable: str, groups: frozenset[str]) -> str:
     return f"group the query by {_variable_tag(variable)} (group_by), or use a ${{variable}} instead"
 
 
-def notification_handle(body: Facts) -> Iterator[Finding]:
-    if _HANDLE.search(str(body.get("message") or "")) is None:
-        message = "the message has no notification handle: an alert would notify nobody"
-        hint = (
-            "add a handle (@slack-..., @pagerduty-..., @team@example.com) or set notify: for the environment"
-        )
-        yield Finding("/message", "no-notification-handle", message, hint, severity="warning")
+def notification_handle(body: Facts) -> Sequence[Finding]:
+    if _HANDLE.search(str(body.get("message") or "")) is not None:
+        return ()
+    message = "the message has no notification handle: an alert would notify nobody"
+    hint = "add a handle (@slack-..., @pagerduty-..., @team@example.com) or set notify: for the environment"
+    return (Finding("/message", "no-notification-handle", message, hint, severity="warning"),)
 
 
-def composite_query(body: Facts) -> Iterator[Finding]:
+def composite_query(body: Facts) -> Sequence[Finding]:
     try:
         composite_monitors(str(body.get("query") or ""))
     except CompositeQueryError as exc:
         hint = "combine monitors (@{definition id} or a Datadog id) with &&, || and !, e.g. @{a} && !(@{b} || 123)"
-        yield Finding("/query", "composite-syntax", f"not a composite query: {exc}", hint)
+        return (Finding("/query", "composite-syntax", f"not a composite query: {exc}", hint),)
+    return ()
 
 
-Rule = Callable[[Facts], Iterator[Finding]]
+Rule = Callable[[Facts], Sequence[Finding]]
 # The rules each type takes, in the order their findings are reported: only a composite has a composite
 # query; a composite has no groups of its own (notify_by, template variables: it notifies per group of its
 # parts, which the compiler checks with a stand-in for it).
