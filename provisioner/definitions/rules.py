@@ -9,9 +9,9 @@ warning_recovery without warning) live in the shipped schemas instead, where edi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import Enum, auto
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from provisioner.definitions.composite import CompositeQueryError, composite_monitors
@@ -101,7 +101,8 @@ def warning_above_critical(body: Facts) -> Sequence[Finding]:
 
 
 def _levels_message(warning: float, side: str, critical: float, condition: QueryCondition) -> str:
-    return f"{format_number(warning)} must be {side} critical {format_number(critical)} for '{condition.comparator}'"
+    levels = f"{format_number(warning)} must be {side} critical {format_number(critical)}"
+    return f"{levels} for '{condition.comparator}'"
 
 
 _SWAP = "swap them or change the comparator"
@@ -158,7 +159,8 @@ def notify_by_groups(body: Facts) -> Sequence[Finding]:
         if tag != "*" and tag not in groups:
             message = f"notify_by '{tag}' is not a tag the query groups by"
             hint = f"the query groups by: {', '.join(sorted(groups))}" if groups else "group the query by it"
-            findings.append(Finding("/options/notify_by", "notify-by-not-grouped", message, hint, at_key=True))
+            finding = Finding("/options/notify_by", "notify-by-not-grouped", message, hint, at_key=True)
+            findings.append(finding)
     return findings
 
 
@@ -181,30 +183,39 @@ def template_variables(body: Facts, also_provided: frozenset[str] = frozenset())
         if not text or "{{" not in text:
             continue
         for variable in _template_variables(text):
-            if variable not in also_provided and not _provided(variable, body):
-                groups = body.groups
-                findings.append(Finding(pointer, "unknown-template-variable", _template_message(variable, groups),
-                                        _template_hint(variable, groups)))  # fmt: skip
+            if variable in also_provided or _grouped(variable, body.groups):
+                continue
+            groups = body.groups
+            findings.append(Finding(pointer, "unknown-template-variable", _template_message(variable, groups),
+                                    _template_hint(variable, groups)))  # fmt: skip
     return findings
 
 
-def _template_variables(text: str) -> Iterator[str]:
-    for content in _TEMPLATE.findall(text):
-        if not content:
-            continue
-        if content[0] in "#^":  # a block: only the match helpers name a variable
-            helper = _MATCH_HELPER.match(content)
-            if helper is not None:
-                yield helper.group(1)
-        elif content[0] not in "/!>" and _WHITESPACE.search(content) is None:
-            yield content
+def _template_variables(text: str) -> list[str]:
+    """The variables the text's ``{{...}}`` name, but those Datadog fills in for every monitor."""
+    return [variable for content in _TEMPLATE.findall(text) if (variable := _named_variable(content))]
 
 
-def _provided(variable: str, body: Facts) -> bool:
-    if variable.partition(".")[0] in _GLOBAL_VARIABLES:
-        return True
-    # a group's tag is the variable up to one of its dots: service.name, http.status_code.name
-    groups, tag = body.groups, variable
+@lru_cache(maxsize=1024)
+def _named_variable(content: str) -> str | None:
+    """The variable a ``{{...}}`` names (None: a block's end, a comment, a partial, an expression, or a
+    variable Datadog fills in for every monitor). The same few recur in every definition: read once each."""
+    if not content:
+        return None
+    if content[0] in "#^":  # a block: only the match helpers name a variable
+        helper = _MATCH_HELPER.match(content)
+        variable = helper.group(1) if helper is not None else None
+    elif content[0] not in "/!>" and _WHITESPACE.search(content) is None:
+        variable = content
+    else:
+        return None
+    return None if variable is None or variable.partition(".")[0] in _GLOBAL_VARIABLES else variable
+
+
+def _grouped(variable: str, groups: frozenset[str]) -> bool:
+    """Whether a group's tag provides the variable: the variable up to one of its dots is the tag
+    (service.name, http.status_code.name)."""
+    tag = variable
     while "." in tag:
         tag = tag.rpartition(".")[0]
         if tag in groups:
