@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provisioner.signals import (
     _TERM_RE,
     metric_terms,
     query_key,
+    query_metric_names,
     service_name,
     watch_of_monitor,
     watch_of_query,
@@ -225,3 +226,13 @@ def test_the_possessive_term_pattern_finds_what_the_backtracking_one_finds(piece
         r"(?<![\w.])(?P<metric>[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)+)\s*\{(?P<scope>[^{}]*)\}"
     )
     assert [m.groupdict() for m in _TERM_RE.finditer(text)] == [m.groupdict() for m in backtracking.finditer(text)]
+
+
+_QUERY_PIECES = [*"istio.mesh a.b a..b 1a _ sum: . x é 9 { } {a:b} by".split(), " ", "\t"]
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(_QUERY_PIECES), max_size=12))
+def test_reading_metric_names_backwards_finds_what_the_term_pattern_finds(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert query_metric_names(text) == tuple(m["metric"] for m in _TERM_RE.finditer(text))

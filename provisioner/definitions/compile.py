@@ -4,7 +4,7 @@ set in an override that conflicts with one in the base), compile by kind, check 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 
 from provisioner import identity
@@ -112,25 +112,25 @@ def _monitor_findings(
     compiled: CompiledMonitor, field_pointer: Callable[[str], str], context: CompileContext
 ) -> list[Finding]:
     findings = [*compiled.findings, *_checked(compiled.body, field_pointer)]
-    bodies = (compiled.body, *(part.body for part in compiled.parts))
+    queries = _query(compiled.body)
     if compiled.parts:
         # The parts share the definition's thresholds and options (a traffic part's are fixed): checking
         # one is checking them all. A part never notifies: the composite carries the handles.
-        first = _checked(compiled.parts[0].body, field_pointer)
-        findings.extend(f for f in first if f.code != "no-notification-handle")
+        findings.extend(_checked(compiled.parts[0].body, field_pointer, notifies=False))
         # The composite's {{tag.name}} variables come from the groups of its parts.
-        stand_in = {**compiled.body, "type": "query alert", "query": _queries(bodies[1:])}
+        part_queries = " ".join([_query(part.body) for part in compiled.parts])
+        stand_in = {**compiled.body, "type": "query alert", "query": part_queries}
         part_variables = composite_part_variables(len(compiled.parts))
         findings.extend(
             _in_fields(f, field_pointer) for f in template_variables(Facts(stand_in), part_variables)
         )
-    setup = setup_findings({"query": _queries(bodies)}, context.modes)
-    findings.extend(_in_fields(f, field_pointer) for f in setup)
+        queries = f"{queries} {part_queries}"
+    findings.extend(_in_fields(f, field_pointer) for f in setup_findings(queries, context.modes))
     return list(dict.fromkeys(findings))
 
 
-def _queries(bodies: Iterable[Mapping[str, Json]]) -> str:
-    return " ".join(str(body.get("query", "")) for body in bodies)
+def _query(body: Mapping[str, Json]) -> str:
+    return str(body.get("query", ""))
 
 
 def _monitor_specs(definition: ResolvedDefinition, kind: str, compiled: CompiledMonitor) -> list[MonitorSpec]:
@@ -157,14 +157,18 @@ def _adopt_id(value: Json) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def _checked(body: dict[str, Json], field_pointer: Callable[[str], str]) -> list[Finding]:
+def _checked(
+    body: dict[str, Json], field_pointer: Callable[[str], str], notifies: bool = True
+) -> list[Finding]:
     if not body:  # the kind could not build one; its findings say why
         return []
-    return [_in_fields(f, field_pointer) for f in check_monitor(body)]
+    return [_in_fields(f, field_pointer) for f in check_monitor(body, notifies)]
 
 
 def _in_fields(finding: Finding, field_pointer: Callable[[str], str]) -> Finding:
     pointer = field_pointer(finding.pointer)
+    if pointer == finding.pointer:
+        return finding
     return Finding(pointer, finding.code, finding.message, finding.hint, finding.severity, finding.at_key)
 
 

@@ -18,11 +18,11 @@ import re
 
 from provisioner import identity
 
+# A token after blanks: a monitor, an operator, or the first character of what is neither.
 _TOKEN = re.compile(
-    rf"(?P<monitor>\d+|{identity.REFERENCE_RE.pattern})|(?P<operator>&&|\|\||[!()])|(?P<blank>\s+)|(?P<other>.)",
-    re.DOTALL,
+    rf"\s*+(?:(?P<token>\d+|{identity.REFERENCE_RE.pattern}|&&|\|\||[!()])|(?P<other>.))", re.DOTALL
 )
-_BINARY = ("||", "&&")  # loosest first; '!' binds tightest
+_BINARY = ("&&", "||")
 _MAX_NESTING = 100  # Datadog combines at most 10 monitors: real queries nest a few levels
 
 
@@ -33,69 +33,59 @@ class CompositeQueryError(ValueError):
 def composite_monitors(query: str) -> tuple[str, ...]:
     """The monitors the query combines, as written (``123``, ``@{checkout-errors}``), in order;
     ``CompositeQueryError`` when it is not well formed."""
-    tokens = _tokens(query)
-    reader = _Reader(tokens)
-    reader.expression(0)
-    if reader.position < len(tokens):
-        raise CompositeQueryError(f"{tokens[reader.position]!r} where an operator or the end is expected")
-    return tuple(token for token in tokens if token not in ("&&", "||", "!", "(", ")"))
+    return _read(_tokens(query))
 
 
 def _tokens(query: str) -> list[str]:
     tokens: list[str] = []
     for found in _TOKEN.finditer(query):
         if found.lastgroup == "other":
-            text = query[found.start() :].strip()
+            text = query[found.start("other") :].strip()
             raise CompositeQueryError(
                 f"unexpected {text[:20]!r}: name a monitor by its Datadog id or as @{{definition id}}"
             )
-        if found.lastgroup != "blank":
-            tokens.append(found.group())
+        tokens.append(found["token"])
     if not tokens:
         raise CompositeQueryError("the query is empty")
     return tokens
 
 
-class _Reader:
-    """Recursive descent by precedence level: level 0 joins with ``||``, level 1 with ``&&``, level 2 is
-    a term."""
-
-    def __init__(self, tokens: list[str]) -> None:
-        self.tokens = tokens
-        self.position = 0
-        self.depth = 0  # '!' and '(' nested: bounded, so a hostile query cannot exhaust the stack
-
-    def expression(self, level: int) -> None:
-        if level == len(_BINARY):
-            self.term()
-            return
-        self.expression(level + 1)
-        while self._next() == _BINARY[level]:
-            self.position += 1
-            self.expression(level + 1)
-
-    def term(self) -> None:
-        token = self._next()
-        self.position += 1
-        if token in ("!", "("):
-            self.depth += 1
-            if self.depth > _MAX_NESTING:
-                raise CompositeQueryError(f"more than {_MAX_NESTING} '!' and '(' nested")
-            if token == "!":
-                self.term()
+def _read(tokens: list[str]) -> tuple[str, ...]:
+    """The monitors, read left to right: a monitor (or '!', '(') and an operator (or ')', the end) are
+    expected in turn. Whether a query is well formed does not depend on precedence, so one pass with the
+    open '!' and '(' decides it, with what a recursive descent says at the first token that does not fit."""
+    monitors: list[str] = []
+    pending: list[str] = []  # the '!' and '(' whose operand is not complete yet, innermost last
+    expect_monitor = True
+    for token in tokens:
+        if expect_monitor:
+            if token in ("!", "("):
+                pending.append(token)  # nesting bounded, so a hostile query cannot exhaust memory or time
+                if len(pending) > _MAX_NESTING:
+                    raise CompositeQueryError(f"more than {_MAX_NESTING} '!' and '(' nested")
+            elif token in ("&&", "||", ")"):
+                raise CompositeQueryError(f"{token!r} where a monitor is expected")
             else:
-                self._group()
-            self.depth -= 1
-        elif token is None:
-            raise CompositeQueryError("the query ends where a monitor is expected")
-        elif token in ("&&", "||", ")"):
-            raise CompositeQueryError(f"{token!r} where a monitor is expected")
-
-    def _group(self) -> None:
-        self.expression(0)
-        if self._next() != ")":
+                monitors.append(token)
+                _operand_complete(pending)
+                expect_monitor = False
+        elif token in _BINARY:
+            expect_monitor = True
+        elif token == ")" and pending:
+            pending.pop()  # a '(': the '!' inside it completed with their operands
+            _operand_complete(pending)
+        elif pending:
             raise CompositeQueryError("a '(' is never closed")
-        self.position += 1
+        else:
+            raise CompositeQueryError(f"{token!r} where an operator or the end is expected")
+    if expect_monitor:
+        raise CompositeQueryError("the query ends where a monitor is expected")
+    if pending:
+        raise CompositeQueryError("a '(' is never closed")
+    return tuple(monitors)
 
-    def _next(self) -> str | None:
-        return self.tokens[self.position] if self.position < len(self.tokens) else None
+
+def _operand_complete(pending: list[str]) -> None:
+    """An operand is complete: so is each '!' directly before it."""
+    while pending and pending[-1] == "!":
+        pending.pop()

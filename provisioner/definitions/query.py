@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _CONDITION = re.compile(r"(>=|<=|==|!=|>|<)\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$")
 # "by" first, its word boundary checked behind it: a pattern that starts with a literal is searched for
@@ -29,27 +30,35 @@ class QueryCondition:
 
 
 def query_condition(query: str) -> QueryCondition | None:
-    # The condition ends the query: look at its tail first (a long query costs the same), the whole
-    # query only when the tail does not hold one.
-    tail = query.rstrip()[-_CONDITION_TAIL:]
-    match = _CONDITION.search(tail) or (_CONDITION.search(query) if len(tail) < len(query) else None)
+    match = _CONDITION_FROM_END.match(query)
     if match is None:
         return None
-    return QueryCondition(match.group(1), float(match.group(2)))
+    return _condition(*match.groups())
 
 
-_CONDITION_TAIL = 80
+# The condition ends the query, so one place at most can hold it: after ".*" the pattern is tried from the
+# end backwards, where the condition is, rather than at every position from the start.
+_CONDITION_FROM_END = re.compile(".*" + _CONDITION.pattern, re.DOTALL)
+
+
+@lru_cache(maxsize=64)
+def _condition(comparator: str, threshold: str) -> QueryCondition:
+    """A few conditions recur in every definition of a kind (``> 0.05``, ``>= 100``): made once each."""
+    return QueryCondition(comparator, float(threshold))
 
 
 def group_by_tags(query: str) -> frozenset[str]:
     """Tags of every ``by {a,b}`` and ``.by("a")`` in the query."""
-    tags: set[str] = set()
     if "by" not in query:
         return frozenset()
-    for match in _METRIC_GROUP.finditer(query):
-        tags.update(tag.strip() for tag in match.group(1).split(","))
-    for match in _EVENT_GROUP.finditer(query) if ".by(" in query else ():
-        tags.update(tag.strip() for tag in match.group(1).split(","))
+    event_groups = tuple(_EVENT_GROUP.findall(query)) if ".by(" in query else ()
+    return _tags(tuple(_METRIC_GROUP.findall(query)), event_groups)
+
+
+@lru_cache(maxsize=256)
+def _tags(metric_groups: tuple[str, ...], event_groups: tuple[str, ...]) -> frozenset[str]:
+    """The tags the groups list (a few lists recur in every definition of a kind: read once each)."""
+    tags = {tag.strip() for group in (*metric_groups, *event_groups) for tag in group.split(",")}
     tags.discard("")
     return frozenset(tags)
 

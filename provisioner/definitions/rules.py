@@ -9,7 +9,9 @@ warning_recovery without warning) live in the shipped schemas instead, where edi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from enum import Enum, auto
+from functools import cache, lru_cache
 from typing import Any
 
 from provisioner.definitions.composite import CompositeQueryError, composite_monitors
@@ -33,52 +35,88 @@ _GLOBAL_VARIABLES = frozenset(
 )  # fmt: skip
 
 
-def check_monitor(body: Body) -> list[Finding]:
-    """Every rule's findings for one monitor body."""
+def check_monitor(body: Body, notifies: bool = True) -> list[Finding]:
+    """Every finding of the rules the body's type takes; with ``notifies`` False (a composite's part: the
+    composite carries the handles), all but the notification handle's."""
     facts = Facts(body)
-    return [finding for rule in MONITOR_RULES for finding in rule(facts)]
+    rules = COMPOSITE_RULES if body.get("type") == "composite" else NON_COMPOSITE_RULES
+    findings: list[Finding] = []
+    for rule in rules:
+        if notifies or rule is not notification_handle:
+            findings += rule(facts)
+    return findings
 
 
 class Facts:
-    """A monitor body and what several rules read from it (its query's condition and group-by tags),
-    worked out once."""
+    """A monitor body and what several rules read from it (its query's condition and group-by tags), each
+    worked out once, when a rule first asks (a composite compares no thresholds; most messages name no
+    variable that only the groups can provide)."""
 
-    __slots__ = ("get", "options", "thresholds", "condition", "groups")
+    __slots__ = ("get", "options", "thresholds", "_condition", "_groups")
 
     def __init__(self, body: Body) -> None:
         self.get = body.get
         self.options: Mapping[str, Any] = body.get("options") or {}
         self.thresholds: Mapping[str, Any] = self.options.get("thresholds") or {}
-        query = str(body.get("query", ""))
-        self.condition: QueryCondition | None = query_condition(query)
-        self.groups = group_by_tags(query)
+        self._condition: QueryCondition | None | _Unread = _UNREAD
+        self._groups: frozenset[str] | None = None
+
+    @property
+    def condition(self) -> QueryCondition | None:
+        if self._condition is _UNREAD:
+            self._condition = query_condition(self._query())
+        return self._condition
+
+    @property
+    def groups(self) -> frozenset[str]:
+        if self._groups is None:
+            self._groups = group_by_tags(self._query())
+        return self._groups
+
+    def _query(self) -> str:
+        return str(self.get("query", ""))
 
 
-def warning_above_critical(body: Facts) -> Iterator[Finding]:
-    condition, thresholds = body.condition, body.thresholds
-    critical, warning = thresholds.get("critical"), thresholds.get("warning")
-    if condition is None or condition.alerts_above is None or critical is None or warning is None:
-        return
-    levels = (
-        f"{format_number(warning)} must be %s critical {format_number(critical)} for '{condition.comparator}'"
-    )
+class _Unread(Enum):
+    UNREAD = auto()
+
+
+_UNREAD = _Unread.UNREAD
+
+
+def warning_above_critical(body: Facts) -> Sequence[Finding]:
+    critical, warning = body.thresholds.get("critical"), body.thresholds.get("warning")
+    if critical is None or warning is None:
+        return ()
+    condition = body.condition
+    if condition is None or condition.alerts_above is None:
+        return ()
     if condition.alerts_above and warning >= critical:
-        yield Finding("/options/thresholds/warning", "warning-above-critical", levels % "below", _SWAP)
-    elif not condition.alerts_above and warning <= critical:
-        yield Finding("/options/thresholds/warning", "warning-below-critical", levels % "above", _SWAP)
+        message = _levels_message(warning, "below", critical, condition)
+        return (Finding("/options/thresholds/warning", "warning-above-critical", message, _SWAP),)
+    if not condition.alerts_above and warning <= critical:
+        message = _levels_message(warning, "above", critical, condition)
+        return (Finding("/options/thresholds/warning", "warning-below-critical", message, _SWAP),)
+    return ()
+
+
+def _levels_message(warning: float, side: str, critical: float, condition: QueryCondition) -> str:
+    levels = f"{format_number(warning)} must be {side} critical {format_number(critical)}"
+    return f"{levels} for '{condition.comparator}'"
 
 
 _SWAP = "swap them or change the comparator"
 
 
-def recovery_order(body: Facts) -> Iterator[Finding]:
-    condition, thresholds = body.condition, body.thresholds
-    if condition is None or condition.alerts_above is None:
-        return
-    for level in ("critical", "warning"):
-        alert, recovery = thresholds.get(level), thresholds.get(f"{level}_recovery")
+def recovery_order(body: Facts) -> Sequence[Finding]:
+    thresholds, findings = body.thresholds, []
+    for level, recovery_key in _RECOVERY_KEYS:
+        alert, recovery = thresholds.get(level), thresholds.get(recovery_key)
         if alert is None or recovery is None:
             continue
+        condition = body.condition
+        if condition is None or condition.alerts_above is None:
+            return ()
         if (recovery >= alert) if condition.alerts_above else (recovery <= alert):
             side = "below" if condition.alerts_above else "above"
             message = (
@@ -86,34 +124,47 @@ def recovery_order(body: Facts) -> Iterator[Finding]:
                 f"for '{condition.comparator}'"
             )
             hint = "a recovery threshold sits on the OK side of the level it recovers from"
-            yield Finding(f"/options/thresholds/{level}_recovery", "recovery-threshold-order", message, hint)
+            pointer = f"/options/thresholds/{recovery_key}"
+            findings.append(Finding(pointer, "recovery-threshold-order", message, hint))
+    return findings
 
 
-def threshold_matches_query(body: Facts) -> Iterator[Finding]:
-    condition, critical = body.condition, body.thresholds.get("critical")
-    if condition is None or critical is None or float(critical) == condition.threshold:
-        return
+_RECOVERY_KEYS = (("critical", "critical_recovery"), ("warning", "warning_recovery"))
+
+
+def threshold_matches_query(body: Facts) -> Sequence[Finding]:
+    critical = body.thresholds.get("critical")
+    if critical is None:
+        return ()
+    condition = body.condition
+    if condition is None or float(critical) == condition.threshold:
+        return ()
     query_threshold = format_number(condition.threshold)
     message = f"critical {format_number(critical)} does not match the query's threshold {query_threshold}"
     hint = "Datadog rejects a critical threshold that differs from the one in the query: make them equal"
-    yield Finding("/options/thresholds/critical", "threshold-mismatch", message, hint)
+    return (Finding("/options/thresholds/critical", "threshold-mismatch", message, hint),)
 
 
-def notify_by_groups(body: Facts) -> Iterator[Finding]:
+def notify_by_groups(body: Facts) -> Sequence[Finding]:
     notify_by = body.options.get("notify_by")
-    if not notify_by or body.get("type") == "composite":
-        return
-    groups = body.groups
+    if not notify_by:
+        return ()
+    groups, findings = body.groups, []
     if "*" in notify_by and not groups:
         message = "notify_by ['*'] needs a grouped query (this one is a simple alert already)"
-        yield Finding("/options/notify_by", "notify-by-ungrouped", message, "remove notify_by", at_key=True)
+        findings.append(
+            Finding("/options/notify_by", "notify-by-ungrouped", message, "remove notify_by", at_key=True)
+        )
     for tag in notify_by:
         if tag != "*" and tag not in groups:
             message = f"notify_by '{tag}' is not a tag the query groups by"
             hint = f"the query groups by: {', '.join(sorted(groups))}" if groups else "group the query by it"
-            yield Finding("/options/notify_by", "notify-by-not-grouped", message, hint, at_key=True)
+            finding = Finding("/options/notify_by", "notify-by-not-grouped", message, hint, at_key=True)
+            findings.append(finding)
+    return findings
 
 
+@cache
 def composite_part_variables(part_count: int) -> frozenset[str]:
     """What a composite's notification may read of the monitors it combines, labelled a, b, c… in the
     order its query names them (Datadog docs, monitors/notify/variables, "Composite monitor variables")."""
@@ -122,37 +173,54 @@ def composite_part_variables(part_count: int) -> frozenset[str]:
     )
 
 
-def template_variables(body: Facts, also_provided: frozenset[str] = frozenset()) -> Iterator[Finding]:
+def template_variables(body: Facts, also_provided: frozenset[str] = frozenset()) -> Sequence[Finding]:
     """``also_provided``: variables filled by something other than the query's groups (a composite's
     part variables, when ``body`` stands in for the composite)."""
-    if body.get("type") == "composite":
-        return
-    groups = body.groups
     fields = (("/name", body.get("name")), ("/message", body.get("message")),
               ("/options/escalation_message", body.options.get("escalation_message")))  # fmt: skip
+    findings = []
     for pointer, text in fields:
-        for variable in _template_variables(text or ""):
-            if variable not in also_provided and not _provided(variable, groups):
-                yield Finding(pointer, "unknown-template-variable", _template_message(variable, groups),
-                              _template_hint(variable, groups))  # fmt: skip
+        if not text or "{{" not in text:
+            continue
+        for variable in _template_variables(text):
+            if variable in also_provided or _grouped(variable, body.groups):
+                continue
+            groups = body.groups
+            findings.append(Finding(pointer, "unknown-template-variable", _template_message(variable, groups),
+                                    _template_hint(variable, groups)))  # fmt: skip
+    return findings
 
 
-def _template_variables(text: str) -> Iterator[str]:
-    if "{{" not in text:
-        return
-    for match in _TEMPLATE.finditer(text):
-        content = match.group(1)
+def _template_variables(text: str) -> list[str]:
+    """The variables the text's ``{{...}}`` name, but those Datadog fills in for every monitor."""
+    return [variable for content in _TEMPLATE.findall(text) if (variable := _named_variable(content))]
+
+
+@lru_cache(maxsize=1024)
+def _named_variable(content: str) -> str | None:
+    """The variable a ``{{...}}`` names (None: a block's end, a comment, a partial, an expression, or a
+    variable Datadog fills in for every monitor). The same few recur in every definition: read once each."""
+    if not content:
+        return None
+    if content[0] in "#^":  # a block: only the match helpers name a variable
         helper = _MATCH_HELPER.match(content)
-        if helper is not None:
-            yield helper.group(1)
-        elif content and content[0] not in "#^/!>" and _WHITESPACE.search(content) is None:
-            yield content
+        variable = helper.group(1) if helper is not None else None
+    elif content[0] not in "/!>" and _WHITESPACE.search(content) is None:
+        variable = content
+    else:
+        return None
+    return None if variable is None or variable.partition(".")[0] in _GLOBAL_VARIABLES else variable
 
 
-def _provided(variable: str, groups: frozenset[str]) -> bool:
-    if variable.split(".")[0] in _GLOBAL_VARIABLES:
-        return True
-    return any(variable.startswith(tag + ".") for tag in groups)
+def _grouped(variable: str, groups: frozenset[str]) -> bool:
+    """Whether a group's tag provides the variable: the variable up to one of its dots is the tag
+    (service.name, http.status_code.name)."""
+    tag = variable
+    while "." in tag:
+        tag = tag.rpartition(".")[0]
+        if tag in groups:
+            return True
+    return False
 
 
 def _variable_tag(variable: str) -> str:
@@ -174,27 +242,35 @@ def _template_hint(variable: str, groups: frozenset[str]) -> str:
     return f"group the query by {_variable_tag(variable)} (group_by), or use a ${{variable}} instead"
 
 
-def notification_handle(body: Facts) -> Iterator[Finding]:
-    if _HANDLE.search(str(body.get("message") or "")) is None:
-        message = "the message has no notification handle: an alert would notify nobody"
-        hint = (
-            "add a handle (@slack-..., @pagerduty-..., @team@example.com) or set notify: for the environment"
-        )
-        yield Finding("/message", "no-notification-handle", message, hint, severity="warning")
+def notification_handle(body: Facts) -> Sequence[Finding]:
+    if _HANDLE.search(str(body.get("message") or "")) is not None:
+        return ()
+    message = "the message has no notification handle: an alert would notify nobody"
+    hint = "add a handle (@slack-..., @pagerduty-..., @team@example.com) or set notify: for the environment"
+    return (Finding("/message", "no-notification-handle", message, hint, severity="warning"),)
 
 
-def composite_query(body: Facts) -> Iterator[Finding]:
-    if body.get("type") != "composite":
-        return
+def composite_query(body: Facts) -> Sequence[Finding]:
     try:
         composite_monitors(str(body.get("query") or ""))
     except CompositeQueryError as exc:
         hint = "combine monitors (@{definition id} or a Datadog id) with &&, || and !, e.g. @{a} && !(@{b} || 123)"
-        yield Finding("/query", "composite-syntax", f"not a composite query: {exc}", hint)
+        return (Finding("/query", "composite-syntax", f"not a composite query: {exc}", hint),)
+    return ()
 
 
-MONITOR_RULES: tuple[Callable[[Facts], Iterator[Finding]], ...] = (
+Rule = Callable[[Facts], Sequence[Finding]]
+# The rules each type takes, in the order their findings are reported: only a composite has a composite
+# query; a composite has no groups of its own (notify_by, template variables: it notifies per group of its
+# parts, which the compiler checks with a stand-in for it).
+COMPOSITE_RULES: tuple[Rule, ...] = (
     composite_query,
+    warning_above_critical,
+    recovery_order,
+    threshold_matches_query,
+    notification_handle,
+)
+NON_COMPOSITE_RULES: tuple[Rule, ...] = (
     warning_above_critical,
     recovery_order,
     threshold_matches_query,

@@ -23,7 +23,7 @@ from provisioner.definitions.kinds.base import (
 from provisioner.definitions.query import format_number
 from provisioner.mesh import catalogue, setup
 from provisioner.model import CollectionModes, Json
-from provisioner.signals import MetricTerm, metric_names, metric_uses
+from provisioner.signals import MetricTerm, metric_terms, query_metric_names
 
 MESH_MONITOR_TYPE = "query alert"
 COMPOSITE_TYPE = "composite"
@@ -252,20 +252,22 @@ def _part_body(fields: Fields, context: CompileContext, part: Part) -> dict[str,
 # --- what a monitor's mesh metrics need ---------------------------------------------------------
 
 
-def setup_findings(body: Mapping[str, Json], modes: CollectionModes) -> list[Finding]:
-    """Warnings about a monitor's mesh metrics in this environment: set-up beyond Datadog's documented
-    Istio install, another collection mode's metric name, a tag the shipped configuration drops."""
-    names = tuple(dict.fromkeys(metric_names(body)))
-    findings = list(_name_findings(names, modes))
-    if modes.data_plane == "legacy" and _any_data_plane(names):
-        for term, _found in metric_uses(body):
-            findings.extend(_excluded_tag_findings(term))
-    return list(dict.fromkeys(findings))
+def setup_findings(query: str, modes: CollectionModes) -> tuple[Finding, ...]:
+    """Warnings about the mesh metrics of a monitor's query text in this environment: set-up beyond Datadog's
+    documented Istio install, another collection mode's metric name, a tag the shipped configuration drops."""
+    names = query_metric_names(query)
+    findings = _name_findings(names, modes)
+    if modes.data_plane == "legacy" and _any_data_plane(names) and _may_name_excluded_tag(query):
+        dropped = [finding for term in metric_terms(query) for finding in _excluded_tag_findings(term)]
+        return tuple(dict.fromkeys((*findings, *dropped)))
+    return findings
 
 
 @cache
 def _name_findings(names: tuple[str, ...], modes: CollectionModes) -> tuple[Finding, ...]:
-    """What the metric names alone say (the same names recur in every definition of a kind: cached)."""
+    """What the metric names alone say, each once (the same names recur in every definition of a kind:
+    cached)."""
+    names = tuple(dict.fromkeys(names))
     metrics = [found[0].metric for found in map(catalogue.lookup, names) if found]
     findings = []
     needed = setup.opt_ins(metrics, modes)
@@ -277,13 +279,19 @@ def _name_findings(names: tuple[str, ...], modes: CollectionModes) -> tuple[Find
     for name in names:
         findings.extend(_mode_findings(name, modes))
         findings.extend(cumulative_findings(name, modes, "/query"))
-    return tuple(findings)
+    return tuple(dict.fromkeys(findings))
 
 
 @cache
 def _any_data_plane(names: tuple[str, ...]) -> bool:
     """Whether a data-plane metric is among the names (cached as ``_name_findings`` is)."""
     return any(_is_data_plane(name) for name in names)
+
+
+def _may_name_excluded_tag(query: str) -> bool:
+    """Whether a tag the shipped data-plane configuration drops could be among the query's filters and
+    groups: only if the query text holds its key (most do not: their terms need not be read)."""
+    return any(key in query for key in catalogue.EXCLUDED_BY_DEFAULT)
 
 
 def cumulative_findings(name: str, modes: CollectionModes, pointer: str) -> Iterator[Finding]:
