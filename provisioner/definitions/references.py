@@ -65,7 +65,8 @@ def reference_problems(
 
 def refers_to_others(spec: MonitorSpec) -> bool:
     """Whether a monitor's query names other definitions (a composite not built by a mesh kind)."""
-    return spec.part_of is None and bool(identity.referenced_ids(str(spec.body.get("query") or "")))
+    query = str(spec.body.get("query") or "")
+    return spec.part_of is None and "@{" in query and bool(identity.referenced_ids(query))
 
 
 def _findings(

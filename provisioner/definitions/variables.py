@@ -17,6 +17,7 @@ from provisioner.model import Environment, Json
 
 _VARIABLE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 SERVICE_VARIABLE = "service"
+_WALKED = (str, dict, list)  # what can hold a variable
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,9 @@ def substitute(
     unknown: list[UnknownVariable],
     keep: frozenset[str] = frozenset(),
 ) -> Json:
-    """A copy of ``value`` with variables replaced; names in ``keep`` are left for a later pass."""
+    """``value`` with variables replaced; names in ``keep`` are left for a later pass. Only what changes is
+    copied: a mapping or list that holds no variable is returned as it is (the caller copies before it
+    changes one)."""
     return _substitute(value, variables, unknown, keep, None)
 
 
@@ -49,10 +52,52 @@ def _substitute(
     if value.__class__ is str:
         return _substitute_text(value, variables, unknown, keep, path) if "$" in value else value
     if value.__class__ is dict:
-        return {key: _substitute(item, variables, unknown, keep, (path, key)) for key, item in value.items()}
+        return _substitute_mapping(value, variables, unknown, keep, path)
     if value.__class__ is list:
-        return [_substitute(item, variables, unknown, keep, (path, i)) for i, item in enumerate(value)]
+        return _substitute_list(value, variables, unknown, keep, path)
     return value
+
+
+# The two walks below test a string for "$" in place: most values are plain strings or numbers, and a call
+# per value was most of the cost of resolving a definition.
+
+
+def _substitute_mapping(
+    mapping: dict[str, Json],
+    variables: Mapping[str, str],
+    unknown: list[UnknownVariable],
+    keep: frozenset[str],
+    path: NodePath,
+) -> dict[str, Json]:
+    changed: dict[str, Json] | None = None
+    for key, item in mapping.items():
+        if item.__class__ is str and "$" not in item or item.__class__ not in _WALKED:
+            continue
+        new = _substitute(item, variables, unknown, keep, (path, key))
+        if new is not item:
+            if changed is None:
+                changed = dict(mapping)
+            changed[key] = new
+    return mapping if changed is None else changed
+
+
+def _substitute_list(
+    items: list[Json],
+    variables: Mapping[str, str],
+    unknown: list[UnknownVariable],
+    keep: frozenset[str],
+    path: NodePath,
+) -> list[Json]:
+    changed: list[Json] | None = None
+    for index, item in enumerate(items):
+        if item.__class__ is str and "$" not in item or item.__class__ not in _WALKED:
+            continue
+        new = _substitute(item, variables, unknown, keep, (path, index))
+        if new is not item:
+            if changed is None:
+                changed = list(items)
+            changed[index] = new
+    return items if changed is None else changed
 
 
 def _substitute_text(

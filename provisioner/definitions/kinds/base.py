@@ -78,7 +78,8 @@ def _integer(value: Json) -> Json:
 def message_with_handles(message: str, handles: Sequence[str]) -> str:
     """The message with the environment's handles appended (those not already in it), trimmed the way
     Datadog trims it."""
-    missing = [handle for handle in handles if handle not in message.split()]
+    written = message.split() if handles else ()
+    missing = [handle for handle in handles if handle not in written]
     text = message.rstrip()
     if missing:
         text = f"{text}\n\n{' '.join(missing)}" if text else " ".join(missing)
