@@ -66,7 +66,7 @@ def reference_problems(
 def refers_to_others(spec: MonitorSpec) -> bool:
     """Whether a monitor's query names other definitions (a composite not built by a mesh kind)."""
     query = str(spec.body.get("query") or "")
-    return spec.part_of is None and "@{" in query and bool(identity.referenced_ids(query))
+    return spec.part_of is None and identity.REFERENCE_RE.search(query) is not None
 
 
 def _findings(

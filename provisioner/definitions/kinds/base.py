@@ -87,7 +87,7 @@ def message_with_handles(message: str, handles: Sequence[str]) -> str:
 
 
 def merged_tags(tags: Iterable[Json], environment_tags: Iterable[str]) -> list[str]:
-    return sorted({str(tag) for tag in tags} | set(environment_tags))
+    return sorted({*map(str, tags), *environment_tags})
 
 
 def ordered_thresholds(values: Mapping[str, float | None]) -> dict[str, Json]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from provisioner import identity
 from provisioner.definitions.findings import Finding
@@ -147,20 +147,20 @@ def count_monitor(
     expression: str,
     services: tuple[str, ...] = (),
     missing_data: str | None = EVALUATE_AS_ZERO,
+    findings: tuple[Finding, ...] = (),
 ) -> CompiledMonitor:
     """A monitor alerting when ``expression`` goes above the critical count."""
     thresholds = count_thresholds(fields)
     query = f"{expression} > {format_number(thresholds['critical'])}"
     options = options_with(fields, thresholds, missing_data)
     body = monitor_body(fields, context, MESH_MONITOR_TYPE, query, options)
-    return CompiledMonitor(body, signal=signal, services=services)
+    return CompiledMonitor(body, findings, signal, services)
 
 
 # --- a definition's parts and the composite that combines them --------------------------------
 
 
-@dataclass(frozen=True)
-class Part:
+class Part(NamedTuple):  # not a dataclass: made for every part of every definition, a tuple is cheaper
     """One metric monitor of a definition: alone, it is the definition's monitor; with others, a part."""
 
     suffix: str  # part id suffix: <definition id>:<suffix>
