@@ -108,7 +108,7 @@ def _substitute_text(
     path: NodePath,
 ) -> str:
     def replace(match: re.Match[str]) -> str:
-        escaped, name = match.group(1), match.group(2)
+        escaped, name = match.groups()
         if name in keep:
             return match.group(0)
         if escaped:
