@@ -79,8 +79,9 @@ def compile_file(
 
 def _referrer(raw: RawDefinition, specs: list[Spec]) -> Referrer | None:
     """Where the definition's query is, when one of its monitors names other definitions."""
-    if any(isinstance(s, MonitorSpec) and refers_to_others(s) for s in specs):
-        return Referrer.of(raw)
+    for spec in specs:
+        if isinstance(spec, MonitorSpec) and refers_to_others(spec):
+            return Referrer.of(raw)
     return None
 
 

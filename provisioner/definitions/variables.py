@@ -9,15 +9,15 @@ and ``${service}`` inside a definition expanded per service.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from provisioner.definitions.pointers import NodePath, path_pointer
 from provisioner.model import Environment, Json
 
 _VARIABLE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 SERVICE_VARIABLE = "service"
-_WALKED = (str, dict, list)  # what can hold a variable
 
 
 @dataclass(frozen=True)
@@ -39,65 +39,43 @@ def substitute(
     """``value`` with variables replaced; names in ``keep`` are left for a later pass. Only what changes is
     copied: a mapping or list that holds no variable is returned as it is (the caller copies before it
     changes one)."""
-    return _substitute(value, variables, unknown, keep, None)
+    if value.__class__ is str:
+        return _substitute_text(value, variables, unknown, keep, None) if "$" in value else value
+    if value.__class__ is dict:
+        return _substitute_in(value, value.items(), variables, unknown, keep, None)
+    if value.__class__ is list:
+        return _substitute_in(value, enumerate(value), variables, unknown, keep, None)
+    return value
 
 
-def _substitute(
-    value: Json,
+def _substitute_in(
+    container: dict[str, Json] | list[Json],
+    entries: Iterable[tuple[Any, Json]],
     variables: Mapping[str, str],
     unknown: list[UnknownVariable],
     keep: frozenset[str],
     path: NodePath,
 ) -> Json:
-    if value.__class__ is str:
-        return _substitute_text(value, variables, unknown, keep, path) if "$" in value else value
-    if value.__class__ is dict:
-        return _substitute_mapping(value, variables, unknown, keep, path)
-    if value.__class__ is list:
-        return _substitute_list(value, variables, unknown, keep, path)
-    return value
-
-
-# The two walks below test a string for "$" in place: most values are plain strings or numbers, and a call
-# per value was most of the cost of resolving a definition.
-
-
-def _substitute_mapping(
-    mapping: dict[str, Json],
-    variables: Mapping[str, str],
-    unknown: list[UnknownVariable],
-    keep: frozenset[str],
-    path: NodePath,
-) -> dict[str, Json]:
-    changed: dict[str, Json] | None = None
-    for key, item in mapping.items():
-        if item.__class__ is str and "$" not in item or item.__class__ not in _WALKED:
+    """A mapping or list (``entries``: its keys or indexes with their items) with variables replaced: the
+    container itself when none of its items holds one. A string is tested for "$" here, not in a call per
+    value: most values hold no variable, and a call per value was most of the cost."""
+    changed: Any = None
+    for key, item in entries:
+        if item.__class__ is str:
+            if "$" not in item:
+                continue
+            new = _substitute_text(item, variables, unknown, keep, (path, key))
+        elif item.__class__ is dict:
+            new = _substitute_in(item, item.items(), variables, unknown, keep, (path, key))
+        elif item.__class__ is list:
+            new = _substitute_in(item, enumerate(item), variables, unknown, keep, (path, key))
+        else:
             continue
-        new = _substitute(item, variables, unknown, keep, (path, key))
         if new is not item:
             if changed is None:
-                changed = dict(mapping)
+                changed = container.copy()
             changed[key] = new
-    return mapping if changed is None else changed
-
-
-def _substitute_list(
-    items: list[Json],
-    variables: Mapping[str, str],
-    unknown: list[UnknownVariable],
-    keep: frozenset[str],
-    path: NodePath,
-) -> list[Json]:
-    changed: list[Json] | None = None
-    for index, item in enumerate(items):
-        if item.__class__ is str and "$" not in item or item.__class__ not in _WALKED:
-            continue
-        new = _substitute(item, variables, unknown, keep, (path, index))
-        if new is not item:
-            if changed is None:
-                changed = list(items)
-            changed[index] = new
-    return items if changed is None else changed
+    return container if changed is None else changed
 
 
 def _substitute_text(
