@@ -155,12 +155,12 @@ def _monitor_specs(
     adopt_ids = adopt if isinstance(adopt, dict) else {COMPOSITE: adopt}
     source = _source(definition)
     keep_drift = bool(definition.fields.get("keep_drift", False))
-
     signal, services = compiled.signal, compiled.services
 
     def spec(definition_id: str, body: dict[str, Json], adopt: Json, part_of: str | None = None) -> MonitorSpec:
-        # positional, in MonitorSpec's field order: ten thousand of them, and keywords cost more
-        return MonitorSpec(definition_id, kind, body, source, keep_drift, signal, services, _adopt_id(adopt), part_of)
+        # in MonitorSpec's field order: keywords cost more, and every monitor is built here
+        adopt_id = _adopt_id(adopt)
+        return MonitorSpec(definition_id, kind, body, source, keep_drift, signal, services, adopt_id, part_of)
 
     parts = [
         spec(identity.part_id(whole, part.suffix), part.body, adopt_ids.get(part.suffix), part_of=whole)
