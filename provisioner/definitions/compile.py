@@ -12,7 +12,7 @@ from provisioner.definitions.compiled import CompiledDefinition, CompiledFile
 from provisioner.definitions.documents import DASHBOARD_KIND, RawDefinition, split_definitions
 from provisioner.definitions.findings import Finding
 from provisioner.definitions.kinds import MONITOR_KINDS
-from provisioner.definitions.kinds.base import CompileContext, CompiledMonitor
+from provisioner.definitions.kinds.base import CompileContext, CompiledMonitor, MonitorKind
 from provisioner.definitions.kinds.dashboard import compile_dashboard
 from provisioner.definitions.kinds.mesh import setup_findings
 from provisioner.definitions.pointers import related, without_values
@@ -32,20 +32,28 @@ def compile_definition(
 ) -> tuple[list[Spec], list[Problem]]:
     resolved, problems = resolve(raw, environment, known_environments)
     specs: list[Spec] = []
+    kind = raw.kind
     for definition in resolved:
-        effective = check_schema(KIND_SCHEMAS[raw.kind], definition.fields)
-        if effective:
-            problems.extend(definition.problem(finding) for finding in effective)
-            continue
-        if definition.raw.kind == DASHBOARD_KIND:
+        if not _checked_as_written(definition):
+            effective = check_schema(KIND_SCHEMAS[kind], definition.fields)
+            if effective:
+                problems.extend(definition.problem(finding) for finding in effective)
+                continue
+        if kind == DASHBOARD_KIND:
             dashboard, dashboard_problems = _dashboard(definition, environment)
             specs.append(dashboard)
             problems.extend(dashboard_problems)
         else:
-            monitors, monitor_problems = _monitors(definition, environment)
+            monitors, monitor_problems = _monitors(definition, MONITOR_KINDS[kind], environment)
             specs.extend(monitors)
             problems.extend(monitor_problems)
     return specs, problems
+
+
+def _checked_as_written(definition: ResolvedDefinition) -> bool:
+    """Whether the effective definition is the raw one, which its schema accepted already (a valid raw
+    definition is one the schema check of ``split_definitions`` found nothing in)."""
+    return definition.fields is definition.raw.data and definition.raw.valid
 
 
 def compile_file(
@@ -63,13 +71,18 @@ def compile_file(
         problems.extend(p for p in definition_problems if p.pointer not in unreadable)
         for raw in definitions:
             specs = _specs(raw, environment, known_environments, problems)
-            refers = any(isinstance(s, MonitorSpec) and refers_to_others(s) for s in specs)
             compiled.append(
-                CompiledDefinition(
-                    raw.id_location(), tuple(specs) if usable else (), Referrer.of(raw) if refers else None
-                )
+                CompiledDefinition(raw.id_location(), tuple(specs) if usable else (), _referrer(raw, specs))
             )
     return CompiledFile(tuple(compiled), tuple(problems))
+
+
+def _referrer(raw: RawDefinition, specs: list[Spec]) -> Referrer | None:
+    """Where the definition's query is, when one of its monitors names other definitions."""
+    for spec in specs:
+        if isinstance(spec, MonitorSpec) and refers_to_others(spec):
+            return Referrer.of(raw)
+    return None
 
 
 def _specs(
@@ -80,7 +93,9 @@ def _specs(
         return []
     specs, spec_problems = compile_definition(raw, environment, known_environments)
     problems.extend(spec_problems)
-    return [] if any(p.severity == "error" for p in spec_problems) else specs
+    if spec_problems and any(p.severity == "error" for p in spec_problems):
+        return []
+    return specs
 
 
 def semantic_problems_despite_schema(
@@ -98,14 +113,14 @@ def semantic_problems_despite_schema(
 
 
 def _monitors(
-    definition: ResolvedDefinition, environment: Environment
+    definition: ResolvedDefinition, kind: MonitorKind, environment: Environment
 ) -> tuple[list[MonitorSpec], list[Problem]]:
     """The definition's monitor, and the parts its composite combines (``<id>:<part>``)."""
-    kind = MONITOR_KINDS[definition.raw.kind]
     context = CompileContext(environment, definition.service, definition.definition_id)
     compiled = kind.compile(definition.fields, context)
     findings = _monitor_findings(compiled, kind.field_pointer, context)
-    return _monitor_specs(definition, kind.name, compiled), [definition.problem(f) for f in findings]
+    specs = _monitor_specs(definition, context.definition_id, kind.name, compiled)
+    return specs, [definition.problem(f) for f in findings]
 
 
 def _monitor_findings(
@@ -133,19 +148,20 @@ def _query(body: Mapping[str, Json]) -> str:
     return str(body.get("query", ""))
 
 
-def _monitor_specs(definition: ResolvedDefinition, kind: str, compiled: CompiledMonitor) -> list[MonitorSpec]:
+def _monitor_specs(
+    definition: ResolvedDefinition, whole: str, kind: str, compiled: CompiledMonitor
+) -> list[MonitorSpec]:
     adopt = definition.fields.get("adopt")
     adopt_ids = adopt if isinstance(adopt, dict) else {COMPOSITE: adopt}
     source = _source(definition)
     keep_drift = bool(definition.fields.get("keep_drift", False))
+    signal, services = compiled.signal, compiled.services
 
     def spec(definition_id: str, body: dict[str, Json], adopt: Json, part_of: str | None = None) -> MonitorSpec:
-        return MonitorSpec(
-            definition_id=definition_id, kind=kind, body=body, source=source, keep_drift=keep_drift,
-            adopt_id=_adopt_id(adopt), signal=compiled.signal, services=compiled.services, part_of=part_of,
-        )  # fmt: skip
+        # in MonitorSpec's field order: keywords cost more, and every monitor is built here
+        adopt_id = _adopt_id(adopt)
+        return MonitorSpec(definition_id, kind, body, source, keep_drift, signal, services, adopt_id, part_of)
 
-    whole = definition.definition_id
     parts = [
         spec(identity.part_id(whole, part.suffix), part.body, adopt_ids.get(part.suffix), part_of=whole)
         for part in compiled.parts

@@ -80,9 +80,9 @@ def split_definitions(document: SourceDocument) -> tuple[list[RawDefinition], li
             )
             continue
         findings = _kind_findings(item) or check_schema(KIND_SCHEMAS[item["kind"]], item)
-        definition = RawDefinition(document, pointer, item, tuple(f.pointer for f in findings), slot)
+        definition = RawDefinition(document, pointer, item, tuple([f.pointer for f in findings]), slot)
         definitions.append(definition)
-        problems.extend(definition.problem(finding) for finding in findings)
+        problems.extend([definition.problem(finding) for finding in findings])
     return definitions, problems
 
 

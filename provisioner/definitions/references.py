@@ -51,13 +51,17 @@ def reference_problems(
     """Problems of every ``@{id}`` in the monitors' queries. ``referring``: the definitions whose monitors
     reference others (to locate a problem); ``known_ids``: the id of every definition read, so that a
     reference to a definition that has errors of its own is left alone."""
-    by_id = {m.definition_id: m for m in monitors}
     referrer_by_id = {referrer.definition_id: referrer for referrer in referring}
+    if not referrer_by_id:
+        return []
+    by_id = {m.definition_id: m for m in monitors}
     problems = []
     for monitor in monitors:
+        if monitor.part_of is not None:
+            continue  # parts are named by the kind itself
         referrer = referrer_by_id.get(_base_id(monitor.definition_id))
-        if referrer is None or monitor.part_of is not None:
-            continue  # parts and the composites of mesh kinds are named by the kind itself
+        if referrer is None:
+            continue
         for finding in _findings(monitor, by_id, known_ids):
             problems.append(referrer.problem(finding))
     return problems
@@ -65,14 +69,14 @@ def reference_problems(
 
 def refers_to_others(spec: MonitorSpec) -> bool:
     """Whether a monitor's query names other definitions (a composite not built by a mesh kind)."""
-    return spec.part_of is None and bool(identity.referenced_ids(str(spec.body.get("query") or "")))
+    query = str(spec.body.get("query") or "")
+    return spec.part_of is None and identity.REFERENCE_RE.search(query) is not None
 
 
 def _findings(
     monitor: MonitorSpec, by_id: Mapping[str, MonitorSpec], known_ids: Collection[str]
 ) -> Iterator[Finding]:
-    query = str(monitor.body.get("query") or "")
-    referenced = identity.referenced_ids(query)
+    referenced = _referenced(monitor)
     if referenced and monitor.body.get("type") != COMPOSITE:
         message = "@{...} references are only resolved in composite monitors"
         yield Finding(_QUERY, "reference-outside-composite", message, "set type: composite")
@@ -103,8 +107,14 @@ def _cycle(start: str, goal: str, by_id: Mapping[str, MonitorSpec]) -> bool:
         if current in seen or current not in by_id:
             continue
         seen.add(current)
-        pending.extend(identity.referenced_ids(str(by_id[current].body.get("query") or "")))
+        pending.extend(_referenced(by_id[current]))
     return False
+
+
+def _referenced(monitor: MonitorSpec) -> tuple[str, ...]:
+    """The ids the monitor's query names (most queries name none: the regex only runs on those that may)."""
+    query = str(monitor.body.get("query") or "")
+    return identity.referenced_ids(query) if "@{" in query else ()
 
 
 def _parts(definition_id: str, by_id: Mapping[str, MonitorSpec]) -> list[str]:

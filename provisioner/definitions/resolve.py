@@ -23,6 +23,7 @@ from provisioner.definitions.variables import (
 from provisioner.model import Environment, Json, Problem
 
 _STRUCTURE = ("overrides", "services")
+_KEEP_SERVICE = frozenset({SERVICE_VARIABLE})  # substituted per service, after the environment's variables
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,13 @@ def resolve(
     variables = environment_variables(environment)
     unknown: list[UnknownVariable] = []
     expands = "services" in raw.data
-    data = substitute(raw.data, variables, unknown, frozenset({SERVICE_VARIABLE}) if expands else frozenset())
+    data = substitute(raw.data, variables, unknown, _KEEP_SERVICE if expands else frozenset())
     problems = [raw.problem(_unknown_variable(u, variables, expands)) for u in unknown]
-    problems.extend(_unknown_environments(raw, data.get("overrides") or {}, known_environments))
-    base = {key: value for key, value in data.items() if key not in _STRUCTURE}
+    overrides = data.get("overrides") or {}
+    problems.extend(_unknown_environments(raw, overrides, known_environments))
+    base = _fields(data)
     layers: tuple[str, ...] = ("",)
-    override = (data.get("overrides") or {}).get(environment.name)
+    override = overrides.get(environment.name)
     if override is not None:
         base = deep_merge(base, override)
         layers = (join_pointer("/overrides", environment.name), *layers)
@@ -77,8 +79,16 @@ def resolve(
     return resolved, problems + service_problems
 
 
+def _fields(data: Mapping[str, Json]) -> Mapping[str, Json]:
+    """The definition without its overrides and services: ``data`` itself when it has neither (a
+    definition without variables then compiles from the data as written, not a copy)."""
+    if "overrides" not in data and "services" not in data:
+        return data
+    return {key: value for key, value in data.items() if key not in _STRUCTURE}
+
+
 def _expand(
-    raw: RawDefinition, base: dict[str, Json], services: list[Json], layers: tuple[str, ...]
+    raw: RawDefinition, base: Mapping[str, Json], services: list[Json], layers: tuple[str, ...]
 ) -> tuple[list[ResolvedDefinition], list[Problem]]:
     resolved: list[ResolvedDefinition] = []
     problems: list[Problem] = []

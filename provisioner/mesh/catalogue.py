@@ -39,6 +39,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Literal
 
 from provisioner.model import CollectionModes, Environment, IstioMode
@@ -682,6 +683,7 @@ EXCLUDED_BY_DEFAULT: Mapping[str, str] = {
 }
 
 _TAG_CHARACTER = re.compile(r"[^A-Za-z0-9_\-:./]")
+_HOST_SEPARATOR = re.compile(r"[|_]")  # in an envoy_cluster value
 _CLUSTER_SUFFIX = ".svc.cluster.local"
 
 
@@ -743,6 +745,13 @@ def names_destination(side: Side | None) -> bool:
     return side in (Side.DESTINATION, Side.OWN)
 
 
+@cache
+def watches_destination(metric_key: str, tag_key: str) -> bool:
+    """Whether a filter on ``tag_key`` keeps the receiving service's traffic on the metric's series (cached:
+    it reads only the catalogue, and every definition of a kind asks the same few pairs)."""
+    return names_destination(METRICS[metric_key].side(tag_key))
+
+
 def apm_service_value(service: str, namespace: str | None = None) -> str:
     """Envoy's APM service under Istio is ``<app>.<namespace>``: ``checkout`` → ``checkout.shop``
     (``checkout.*`` when the namespace is not given)."""
@@ -757,5 +766,5 @@ def service_of(tag_key: str, value: str) -> str:
     host = value
     if tag_key == "envoy_cluster":
         # Hosts have no "_" or "|" (DNS names): the host is what follows the last separator.
-        host = re.split(r"[|_]", value)[-1]
+        host = _HOST_SEPARATOR.split(value)[-1]
     return host.split(".", 1)[0]

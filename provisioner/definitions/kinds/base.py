@@ -78,7 +78,8 @@ def _integer(value: Json) -> Json:
 def message_with_handles(message: str, handles: Sequence[str]) -> str:
     """The message with the environment's handles appended (those not already in it), trimmed the way
     Datadog trims it."""
-    missing = [handle for handle in handles if handle not in message.split()]
+    written = message.split() if handles else ()
+    missing = [handle for handle in handles if handle not in written]
     text = message.rstrip()
     if missing:
         text = f"{text}\n\n{' '.join(missing)}" if text else " ".join(missing)
@@ -86,7 +87,7 @@ def message_with_handles(message: str, handles: Sequence[str]) -> str:
 
 
 def merged_tags(tags: Iterable[Json], environment_tags: Iterable[str]) -> list[str]:
-    return sorted({str(tag) for tag in tags} | set(environment_tags))
+    return sorted({*map(str, tags), *environment_tags})
 
 
 def ordered_thresholds(values: Mapping[str, float | None]) -> dict[str, Json]:

@@ -70,9 +70,8 @@ def compile_circuit_open(fields: Fields, context: CompileContext) -> CompiledMon
     services = watched_services(
         filters, context, "requests" if signal == "overflow" else "outlier_ejections_active"
     )
-    compiled = count_monitor(fields, context, catalogue.CIRCUIT_OPEN, expression, services, missing_data)
     findings = (*_breakers_findings(signal, fields), *_clusters_findings(signal, fields))
-    return CompiledMonitor(compiled.body, findings, compiled.signal, compiled.services)
+    return count_monitor(fields, context, catalogue.CIRCUIT_OPEN, expression, services, missing_data, findings)
 
 
 def _destination_filters(signal: str, fields: Fields, context: CompileContext) -> list[str]:

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import lru_cache
 
 from provisioner.definitions.findings import Finding
 from provisioner.definitions.kinds.base import CompileContext, CompiledMonitor, Fields
@@ -94,6 +95,7 @@ def compile_error_rate(fields: Fields, context: CompileContext) -> CompiledMonit
     return combined(fields, context, catalogue.ERROR_RATE, parts, "&&", services, findings, shown)
 
 
+@lru_cache(maxsize=256, typed=True)  # pure, and the same few thresholds recur in every definition
 def percent(ratio: Json) -> str:
     """0.05 → "5%", 0.005 → "0.5%" (exactly, through Decimal)."""
     value = Decimal(str(ratio)) * 100
@@ -146,6 +148,11 @@ def _ratio_thresholds(given: Mapping[str, Json]) -> tuple[dict[str, Json], list[
 def as_ratio(value: Json) -> float:
     """0.05 stays 0.05; "5%" becomes 0.05 (exactly, through Decimal)."""
     if isinstance(value, str):
-        ratio = float(Decimal(value.rstrip("%")) / 100)
-        return int(ratio) if ratio.is_integer() else ratio
+        return _percent_as_ratio(value)
     return value  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=256)  # pure, and the same few thresholds recur in every definition
+def _percent_as_ratio(text: str) -> float:
+    ratio = float(Decimal(text.rstrip("%")) / 100)
+    return int(ratio) if ratio.is_integer() else ratio

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from provisioner import identity
 from provisioner.definitions.findings import Finding
@@ -115,11 +115,10 @@ def watched_services(filters: Iterable[str], context: CompileContext, metric_key
     the receiving side on the kind's metric (``service:`` on Envoy's cluster stats is the caller: not one)."""
     if context.service is not None:
         return (context.service,)
-    metric = catalogue.metric(metric_key)
     found = []
     for item in filters:
         key, _, value = item.partition(":")
-        if value and "*" not in value and catalogue.names_destination(metric.side(key)):
+        if value and "*" not in value and catalogue.watches_destination(metric_key, key):
             found.append(catalogue.service_of(key, value))
     return tuple(dict.fromkeys(found))
 
@@ -134,7 +133,7 @@ def options_with(fields: Fields, thresholds: Mapping[str, Json], missing_data: s
     """The definition's options, its thresholds, and the kind's missing-data policy unless the definition
     chose its own (``on_missing_data``, or the older ``notify_no_data``)."""
     options: dict[str, Json] = {**(fields.get("options") or {}), "thresholds": dict(thresholds)}
-    if missing_data is not None and not any(key in options for key in _MISSING_DATA_CHOICES):
+    if missing_data is not None and options.keys().isdisjoint(_MISSING_DATA_CHOICES):
         options["on_missing_data"] = missing_data
     if missing_data in _SPARSE_COUNTS:
         options.setdefault("require_full_window", False)
@@ -148,20 +147,20 @@ def count_monitor(
     expression: str,
     services: tuple[str, ...] = (),
     missing_data: str | None = EVALUATE_AS_ZERO,
+    findings: tuple[Finding, ...] = (),
 ) -> CompiledMonitor:
     """A monitor alerting when ``expression`` goes above the critical count."""
     thresholds = count_thresholds(fields)
     query = f"{expression} > {format_number(thresholds['critical'])}"
     options = options_with(fields, thresholds, missing_data)
     body = monitor_body(fields, context, MESH_MONITOR_TYPE, query, options)
-    return CompiledMonitor(body, signal=signal, services=services)
+    return CompiledMonitor(body, findings, signal, services)
 
 
 # --- a definition's parts and the composite that combines them --------------------------------
 
 
-@dataclass(frozen=True)
-class Part:
+class Part(NamedTuple):  # not a dataclass: made for every part of every definition, a tuple is cheaper
     """One metric monitor of a definition: alone, it is the definition's monitor; with others, a part."""
 
     suffix: str  # part id suffix: <definition id>:<suffix>
@@ -197,7 +196,7 @@ def combined(
     composite["message"], unfilled = composite_message(
         str(composite["message"]), shown_thresholds or {}, parts
     )
-    compiled_parts = tuple(CompiledPart(part.suffix, _part_body(fields, context, part)) for part in parts)
+    compiled_parts = _compiled_parts(fields, context, parts)
     return CompiledMonitor(composite, (*findings, *unfilled), signal, services, compiled_parts)
 
 
@@ -214,7 +213,9 @@ def composite_message(
         unfilled[match[1]] = None
         return match[0]
 
-    text = _UNFILLED_VARIABLE.sub(fill, message)
+    text = _UNFILLED_VARIABLE.sub(fill, message) if "{{" in message else message
+    if not unfilled:
+        return text, ()
     labels = ", ".join(f"{{{{{chr(ord('a') + n)}.value}}}} ({part.title})" for n, part in enumerate(parts))
     findings = tuple(
         Finding(
@@ -231,22 +232,32 @@ def composite_message(
     return text, findings
 
 
-def _part_body(fields: Fields, context: CompileContext, part: Part) -> dict[str, Json]:
+def _compiled_parts(
+    fields: Fields, context: CompileContext, parts: Sequence[Part]
+) -> tuple[CompiledPart, ...]:
+    """The parts, never notifying; what their bodies share is built once."""
     name = str(fields["name"]).strip()
-    evaluation = {k: v for k, v in (fields.get("options") or {}).items() if k in EVALUATION_OPTIONS}
-    options = options_with({"options": evaluation}, part.thresholds, part.missing_data)
-    body: dict[str, Json] = {
-        "name": f"{name} [{part.title}]",
-        "type": MESH_MONITOR_TYPE,
-        "query": part.query,
-        "message": f'Part of the composite monitor "{name}", which notifies: this monitor never does.',
-        "tags": merged_tags(fields.get("tags") or (), context.environment.tags),
-        "priority": None,
-        "options": options,
-    }
-    if "restricted_roles" in fields:
-        body["restricted_roles"] = fields["restricted_roles"]
-    return body
+    message = f'Part of the composite monitor "{name}", which notifies: this monitor never does.'
+    tags = merged_tags(fields.get("tags") or (), context.environment.tags)
+    user_options: Mapping[str, Json] = fields.get("options") or {}
+    evaluation = {"options": {k: v for k, v in user_options.items() if k in EVALUATION_OPTIONS}}
+
+    def body(part: Part) -> dict[str, Json]:
+        options = options_with(evaluation, part.thresholds, part.missing_data)
+        part_body: dict[str, Json] = {
+            "name": f"{name} [{part.title}]",
+            "type": MESH_MONITOR_TYPE,
+            "query": part.query,
+            "message": message,
+            "tags": list(tags),
+            "priority": None,
+            "options": options,
+        }
+        if "restricted_roles" in fields:
+            part_body["restricted_roles"] = fields["restricted_roles"]
+        return part_body
+
+    return tuple(CompiledPart(part.suffix, body(part)) for part in parts)
 
 
 # --- what a monitor's mesh metrics need ---------------------------------------------------------
