@@ -192,8 +192,13 @@ class _Bucket:
         assert rate.reset is not None
         # The server computed reset = ceil(end - t) at some t between sending and receiving.
         earliest, latest = sent_at + rate.reset - 1, received_at + rate.reset
-        if earliest < self.floor:
-            return  # the answer describes a window that is already over (or cannot tell)
+        if earliest < self.floor:  # the answer describes a window that is already over, or cannot tell
+            if self.server_remaining is not None:
+                # It no longer counts as in flight, and its own "remaining" may describe the old window:
+                # if the server counted it in this one, what we know of this window must still hold it.
+                # Counted once more, the estimate errs low by at most one request.
+                self.server_remaining -= 1
+            return
         if rate.limit:  # a limit of 0 (seen on injected 429s) says nothing
             self.limit = rate.limit
         self.period = rate.period or self.period

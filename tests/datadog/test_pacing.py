@@ -9,7 +9,7 @@ import heapq
 import math
 from dataclasses import dataclass, field
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from provisioner.datadog.pacing import Deadline, RateGate, RateHeaders
@@ -113,6 +113,10 @@ def _in_flight(events: list[tuple[float, int, str, int, float]]) -> int:
     workers=st.integers(1, 8),
     latency=st.floats(0.0005, 0.15),
 )
+# Found by this property: an answer sent before the window we count ended, answered after it, may be
+# this window's; dropped, its request left the in-flight count uncounted, and one request too many went.
+@example(limit=10, period=2, phase=1.75, windows=2, workers=2, latency=0.1171875)
+@example(limit=16, period=2, phase=673.8144232806811, windows=4, workers=3, latency=0.12496499842319023)
 def test_one_client_meets_no_429_and_finishes_close_to_what_the_limit_allows(
     limit: int, period: int, phase: float, windows: int, workers: int, latency: float
 ) -> None:
