@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
+from bytecode import byte_compile_provisioner
+
 REPOSITORY = Path(__file__).resolve().parents[1]
 PEERS = ("datadog-legacy-baseline", "dogpush-py3", "datadog-deployer")
 TARGETS = {"dogpush-py3": 0.5, "datadog-legacy-baseline": 1.8}  # issue 13: provisioner / peer, at 500
@@ -166,17 +168,6 @@ class Setup:
     def stop(self) -> None:
         for run in self.runs:
             run.stop()  # type: ignore[attr-defined]
-
-
-def byte_compile_provisioner() -> None:
-    """What pip does for an installed package: its modules' bytecode, so that a run does not compile them."""
-    import compileall
-
-    import provisioner
-
-    for folder in provisioner.__path__:
-        if not compileall.compile_dir(folder, quiet=1):
-            raise SystemExit(f"could not byte-compile {folder}")
 
 
 def rounds(cases: list[Case], count: int) -> None:
