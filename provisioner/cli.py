@@ -475,6 +475,11 @@ class FailOn(StrEnum):
     error = "error"
 
 
+class FailScope(StrEnum):
+    org = "org"
+    namespace = "namespace"
+
+
 @app.command()
 def audit(
     paths: PathsArg = None,
@@ -490,6 +495,14 @@ def audit(
             help="Exit 1 when findings of this severity or above exist (never: report only, exit 0; CI: error).",
         ),
     ] = FailOn.never,
+    fail_scope: Annotated[
+        FailScope,
+        typer.Option(
+            "--fail-scope",
+            help="Which findings --fail-on counts: org (every monitor and dashboard read) or namespace (those "
+            "this repository's namespace marks, and its services' coverage).",
+        ),
+    ] = FailScope.org,
     mute_limit: Annotated[
         str | None,
         typer.Option("--mute-limit", help="Report mutes longer than this (30m, 36h, 7d, 2w); default 7d."),
@@ -514,6 +527,7 @@ def audit(
         config_path=config,
         output_format=output_format.value,
         fail_on=fail_on.value,
+        fail_scope=fail_scope.value,
         use_emulator=emulator_or_api_url(use_emulator, api_url),
         api_url=api_url,
         mute_limit=mute_limit,

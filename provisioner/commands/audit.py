@@ -11,7 +11,7 @@ import typer
 
 from provisioner.commands._session import datadog_connection, load_project, metric_check, parse_duration
 from provisioner.engine.audit import audit_org
-from provisioner.engine.audit_types import AuditReport, AuditSettings, FindingSeverity
+from provisioner.engine.audit_types import AuditReport, AuditSettings, FailScope, FindingSeverity
 from provisioner.engine.metric_gaps import MetricCheckSettings
 from provisioner.engine.read import all_marked_dashboards, read_live_org
 from provisioner.report.audit_json import render_json
@@ -34,8 +34,9 @@ def audit(
     stuck_limit: str | None = None,
     now: datetime | None = None,
     metric_settings: MetricCheckSettings | None = None,
+    fail_scope: str = FailScope.ORG.value,
 ) -> int:
-    """``mute_limit``/``stuck_limit``: durations such as ``36h``; None keeps ``AuditSettings``' defaults.
+    """``fail_scope``: which findings ``fail_on`` counts (see ``FailScope``). ``mute_limit``/``stuck_limit``: durations such as ``36h``; None keeps ``AuditSettings``' defaults.
     ``metric_settings`` None: the metrics-reporting check is off (``--no-metric-check``)."""
     defaults = AuditSettings()
     settings = AuditSettings(
@@ -61,7 +62,7 @@ def audit(
     colour = colour_enabled(sys.stdout)
     typer.echo(render_audit(report, output_format, colour=colour), nl=False, color=colour)
     threshold = None if fail_on == "never" else FindingSeverity(fail_on)
-    return EXIT_FINDINGS if report.fails(threshold) else 0
+    return EXIT_FINDINGS if report.fails(threshold, FailScope(fail_scope)) else 0
 
 
 def render_audit(report: AuditReport, output_format: str, colour: bool = False) -> str:

@@ -27,6 +27,13 @@ class FindingSeverity(StrEnum):
 _RANK = {FindingSeverity.INFO: 0, FindingSeverity.WARNING: 1, FindingSeverity.ERROR: 2}
 
 
+class FailScope(StrEnum):
+    """Which findings ``--fail-on`` counts."""
+
+    ORG = "org"  # every resource the audit read
+    NAMESPACE = "namespace"  # the resources this namespace marks, and the coverage of its services
+
+
 class Ownership(StrEnum):
     """How a live resource relates to the definitions."""
 
@@ -137,6 +144,17 @@ class AuditReport:
     def count(self, severity: FindingSeverity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)
 
-    def fails(self, threshold: FindingSeverity | None) -> bool:
-        """Whether a finding at or above ``threshold`` exists (None: never fails)."""
-        return threshold is not None and any(f.severity.at_least(threshold) for f in self.findings)
+    @property
+    def own_findings(self) -> tuple[Finding, ...]:
+        """The findings on resources this namespace marks, and on the coverage of its services."""
+        resources = self.monitors + self.dashboards
+        own = tuple(f for r in resources if r.ownership in _OWN for f in r.findings)
+        return own + self.coverage.findings
+
+    def fails(self, threshold: FindingSeverity | None, scope: FailScope = FailScope.ORG) -> bool:
+        """Whether a finding at or above ``threshold`` exists in ``scope`` (threshold None: never fails)."""
+        findings = self.findings if scope is FailScope.ORG else self.own_findings
+        return threshold is not None and any(f.severity.at_least(threshold) for f in findings)
+
+
+_OWN = frozenset({Ownership.IN_SYNC, Ownership.DRIFTED, Ownership.ORPHANED})

@@ -248,6 +248,31 @@ def test_fail_on_error_passes_when_nothing_is_that_bad(org: dict[str, int], clie
     assert cli("audit", "--fail-on", "warning")[0] == 1
 
 
+def test_fail_scope_namespace_counts_only_what_this_repository_owns(
+    org: dict[str, int], client: DatadogClient
+) -> None:
+    """A repository's CI job fails on its own monitors' findings, not on another team's or unmanaged ones:
+    the error here is an unmanaged monitor muted forever; this namespace has warnings (drift, an orphan)."""
+    assert cli("audit", "--fail-on", "error", "--fail-scope", "org")[0] == 1
+    assert cli("audit", "--fail-on", "error", "--fail-scope", "namespace")[0] == 0
+    assert cli("audit", "--fail-on", "warning", "--fail-scope", "namespace")[0] == 1
+    code, report = audit_json("--fail-on", "error", "--fail-scope", "namespace")
+    assert code == 0 and report["summary"]["findings"]["error"] >= 1  # reported all the same
+
+    managed = org["[mesh] sidecar injection failing"]
+    live = client.get_monitor(managed).body  # muted in the UI, which sends the whole monitor back
+    muted = {k: live[k] for k in ("name", "type", "query", "message", "tags", "priority", "options")}
+    client.update_monitor(managed, {**muted, "options": {**live["options"], "silenced": {"*": None}}})
+    assert cli("audit", "--fail-on", "error", "--fail-scope", "namespace")[0] == 1
+
+
+def test_the_cli_offers_the_engines_fail_scopes() -> None:
+    from provisioner.cli import FailScope as Offered
+    from provisioner.engine.audit_types import FailScope
+
+    assert [scope.value for scope in Offered] == [scope.value for scope in FailScope]
+
+
 def test_audit_reads_with_list_calls_only(org: dict[str, int], dd_env: RunningEmulator) -> None:
     dd_env.admin.reset_log()
     code, report = audit_json()
