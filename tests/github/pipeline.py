@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -254,9 +254,12 @@ class JobInstance:
         return re.sub(rf"\$\{{?{ENVIRONMENT_VARIABLE}\}}?", self.environment, text)
 
 
-def matrix_jobs(data: dict[str, Any], job_id: str, project: Path) -> list[JobInstance]:
+def matrix_jobs(
+    data: dict[str, Any], job_id: str, project: Path, source_outputs: dict[str, str] | None = None
+) -> list[JobInstance]:
     """The jobs GitHub creates from ``job_id``'s environment matrix when the repository is ``project``:
-    the matrix must come from another job's output, which is computed by running that job's step."""
+    the matrix must come from another job's output, which is computed by running that job's step (or
+    given: ``source_outputs``, that job's outputs when it needs a runner, e.g. artifacts)."""
     job = data["jobs"][job_id]
     strategy = job.get("strategy") or {}
     expression = str((strategy.get("matrix") or {}).get("environment", ""))
@@ -264,7 +267,8 @@ def matrix_jobs(data: dict[str, Any], job_id: str, project: Path) -> list[JobIns
     assert found, f"{job_id}: the environment matrix must be read from a job's output, not {expression!r}"
     source_job, output, key = found.groups()
     assert source_job in needs(job), f"{job_id}: needs {source_job!r} to read its output"
-    environments = json.loads(job_outputs(data, source_job, project)[output])[key]
+    outputs = source_outputs if source_outputs is not None else job_outputs(data, source_job, project)
+    environments = json.loads(outputs[output])[key]
     name = str(job.get("name", job_id))
     deployment = github_environment(job)
     return [
@@ -344,7 +348,7 @@ def parse_github_output(text: str) -> dict[str, str]:
 # --- running a job's steps as the runner does ----------------------------------------------------
 
 _EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-_CONTEXT_VALUE = re.compile(r"^(secrets|vars|steps\.[\w-]+\.outputs|github)\.([\w-]+)$")
+_CONTEXT_VALUE = re.compile(r"^(secrets|vars|steps\.[\w-]+\.outputs|needs\.[\w-]+\.outputs|github)\.([\w-]+)$")
 _SETUP_ACTIONS = ("actions/checkout@", "actions/setup-python@")
 _GITHUB_CONTEXT = {
     "token": "ghs_not-used",
@@ -374,8 +378,25 @@ class Runner:
     secrets: dict[str, str]
     variables: dict[str, str]
     environ: dict[str, str]  # the machine's environment, e.g. PROVISIONER_API_URL to reach an emulator
+    needs: dict[str, dict[str, str]] = field(default_factory=dict)  # finished jobs' outputs, by job id
+
+    def job_outputs(self, data: dict[str, Any], job_id: str, workspace: Path) -> dict[str, str]:
+        """Run the job ``job_id`` (not a matrix job) in ``workspace``; its ``outputs:``, which are also
+        kept for the jobs that need it."""
+        job = data["jobs"][job_id]
+        instance = JobInstance(job_id, str(job.get("name", job_id)), "", None, None, True,
+                               tuple(job.get("steps") or ()), dict(job.get("env") or {}))  # fmt: skip
+        runs, steps = self._run(instance, workspace)
+        failed = [run for run in runs if run.exit_code != 0]
+        assert not failed, f"{job_id}: {failed[0].name} failed:\n{failed[0].output}"
+        outputs = {name: self._value(str(value), instance, steps) for name, value in job["outputs"].items()}
+        self.needs[job_id] = outputs
+        return outputs
 
     def run(self, job: JobInstance, workspace: Path) -> list[StepRun]:
+        return self._run(job, workspace)[0]
+
+    def _run(self, job: JobInstance, workspace: Path) -> tuple[list[StepRun], dict[str, dict[str, str]]]:
         summary = workspace / ".github-step-summary"
         outputs: dict[str, dict[str, str]] = {}
         runs: list[StepRun] = []
@@ -398,7 +419,7 @@ class Runner:
                 runs.append(run)
             if runs[-1].exit_code != 0:
                 break
-        return runs
+        return runs, outputs
 
     def _script(
         self,
@@ -431,6 +452,8 @@ class Runner:
                 return self.variables.get(key, "")  # an unset variable is empty
             if where == "github":
                 return _GITHUB_CONTEXT.get(key, "")
+            if where.startswith("needs."):
+                return self.needs[where.split(".")[1]][key]
             return outputs.get(where.split(".")[1], {}).get(key, "")
 
         return _EXPRESSION.sub(evaluate, text)
@@ -447,6 +470,10 @@ class Runner:
         return StepRun(name, 0, "")
 
     def _download(self, name: str, given: dict[str, str], workspace: Path) -> StepRun:
+        if "pattern" in given:  # every matching artifact, each into a folder of its name under path
+            for stored in sorted(self.artifacts.glob(given["pattern"])):
+                shutil.copytree(stored, workspace / given.get("path", ".") / stored.name, dirs_exist_ok=True)
+            return StepRun(name, 0, "")
         stored = self.artifacts / given["name"]
         if not stored.is_dir():
             return StepRun(name, 1, f"Artifact not found for name: {given['name']}")

@@ -5,6 +5,7 @@ the write key exists only where a protected environment guards it."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,8 +28,10 @@ from tests.github.pipeline import (
     ROOT,
     WRITE_KEY,
     JobInstance,
+    Runner,
     Step,
     all_steps,
+    job_outputs,
     load,
     matrix_jobs,
     needs,
@@ -57,6 +60,20 @@ environments:
 def project_with(tmp_path: Path, first: str, second: str) -> Path:
     (tmp_path / "provisioner.yaml").write_text(TWO_ENVIRONMENTS.format(first=first, second=second))
     return tmp_path
+
+
+def applies_when_every_plan_changes(project: Path, artifacts: Path) -> list[JobInstance]:
+    """sync.yml's apply jobs after every environment's plan found changes (each plan job uploads a file
+    ``changes`` in its artifact then): the ``changes`` job run on those artifacts gives the matrix."""
+    sync = workflow("sync.yml")
+    declared = json.loads(job_outputs(sync, "validate", project)["environments"])["environments"]
+    for environment in declared:
+        (artifacts / f"plan-{environment}").mkdir(parents=True)
+        (artifacts / f"plan-{environment}" / "changes").touch()
+    runner = Runner(artifacts, {}, {}, dict(os.environ), needs={"validate": job_outputs(sync, "validate", project)})
+    workspace = artifacts.parent / "changes-job"
+    workspace.mkdir()
+    return matrix_jobs(sync, "apply", project, runner.job_outputs(sync, "changes", workspace))
 
 
 def calls(instance: JobInstance, command: str) -> list[list[str]]:
@@ -160,7 +177,7 @@ def test_two_environments_give_two_plans_each_with_its_own_comment_and_artifact(
 def test_two_environments_give_two_applies_one_after_another_in_declared_order(
     tmp_path: Path, order: tuple[str, str]
 ) -> None:
-    applies = matrix_jobs(workflow("sync.yml"), "apply", project_with(tmp_path, *order))
+    applies = applies_when_every_plan_changes(project_with(tmp_path, *order), tmp_path / "artifacts")
 
     assert [job.environment for job in applies] == list(order), "GitHub creates matrix jobs in this order"
     assert [job.github_environment for job in applies] == list(order), "each in its GitHub environment"
@@ -217,7 +234,7 @@ def test_sync_plans_each_environment_before_the_gate_and_applies_exactly_that_pl
     sync = workflow("sync.yml")
     project = project_with(tmp_path, "staging", "production")
     plans = {job.environment: job for job in matrix_jobs(sync, "plan", project)}
-    applies = matrix_jobs(sync, "apply", project)
+    applies = applies_when_every_plan_changes(project, tmp_path / "artifacts")
 
     assert "plan" in needs(sync["jobs"]["apply"]), "no apply before every plan is made and shown"
     assert list(plans) == [job.environment for job in applies] == ["staging", "production"]

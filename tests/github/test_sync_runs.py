@@ -17,7 +17,16 @@ import pytest
 
 from provisioner.emulator import RunningEmulator
 from tests.conftest import TEST_API_KEY, TEST_APP_KEY
-from tests.github.pipeline import API_KEY, READ_KEY, WRITE_KEY, JobInstance, Runner, matrix_jobs, workflow
+from tests.github.pipeline import (
+    API_KEY,
+    READ_KEY,
+    WRITE_KEY,
+    JobInstance,
+    Runner,
+    job_outputs,
+    matrix_jobs,
+    workflow,
+)
 
 ONE_ORG = """\
 default_environment: staging
@@ -80,15 +89,21 @@ def run_ok(runner: Runner, job: JobInstance, workspace: Path) -> str:
 
 
 def sync(repository: Path, emulator: RunningEmulator, run: Path) -> list[str]:
-    """One run of sync.yml after validation: every plan job, then every apply job in order; the apply
-    jobs' logs."""
+    """One run of sync.yml after validation: every plan job, the job that lists the environments with
+    changes, then an apply job for each of those, in order; the apply jobs' logs."""
     data = workflow("sync.yml")
     runner = runner_for(emulator, run / "artifacts")
+    runner.needs["validate"] = job_outputs(data, "validate", repository)
     for job in matrix_jobs(data, "plan", repository):
         run_ok(runner, job, checkout(repository, run / job.name))
+    changes = runner.job_outputs(data, "changes", checkout(repository, run / "changes"))
+    assert data["jobs"]["apply"]["if"] == "needs.changes.outputs.any == 'true'"
+    if changes["any"] != "true":  # GitHub skips the job: no matrix, no approval asked
+        assert json.loads(changes["environments"]) == {"environments": []}
+        return []
     return [
         run_ok(runner, job, checkout(repository, run / job.name))
-        for job in matrix_jobs(data, "apply", repository)
+        for job in matrix_jobs(data, "apply", repository, changes)
     ]
 
 
@@ -117,6 +132,17 @@ def test_a_sync_applies_each_reviewed_plan_and_deletes_what_was_removed(
     for log in (staging_log, production_log):
         assert "delete" in log and "reviews-cpu" in log
         assert "Apply: 1 done, 0 failed, 0 skipped." in log
+
+
+def test_a_sync_with_nothing_to_change_asks_no_one_to_approve(
+    repository: Path, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    assert len(sync(repository, emulator, tmp_path / "run-1")) == 2
+    assert sync(repository, emulator, tmp_path / "run-2") == []  # e.g. a merge that touched only docs
+
+    (repository / "provisioner.yaml").write_text(ONE_ORG.replace('["env:production"]', '["env:prod"]'))
+    [production_log] = sync(repository, emulator, tmp_path / "run-3")  # only production's tags changed
+    assert "env:prod" in production_log and "Apply: 5 done, 0 failed, 0 skipped." in production_log
 
 
 def test_a_pull_request_plan_that_fails_says_why_in_its_comment(repository: Path, tmp_path: Path) -> None:
