@@ -64,7 +64,7 @@ def import_(
     specs = (*project.definitions.monitors, *project.definitions.dashboards)
     taken = {s.definition_id.split("/")[0] for s in specs}
     adopted = {str(s.adopt_id): s for s in specs if s.adopt_id is not None}  # re-imports keep their id
-    loose_composites: list[UnmanagedParts] = []
+    defined: dict[str, int | str] = {}  # Datadog ids of the monitors definitions already hold
     problems: list[str] = []  # what was asked for and could not be written: exit 1
     kept: list[str] = []  # already managed, or imported already: left as is, not a failure
     imported: list[ImportedDefinition] = []
@@ -84,7 +84,6 @@ def import_(
             unmanaged = [m for m in chosen if m not in managed]
             imported += _import_monitors(unmanaged, monitors, project.environment, adopted, taken)
             defined = live_ids(monitors, project.namespace, project.definitions.monitors)
-            imported, loose_composites = with_named_parts(imported, defined)
         for dashboard_id in dashboard_ids:
             dashboard = _get_dashboard(port, dashboard_id, problems)
             if dashboard is None:
@@ -94,7 +93,11 @@ def import_(
                 kept.append(f"dashboard {dashboard_id} is {_managed_as(mark)}: left as is")
                 continue
             imported.append(import_dashboard(dashboard, _definition_id(dashboard, adopted, taken)))
-    written = _write_all(imported, out, dashboards_out, overwrite, adopted, problems, kept)
+    placed = _placed(imported, out, dashboards_out, overwrite, adopted, problems, kept)
+    # A composite names as @{id} only the monitors a definition holds or this run writes: a definition
+    # left unwritten (its file exists) lends no id.
+    named, loose_composites = with_named_parts([item.imported for item in placed], defined)
+    written = [_write(_Written(item.path, imported)) for item, imported in zip(placed, named, strict=True)]
     for item in written:
         typer.echo(
             f"✓ {item.imported.kind:<18} {item.path}  ← {item.imported.datadog_id} {item.imported.title!r}"
@@ -179,7 +182,7 @@ def _get_dashboard(port: object, dashboard_id: str, problems: list[str]) -> Live
         return None
 
 
-def _write_all(
+def _placed(
     imported: list[ImportedDefinition],
     out: Path,
     dashboards_out: Path,
@@ -188,7 +191,9 @@ def _write_all(
     problems: list[str],
     kept: list[str],
 ) -> list[_Written]:
-    written = []
+    """Where each imported definition will be written; those that will not be are in ``problems`` (a file
+    is in the way) or ``kept`` (imported already)."""
+    placed = []
     for item in imported:
         folder = dashboards_out if item.kind == "dashboard" else out
         path = folder / f"{item.definition_id}.yaml"
@@ -202,10 +207,14 @@ def _write_all(
         if path.exists() and not overwrite:
             problems.append(f"{path} exists; not overwritten (use --overwrite to replace it)")
             continue
-        folder.mkdir(parents=True, exist_ok=True)
-        path.write_text(_yaml_of(item), encoding="utf-8")
-        written.append(_Written(path, item))
-    return written
+        placed.append(_Written(path, item))
+    return placed
+
+
+def _write(item: _Written) -> _Written:
+    item.path.parent.mkdir(parents=True, exist_ok=True)
+    item.path.write_text(_yaml_of(item.imported), encoding="utf-8")
+    return item
 
 
 def _yaml_of(item: ImportedDefinition) -> str:

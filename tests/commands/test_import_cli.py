@@ -184,6 +184,21 @@ def test_a_composite_imported_with_its_parts_names_them_and_never_drifts(
     assert_applied_without_drift(cli, dd_env, f"{errs} && {traffic}")
 
 
+def test_a_part_left_unwritten_lends_the_composite_no_reference(
+    cli: Cli, project: Path, dd_env: RunningEmulator
+) -> None:
+    """A part whose file is in the way is not written: the composite names it by its Datadog id (a
+    reference to a definition that does not exist would fail validation), and says so."""
+    composite, errs, traffic = seed_composite(dd_env)
+    (project / "monitors").mkdir(exist_ok=True)
+    (project / "monitors" / "cat-errs.yaml").write_text("# someone else's file\n")
+    code, output = cli("import", "--id", str(composite), "--id", str(errs), "--id", str(traffic))
+    assert code == 1 and "cat-errs.yaml exists; not overwritten" in output
+    assert (project / "monitors" / "cat-errs.yaml").read_text() == "# someone else's file\n"
+    assert composite_query(project) == f"{errs} && @{{cat-traffic}}"
+    assert f"warning: composite {composite} 'cat both' combines monitor(s) {errs}" in output
+
+
 def test_a_composite_imported_alone_warns_and_stops_drifting_once_its_parts_are_imported(
     cli: Cli, project: Path, dd_env: RunningEmulator
 ) -> None:
