@@ -3,6 +3,13 @@
 ``plan_query`` checks once, statically, that the evaluator can compute a query (or raises ``Unevaluable``
 with the reason); ``evaluate_query`` computes it over a window from the metric store. The rules applied
 here are listed, with their sources and choices, in the package docstring (``evaluation/__init__.py``).
+
+A **distribution** metric's term is computed per bucket and group over the raw values of every series of
+the group in the bucket (``p95:``, ``count:``, ``avg:`` ...), as Datadog computes it. Datadog's DDSketch
+makes its percentiles approximate (1% relative accuracy); the emulator keeps the raw values and is exact:
+the percentile is linearly interpolated between the two closest ranks of the sorted values. A percentile
+or ``count:`` on a metric of another type is refused (``Unevaluable``), and monitors with them are not
+evaluated.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from provisioner.emulator.evaluation.timeframe import Timeframe, TimeframeError, parse_timeframe
 from provisioner.emulator.metric_query import (
+    DISTRIBUTION_AGGREGATORS,
     PERCENTILE,
     BinaryOp,
     FunctionCall,
@@ -26,7 +34,7 @@ from provisioner.emulator.metric_query import (
     Number,
     Word,
 )
-from provisioner.emulator.metrics import Metric, MetricStore, Series
+from provisioner.emulator.metrics import DISTRIBUTION, Metric, MetricStore, Series
 from provisioner.emulator.scope import ScopeError, parse_tag_filter
 
 GroupKey = tuple[str, ...]
@@ -116,6 +124,9 @@ def plan_query(facts: MetricQueryFacts) -> QueryPlan:
     if grouping is None:
         raise Unevaluable("the query has no metric")
     terms = list(metric_terms(facts.expression))
+    for term in terms:
+        if _distribution_only(term.space_aggregator):
+            raise Unevaluable(f"{term.space_aggregator}: monitors on distributions are not evaluated")
     rollups = [_rollup_seconds(term) for term in terms]
     explicit = [seconds for seconds in rollups if seconds]
     arithmetic = _has_arithmetic(facts.expression)
@@ -152,9 +163,14 @@ def _check(node: Node) -> tuple[str, ...] | None:
     raise Unevaluable(f"{node.text!r} is not a value")
 
 
+def _distribution_only(space_aggregator: str | None) -> bool:
+    """``count:`` and percentiles (``p95:``) aggregate the raw values of a distribution only."""
+    if space_aggregator is None:
+        return False
+    return space_aggregator in DISTRIBUTION_AGGREGATORS or PERCENTILE.fullmatch(space_aggregator) is not None
+
+
 def _check_term(term: MetricTerm) -> None:
-    if term.space_aggregator is not None and PERCENTILE.fullmatch(term.space_aggregator):
-        raise Unevaluable(f"{term.space_aggregator}: needs a distribution metric; the emulator stores none")
     try:
         parse_tag_filter(term.scope)
     except ScopeError as exc:
@@ -403,6 +419,12 @@ def _term_frame(term: MetricTerm, context: _Context) -> _Frame:
     metric = context.store.metric(term.metric)
     if metric is None:
         return frame
+    if metric.metric_type == DISTRIBUTION:
+        return _distribution_frame(term, metric, frame, context)
+    if _distribution_only(term.space_aggregator):
+        raise Unevaluable(
+            f"{term.space_aggregator}: needs a distribution metric; {metric.name} is of type {metric.metric_type}"
+        )
     rollup = _rollup_rule(term, metric, context.aggregator)
     frame.zero_aligned = rollup.zero_aligned
     sources = _grouped_sources(context.store.matching(metric.name, parse_tag_filter(term.scope)), by)
@@ -421,6 +443,63 @@ def _term_frame(term: MetricTerm, context: _Context) -> _Frame:
             combined = [0.0 if value is None else value for value in combined]
         frame.values[key], frame.presence[key], frame.latest[key] = combined, presence, latest
     return frame
+
+
+def _distribution_frame(term: MetricTerm, metric: Metric, frame: _Frame, context: _Context) -> _Frame:
+    """Each group's buckets aggregated over the raw values of all its series (``fill`` applies after)."""
+    for modifier in term.modifiers:
+        if modifier.name != "fill":
+            raise Unevaluable(f".{modifier.name}() on a distribution metric is not evaluated")
+    sources = _grouped_sources(context.store.matching(metric.name, parse_tag_filter(term.scope)), frame.by)
+    frame.known.update(sources)
+    fill = _explicit_fill(term)
+    aggregator = term.space_aggregator or "avg"
+    window = context.window
+    for key, members in sources.items():
+        buckets: list[list[float]] = [[] for _ in range(window.buckets)]
+        presence: set[int] = set()
+        latest = -1
+        for source in members:
+            first, last = source.span(window.start, window.end)
+            if first == last:
+                continue
+            low = first
+            for bucket, values in enumerate(buckets):
+                high = bisect.bisect_left(
+                    source.timestamps, window.start + (bucket + 1) * window.bucket_s, low, last
+                )
+                values.extend(source.values[low:high])
+                low = high
+            latest = max(latest, source.timestamps[last - 1])
+            if context.track_presence:
+                step = window.presence_bucket_s
+                presence.update((stamp - window.start) // step for stamp in source.timestamps[first:last])
+        if latest < 0:
+            continue
+        vector: Vector = [
+            _distribution_aggregate(aggregator, values) if values else None for values in buckets
+        ]
+        if fill is not None:
+            vector = _filled(vector, *fill, window.bucket_s)
+        frame.values[key], frame.presence[key], frame.latest[key] = vector, presence, latest
+    return frame
+
+
+def _distribution_aggregate(aggregator: str, values: Sequence[float]) -> float:
+    """A percentile (``p95``) or avg, sum, min, max, count over raw values (not empty)."""
+    if PERCENTILE.fullmatch(aggregator):
+        return percentile(values, float(aggregator[1:]))
+    return _aggregate(aggregator, values)
+
+
+def percentile(values: Sequence[float], rank: float) -> float:
+    """The ``rank``-th percentile (0-100) of values (not empty), exact: linear interpolation between the two
+    closest ranks of the sorted values (numpy's default "linear" method)."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * rank / 100
+    below = math.floor(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
 
 
 def _grouped_sources(series: list[Series], by: tuple[str, ...]) -> dict[GroupKey, list[Series]]:
