@@ -18,6 +18,8 @@ import bisect
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
+from typing import TypeVar
 
 from provisioner.emulator.evaluation.timeframe import Timeframe, TimeframeError, parse_timeframe
 from provisioner.emulator.metric_query import (
@@ -39,6 +41,7 @@ from provisioner.emulator.scope import ScopeError, parse_tag_filter
 
 GroupKey = tuple[str, ...]
 Vector = list[float | None]
+_Read = TypeVar("_Read")
 
 ROLLUP_METHODS = frozenset({"avg", "sum", "min", "max", "count"})
 FILL_MODES = frozenset({"null", "zero", "last", "linear"})
@@ -431,7 +434,11 @@ def _term_frame(term: MetricTerm, context: _Context) -> _Frame:
     frame.known.update(sources)
     fill = _explicit_fill(term)
     for key, members in sources.items():
-        vectors, presence, latest = _source_vectors(members, rollup, context)
+        vectors, presence, latest = _per_source(
+            members,
+            context,
+            lambda source, first, last: _bucketize(source, first, last, rollup, context.window),
+        )
         if not vectors:
             continue
         if fill is not None:
@@ -456,26 +463,12 @@ def _distribution_frame(term: MetricTerm, metric: Metric, frame: _Frame, context
     aggregator = term.space_aggregator or "avg"
     window = context.window
     for key, members in sources.items():
-        buckets: list[list[float]] = [[] for _ in range(window.buckets)]
-        presence: set[int] = set()
-        latest = -1
-        for source in members:
-            first, last = source.span(window.start, window.end)
-            if first == last:
-                continue
-            low = first
-            for bucket, values in enumerate(buckets):
-                high = bisect.bisect_left(
-                    source.timestamps, window.start + (bucket + 1) * window.bucket_s, low, last
-                )
-                values.extend(source.values[low:high])
-                low = high
-            latest = max(latest, source.timestamps[last - 1])
-            if context.track_presence:
-                step = window.presence_bucket_s
-                presence.update((stamp - window.start) // step for stamp in source.timestamps[first:last])
-        if latest < 0:
+        per_source, presence, latest = _per_source(
+            members, context, lambda source, first, last: _bucket_values(source, first, last, window)
+        )
+        if not per_source:
             continue
+        buckets = [list(chain.from_iterable(slices)) for slices in zip(*per_source, strict=True)]
         vector: Vector = [
             _distribution_aggregate(aggregator, values) if values else None for values in buckets
         ]
@@ -512,23 +505,37 @@ def _grouped_sources(series: list[Series], by: tuple[str, ...]) -> dict[GroupKey
     return groups
 
 
-def _source_vectors(
-    members: list[Series], rollup: _Rollup, context: _Context
-) -> tuple[list[Vector], set[int], int]:
+def _per_source(
+    members: list[Series], context: _Context, read: Callable[[Series, int, int], _Read]
+) -> tuple[list[_Read], set[int], int]:
+    """What ``read`` gives of each source with points in the window (from the index range of those points),
+    the presence buckets and the newest timestamp of them all."""
     window = context.window
-    vectors: list[Vector] = []
+    found: list[_Read] = []
     presence: set[int] = set()
     latest = -1
     for source in members:
         first, last = source.span(window.start, window.end)
         if first == last:
             continue
-        vectors.append(_bucketize(source, first, last, rollup, window))
+        found.append(read(source, first, last))
         latest = max(latest, source.timestamps[last - 1])
         if context.track_presence:
             step = window.presence_bucket_s
             presence.update((stamp - window.start) // step for stamp in source.timestamps[first:last])
-    return vectors, presence, latest
+    return found, presence, latest
+
+
+def _bucket_values(source: Series, first: int, last: int, window: Window) -> list[Sequence[float]]:
+    """The raw values ``first:last`` of a distribution's series, bucket by bucket."""
+    stamps, values = source.timestamps, source.values
+    buckets: list[Sequence[float]] = []
+    low = first
+    for bucket in range(window.buckets):
+        high = bisect.bisect_left(stamps, window.start + (bucket + 1) * window.bucket_s, low, last)
+        buckets.append(values[low:high])
+        low = high
+    return buckets
 
 
 def _rollup_rule(term: MetricTerm, metric: Metric, monitor_aggregator: str) -> _Rollup:
