@@ -1,4 +1,4 @@
-"""Handlers of the metric endpoints: series submission (v1 and v2) and the read side.
+"""Handlers of the metric endpoints: series submission (v1 and v2), distribution points, the read side.
 
 Choices where nothing was recorded (see docs/emulator.md):
 - points outside [now - 1 h, now + 10 min] of the emulator's clock are answered 202 and dropped, as the 2014
@@ -22,7 +22,7 @@ from provisioner.emulator.metric_query import QuerySyntaxError, parse_metric_exp
 from provisioner.emulator.org import Org
 from provisioner.emulator.params import int_param
 from provisioner.emulator.scope import ScopeError
-from provisioner.emulator.series_intake import read_submission
+from provisioner.emulator.series_intake import read_distribution_submission, read_submission
 
 ALL_TAGS_WINDOW_S = 14_400
 V1_CONTENT_TYPE = "text/json"
@@ -38,6 +38,18 @@ def submit_series_v2(org: Org, request: ApiRequest) -> ApiResponse:
 
 def submit_series_v1(org: Org, request: ApiRequest) -> ApiResponse:
     _store(org, request, version=1)
+    return _v1_accepted()
+
+
+def submit_distribution_points(org: Org, request: ApiRequest) -> ApiResponse:
+    """``POST /api/v1/distribution_points``: answered like the v1 series intake."""
+    submitted = read_distribution_submission(request.json_body())
+    if submitted:
+        org.submit_series(submitted)
+    return _v1_accepted()
+
+
+def _v1_accepted() -> ApiResponse:
     response = json_response({"status": "ok"}, 202)
     return ApiResponse(response.status, response.body, V1_CONTENT_TYPE)
 

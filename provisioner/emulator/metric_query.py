@@ -23,9 +23,10 @@ import re
 from dataclasses import dataclass, field
 
 AGGREGATORS = frozenset({"avg", "sum", "min", "max"})
-# Space aggregators of distribution metrics: p50, p95, p99.9, ... ("any percentile with up to two decimal
-# points", Datadog's distributions page); parsed, not evaluated (the emulator stores no distributions).
+# Space aggregators of distribution metrics only: ``count`` and p50, p95, p99.9, ... ("any percentile with up
+# to two decimal points", Datadog's distributions page); evaluated by ``GET /api/v1/query`` (evaluation/).
 PERCENTILE = re.compile(r"p\d{1,2}(?:\.\d{1,2})?")
+DISTRIBUTION_AGGREGATORS = frozenset({"count"})
 # ``last`` is not in the spec's list (reference 3.1, "unverified"); accepted so monitors can use it.
 TIME_AGGREGATORS = AGGREGATORS | {"last"}
 CHANGE_FUNCTIONS = frozenset({"change", "pct_change"})
@@ -275,7 +276,7 @@ class _Parser:
             return node
         name = self.require(_IDENT, "a metric, a function or a number")
         if self.accept(":"):
-            if name not in AGGREGATORS and not PERCENTILE.fullmatch(name):
+            if name not in AGGREGATORS | DISTRIBUTION_AGGREGATORS and not PERCENTILE.fullmatch(name):
                 raise QuerySyntaxError(f"unknown space aggregator {name!r}")
             return self.metric(name, self.require(_IDENT, "a metric name"))
         if self.peek("{"):

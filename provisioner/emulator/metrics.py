@@ -5,6 +5,9 @@
   the same second replaces the old one (last write wins), as Datadog documents.
 - Each **metric** keeps the type it was submitted with (``count``, ``rate``, ``gauge``; a submission without
   a type leaves the known type alone, and a metric never given one is ``unspecified``), its interval and unit.
+- A **distribution** (submitted on ``/api/v1/distribution_points``) keeps every raw value: a series of one
+  holds one point per value, several at the same second (nothing is replaced), so a query computes its
+  percentiles over the raw values.
 - **Bounds** (``MetricLimits``): points older than ``retention_s`` before the emulator's clock are dropped; a
   series keeps at most ``max_points_per_series`` (its oldest go first); a metric keeps at most
   ``max_series_per_metric`` (the series that reported least recently goes); the store keeps at most
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     from provisioner.emulator.org import ChangeRecorder
 
 METRIC_TYPES = ("unspecified", "count", "rate", "gauge")
+DISTRIBUTION = "distribution"
 # Journal changes: the points a submission kept, and a retention cutoff applied at a time.
 POINTS, EXPIRE = "points", "expire"
 
@@ -104,16 +108,31 @@ class Series:
         self.values.insert(index, value)
         return True
 
-    def put_all(self, timestamps: Sequence[int], values: Sequence[float]) -> int:
+    def add(self, timestamp: int, value: float) -> bool:
+        """Store a value of a distribution: kept beside those of the same second (always new)."""
+        stamps = self.timestamps
+        if not stamps or timestamp >= stamps[-1]:
+            stamps.append(timestamp)
+            self.values.append(value)
+            return True
+        index = bisect.bisect_right(stamps, timestamp)
+        stamps.insert(index, timestamp)
+        self.values.insert(index, value)
+        return True
+
+    def put_all(self, timestamps: Sequence[int], values: Sequence[float], distribution: bool = False) -> int:
         """Store many points; returns how many are new. Into an empty series, increasing timestamps (an
-        export) are taken whole."""
+        export; non-decreasing for a distribution) are taken whole."""
         if len(timestamps) != len(values):
             raise ValueError("a series needs as many values as timestamps")
-        if not self.timestamps and all(a < b for a, b in zip(timestamps, timestamps[1:], strict=False)):
+        pairs = zip(timestamps, timestamps[1:], strict=False)
+        in_order = all(a <= b for a, b in pairs) if distribution else all(a < b for a, b in pairs)
+        if not self.timestamps and in_order:
             self.timestamps = array("q", timestamps)
             self.values = array("d", values)
             return len(timestamps)
-        return sum(self.put(int(t), float(v)) for t, v in zip(timestamps, values, strict=True))
+        store = self.add if distribution else self.put
+        return sum(store(int(t), float(v)) for t, v in zip(timestamps, values, strict=True))
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Index range of the points with ``start <= timestamp < end``."""
@@ -210,9 +229,10 @@ class MetricStore:
             metric = self._metrics[submitted.metric] = Metric(submitted.metric)
         _update_metadata(metric, submitted)
         series = self._series_for(metric, frozenset(submitted.tags))
+        store = series.add if metric.metric_type == DISTRIBUTION else series.put
         stored = 0
         for timestamp, value in points:
-            self._total_points += series.put(timestamp, value)
+            self._total_points += store(timestamp, value)
             stored += 1
         self.counters.accepted += stored
         self._cap_series(series)
@@ -319,7 +339,7 @@ class MetricStore:
                     values = [float(point[1]) for point in stored["points"]]
                 else:
                     timestamps, values = stored["timestamps"], stored["values"]
-                self._total_points += series.put_all(timestamps, values)
+                self._total_points += series.put_all(timestamps, values, metric.metric_type == DISTRIBUTION)
                 self._cap_series(series)
         if self._total_points > self.limits.max_total_points:
             self._cap_store()

@@ -62,6 +62,14 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "POST", "/api/v1/series", metrics.submit_series_v1, None, AuthRequirement.API_KEY, V1_SERIES_LIMITS
     ),
+    Route(
+        "POST",
+        "/api/v1/distribution_points",
+        metrics.submit_distribution_points,
+        None,
+        AuthRequirement.API_KEY,
+        V1_SERIES_LIMITS,
+    ),
     Route("GET", "/api/v1/query", metrics.query_metrics, "query_metrics"),
     Route("GET", "/api/v1/metrics", metrics.list_active_metrics, "list_active_metrics"),
     Route("GET", "/api/v1/metrics/{metric_name}", metrics.get_metric_metadata, "get_metric_metadata"),

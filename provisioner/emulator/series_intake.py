@@ -1,8 +1,12 @@
-"""Reading ``POST /api/v2/series`` and ``POST /api/v1/series`` bodies into ``SubmittedSeries``.
+"""Reading ``POST /api/v2/series``, ``POST /api/v1/series`` and ``POST /api/v1/distribution_points`` bodies
+into ``SubmittedSeries``.
 
 Shapes (reference 1.1 and 1.2): v2 ``points: [{"timestamp", "value"}]``, integer ``type`` 0-3 (unspecified,
 count, rate, gauge), the host as a ``resources`` entry of type ``host``; v1 ``points: [[ts, value]]`` (the
 value may be null: no point), ``type`` a string (``""``, ``gauge``, ``count``, ``rate``), ``host`` a field.
+Distribution points (datadog-api-client's ``DistributionPointsSeries``): ``points: [[ts, [v1, v2, ...]]]``,
+``type`` absent or ``distribution``, ``host`` a field; each raw value becomes one (ts, value) point of a
+series of type ``distribution``.
 A body without ``series`` is accepted and discarded (recorded). Shape errors raise a 400 naming the field.
 """
 
@@ -13,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from provisioner.emulator.http_types import bad_request
-from provisioner.emulator.metrics import METRIC_TYPES, SubmittedSeries
+from provisioner.emulator.metrics import DISTRIBUTION, METRIC_TYPES, SubmittedSeries
 
 V1_TYPES = {"": "unspecified", "gauge": "gauge", "count": "count", "rate": "rate"}
 
@@ -22,6 +26,15 @@ SeriesReader = Callable[[Mapping[str, Any], str], SubmittedSeries]
 
 def read_submission(body: Any, version: int) -> list[SubmittedSeries]:
     """The series of a v1 or v2 body ([] when the body has no ``series``)."""
+    return _read_series(body, _v2_series if version == 2 else _v1_series)
+
+
+def read_distribution_submission(body: Any) -> list[SubmittedSeries]:
+    """The series of a ``/api/v1/distribution_points`` body ([] when the body has no ``series``)."""
+    return _read_series(body, _distribution_series)
+
+
+def _read_series(body: Any, reader: SeriesReader) -> list[SubmittedSeries]:
     if not isinstance(body, dict):
         raise bad_request("Invalid payload: the body must be a JSON object")
     if "series" not in body:
@@ -29,7 +42,6 @@ def read_submission(body: Any, version: int) -> list[SubmittedSeries]:
     items = body["series"]
     if not isinstance(items, list):
         raise bad_request("Invalid payload: 'series' must be an array")
-    reader: SeriesReader = _v2_series if version == 2 else _v1_series
     submitted = []
     for index, item in enumerate(items):
         where = f"series[{index}]"
@@ -73,6 +85,31 @@ def _v1_series(item: Mapping[str, Any], where: str) -> SubmittedSeries:
         metric_type=V1_TYPES[raw_type],
         interval=_interval(item, where),
     )
+
+
+def _distribution_series(item: Mapping[str, Any], where: str) -> SubmittedSeries:
+    if item.get("type") not in (None, DISTRIBUTION):
+        raise bad_request(f"Invalid payload: {where}.type must be distribution or absent")
+    points = _list(item, "points", where, required=True)
+    host = _optional_string(item, "host", where)
+    return SubmittedSeries(
+        metric=_metric_name(item, where),
+        points=tuple(
+            raw
+            for i, point in enumerate(points)
+            for raw in _distribution_point(point, f"{where}.points[{i}]")
+        ),
+        tags=_tags(item, where) + ((f"host:{host}",) if host else ()),
+        metric_type=DISTRIBUTION,
+    )
+
+
+def _distribution_point(point: Any, where: str) -> list[tuple[float, float]]:
+    """``[ts, [v1, v2, ...]]``: one (ts, value) per raw value."""
+    if not isinstance(point, list) or len(point) != 2 or not isinstance(point[1], list):
+        raise bad_request(f"Invalid payload: {where} must be a [timestamp, [values]] pair")
+    timestamp = _number(point[0], f"{where}[0]")
+    return [(timestamp, _number(value, f"{where}[1][{i}]")) for i, value in enumerate(point[1])]
 
 
 def _v2_point(point: Any, where: str) -> tuple[float, float]:

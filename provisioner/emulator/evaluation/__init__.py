@@ -98,7 +98,8 @@ Not evaluated (listed by ``GET /_emulator/unevaluated`` with the reason; they ke
 Monitor types other than metric, query and composite alerts; ``change()``/``pct_change()``; ``current_*``
 windows; ``formula(...)`` queries; functions other than ``abs``, ``clamp_min``, ``clamp_max``,
 ``cutoff_min``, ``cutoff_max`` and ``default_zero`` (``anomalies``, ``forecast``, ``top``, ...);
-``.weighted()``; template variables (``$cluster``); percentile space aggregators (``p95:``: they need a
-distribution metric, and the emulator stores none); arithmetic between operands grouped by unrelated tags;
+``.weighted()``; template variables (``$cluster``); the space aggregators of distributions (``p95:``,
+``count:``; ``GET /api/v1/query`` computes them, see ``query.py``); arithmetic between operands grouped by
+unrelated tags;
 composites that combine a monitor which is not evaluated.
 """

@@ -3,6 +3,13 @@
 ``plan_query`` checks once, statically, that the evaluator can compute a query (or raises ``Unevaluable``
 with the reason); ``evaluate_query`` computes it over a window from the metric store. The rules applied
 here are listed, with their sources and choices, in the package docstring (``evaluation/__init__.py``).
+
+A **distribution** metric's term is computed per bucket and group over the raw values of every series of
+the group in the bucket (``p95:``, ``count:``, ``avg:`` ...), as Datadog computes it. Datadog's DDSketch
+makes its percentiles approximate (1% relative accuracy); the emulator keeps the raw values and is exact:
+the percentile is linearly interpolated between the two closest ranks of the sorted values. A percentile
+or ``count:`` on a metric of another type is refused (``Unevaluable``), and monitors with them are not
+evaluated.
 """
 
 from __future__ import annotations
@@ -11,9 +18,12 @@ import bisect
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
+from typing import TypeVar
 
 from provisioner.emulator.evaluation.timeframe import Timeframe, TimeframeError, parse_timeframe
 from provisioner.emulator.metric_query import (
+    DISTRIBUTION_AGGREGATORS,
     PERCENTILE,
     BinaryOp,
     FunctionCall,
@@ -26,11 +36,12 @@ from provisioner.emulator.metric_query import (
     Number,
     Word,
 )
-from provisioner.emulator.metrics import Metric, MetricStore, Series
+from provisioner.emulator.metrics import DISTRIBUTION, Metric, MetricStore, Series
 from provisioner.emulator.scope import ScopeError, parse_tag_filter
 
 GroupKey = tuple[str, ...]
 Vector = list[float | None]
+_Read = TypeVar("_Read")
 
 ROLLUP_METHODS = frozenset({"avg", "sum", "min", "max", "count"})
 FILL_MODES = frozenset({"null", "zero", "last", "linear"})
@@ -116,6 +127,9 @@ def plan_query(facts: MetricQueryFacts) -> QueryPlan:
     if grouping is None:
         raise Unevaluable("the query has no metric")
     terms = list(metric_terms(facts.expression))
+    for term in terms:
+        if _distribution_only(term.space_aggregator):
+            raise Unevaluable(f"{term.space_aggregator}: monitors on distributions are not evaluated")
     rollups = [_rollup_seconds(term) for term in terms]
     explicit = [seconds for seconds in rollups if seconds]
     arithmetic = _has_arithmetic(facts.expression)
@@ -152,9 +166,14 @@ def _check(node: Node) -> tuple[str, ...] | None:
     raise Unevaluable(f"{node.text!r} is not a value")
 
 
+def _distribution_only(space_aggregator: str | None) -> bool:
+    """``count:`` and percentiles (``p95:``) aggregate the raw values of a distribution only."""
+    if space_aggregator is None:
+        return False
+    return space_aggregator in DISTRIBUTION_AGGREGATORS or PERCENTILE.fullmatch(space_aggregator) is not None
+
+
 def _check_term(term: MetricTerm) -> None:
-    if term.space_aggregator is not None and PERCENTILE.fullmatch(term.space_aggregator):
-        raise Unevaluable(f"{term.space_aggregator}: needs a distribution metric; the emulator stores none")
     try:
         parse_tag_filter(term.scope)
     except ScopeError as exc:
@@ -403,13 +422,23 @@ def _term_frame(term: MetricTerm, context: _Context) -> _Frame:
     metric = context.store.metric(term.metric)
     if metric is None:
         return frame
+    if metric.metric_type == DISTRIBUTION:
+        return _distribution_frame(term, metric, frame, context)
+    if _distribution_only(term.space_aggregator):
+        raise Unevaluable(
+            f"{term.space_aggregator}: needs a distribution metric; {metric.name} is of type {metric.metric_type}"
+        )
     rollup = _rollup_rule(term, metric, context.aggregator)
     frame.zero_aligned = rollup.zero_aligned
     sources = _grouped_sources(context.store.matching(metric.name, parse_tag_filter(term.scope)), by)
     frame.known.update(sources)
     fill = _explicit_fill(term)
     for key, members in sources.items():
-        vectors, presence, latest = _source_vectors(members, rollup, context)
+        vectors, presence, latest = _per_source(
+            members,
+            context,
+            lambda source, first, last: _bucketize(source, first, last, rollup, context.window),
+        )
         if not vectors:
             continue
         if fill is not None:
@@ -423,6 +452,49 @@ def _term_frame(term: MetricTerm, context: _Context) -> _Frame:
     return frame
 
 
+def _distribution_frame(term: MetricTerm, metric: Metric, frame: _Frame, context: _Context) -> _Frame:
+    """Each group's buckets aggregated over the raw values of all its series (``fill`` applies after)."""
+    for modifier in term.modifiers:
+        if modifier.name != "fill":
+            raise Unevaluable(f".{modifier.name}() on a distribution metric is not evaluated")
+    sources = _grouped_sources(context.store.matching(metric.name, parse_tag_filter(term.scope)), frame.by)
+    frame.known.update(sources)
+    fill = _explicit_fill(term)
+    aggregator = term.space_aggregator or "avg"
+    window = context.window
+    for key, members in sources.items():
+        per_source, presence, latest = _per_source(
+            members, context, lambda source, first, last: _bucket_values(source, first, last, window)
+        )
+        if not per_source:
+            continue
+        buckets = [list(chain.from_iterable(slices)) for slices in zip(*per_source, strict=True)]
+        vector: Vector = [
+            _distribution_aggregate(aggregator, values) if values else None for values in buckets
+        ]
+        if fill is not None:
+            vector = _filled(vector, *fill, window.bucket_s)
+        frame.values[key], frame.presence[key], frame.latest[key] = vector, presence, latest
+    return frame
+
+
+def _distribution_aggregate(aggregator: str, values: Sequence[float]) -> float:
+    """A percentile (``p95``) or avg, sum, min, max, count over raw values (not empty)."""
+    if PERCENTILE.fullmatch(aggregator):
+        return percentile(values, float(aggregator[1:]))
+    return _aggregate(aggregator, values)
+
+
+def percentile(values: Sequence[float], rank: float) -> float:
+    """The ``rank``-th percentile (0-100) of values (not empty), exact: linear interpolation between the two
+    closest ranks of the sorted values (numpy's default "linear" method)."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * rank / 100
+    below = math.floor(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
 def _grouped_sources(series: list[Series], by: tuple[str, ...]) -> dict[GroupKey, list[Series]]:
     """Sources by group; a source missing one of the group-by tags is not seen by the monitor."""
     groups: dict[GroupKey, list[Series]] = {}
@@ -433,23 +505,37 @@ def _grouped_sources(series: list[Series], by: tuple[str, ...]) -> dict[GroupKey
     return groups
 
 
-def _source_vectors(
-    members: list[Series], rollup: _Rollup, context: _Context
-) -> tuple[list[Vector], set[int], int]:
+def _per_source(
+    members: list[Series], context: _Context, read: Callable[[Series, int, int], _Read]
+) -> tuple[list[_Read], set[int], int]:
+    """What ``read`` gives of each source with points in the window (from the index range of those points),
+    the presence buckets and the newest timestamp of them all."""
     window = context.window
-    vectors: list[Vector] = []
+    found: list[_Read] = []
     presence: set[int] = set()
     latest = -1
     for source in members:
         first, last = source.span(window.start, window.end)
         if first == last:
             continue
-        vectors.append(_bucketize(source, first, last, rollup, window))
+        found.append(read(source, first, last))
         latest = max(latest, source.timestamps[last - 1])
         if context.track_presence:
             step = window.presence_bucket_s
             presence.update((stamp - window.start) // step for stamp in source.timestamps[first:last])
-    return vectors, presence, latest
+    return found, presence, latest
+
+
+def _bucket_values(source: Series, first: int, last: int, window: Window) -> list[Sequence[float]]:
+    """The raw values ``first:last`` of a distribution's series, bucket by bucket."""
+    stamps, values = source.timestamps, source.values
+    buckets: list[Sequence[float]] = []
+    low = first
+    for bucket in range(window.buckets):
+        high = bisect.bisect_left(stamps, window.start + (bucket + 1) * window.bucket_s, low, last)
+        buckets.append(values[low:high])
+        low = high
+    return buckets
 
 
 def _rollup_rule(term: MetricTerm, metric: Metric, monitor_aggregator: str) -> _Rollup:
