@@ -18,7 +18,7 @@ from datadog_api_client.v1.api.authentication_api import AuthenticationApi
 from datadog_api_client.v1.api.dashboards_api import DashboardsApi
 from datadog_api_client.v1.api.monitors_api import MonitorsApi
 
-from provisioner.emulator import RunningEmulator
+from provisioner.emulator import EmulatorConfig, RunningEmulator, start_emulator
 from provisioner.emulator.metrics import MetricStore
 from provisioner.emulator.process import EmulatorChild
 
@@ -153,3 +153,16 @@ def parsed() -> Any:
         return value
 
     return check
+
+
+METRICS_T0 = 1_700_000_040  # a minute boundary
+METRICS_KEYS = ("test-api-key", "test-app-key")
+
+
+def manual_clock_emulator() -> Iterator[RunningEmulator]:
+    """An emulator whose manual clock starts at METRICS_T0, so timestamps and windows are exact."""
+    config = EmulatorConfig(
+        api_keys=(METRICS_KEYS[0],), app_keys=(METRICS_KEYS[1],), rate_limits=False, clock_start_s=METRICS_T0
+    )
+    with start_emulator(config) as running:
+        yield running

@@ -18,7 +18,7 @@ from datadog_api_client.v1.model.distribution_points_series import DistributionP
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provisioner.emulator import EmulatorConfig, RunningEmulator, start_emulator
+from provisioner.emulator import RunningEmulator
 from provisioner.emulator.clock import Clock
 from provisioner.emulator.evaluation.query import Unevaluable, percentile, plan_query
 from provisioner.emulator.identity import OrgIdentity
@@ -27,17 +27,14 @@ from provisioner.emulator.metrics import MetricLimits, SubmittedSeries
 from provisioner.emulator.org import Org
 from provisioner.emulator.state import StateKeeper
 
-from .conftest import RawClient, assert_parsed  # type: ignore[import-not-found]
+from .conftest import METRICS_KEYS, METRICS_T0, RawClient, assert_parsed, manual_clock_emulator  # type: ignore[import-not-found]
 
-T0 = 1_700_000_040
-KEYS = ("test-api-key", "test-app-key")
+T0, KEYS = METRICS_T0, METRICS_KEYS
 
 
 @pytest.fixture
 def emulator() -> Iterator[RunningEmulator]:
-    config = EmulatorConfig(api_keys=(KEYS[0],), app_keys=(KEYS[1],), rate_limits=False, clock_start_s=T0)
-    with start_emulator(config) as running:
-        yield running
+    yield from manual_clock_emulator()
 
 
 @pytest.fixture

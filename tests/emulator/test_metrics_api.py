@@ -27,18 +27,21 @@ from datadog_api_client.v2.model.metric_series import MetricSeries
 
 from provisioner.emulator import EmulatorConfig, RunningEmulator, start_emulator
 
-from .conftest import RawClient, assert_parsed, exported_series  # type: ignore[import-not-found]
+from .conftest import (  # type: ignore[import-not-found]
+    METRICS_KEYS,
+    METRICS_T0,
+    RawClient,
+    assert_parsed,
+    exported_series,
+    manual_clock_emulator,
+)
 
-T0 = 1_700_000_040
-KEYS = ("test-api-key", "test-app-key")
+T0, KEYS = METRICS_T0, METRICS_KEYS
 
 
 @pytest.fixture
 def emulator() -> Iterator[RunningEmulator]:
-    """A manual clock at T0, so timestamps and windows are exact."""
-    config = EmulatorConfig(api_keys=(KEYS[0],), app_keys=(KEYS[1],), rate_limits=False, clock_start_s=T0)
-    with start_emulator(config) as running:
-        yield running
+    yield from manual_clock_emulator()
 
 
 @pytest.fixture
